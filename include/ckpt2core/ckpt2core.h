@@ -1,0 +1,151 @@
+/*
+ * ckpt2core: convert CRIU checkpoint images into ELF core files for gdb.
+ *
+ * This is the only public header of libckpt2core.
+ *
+ * Pipeline (each stage only uses the ones before it):
+ *
+ *   source      a CRIU image directory (later: archives, memory)
+ *   image       framing of each image file: magic words, u32-length-prefixed
+ *               protobuf records, raw pages-N.img data
+ *   process     plain C model of the checkpoint: process tree, threads and
+ *               registers, VMAs, page runs, file names
+ *   core plan   ELF notes and PT_LOAD segments of one process
+ *   ELF writer  libelf headers + notes, page data streamed into place
+ *
+ * Object lifecycle: c2c_ctx_new() creates a context that carries options, a
+ * log callback, the last error and the warnings; every other call takes it
+ * first. c2c_ctx_free() releases it. A context is not thread safe: use one per
+ * thread. The library never prints and never exits; messages go to the log
+ * callback, and c2c_errmsg() describes the last failure.
+ *
+ * Error convention: functions returning int return >= 0 on success and a
+ * negative enum c2c_err value on failure; the context then holds the code, the
+ * file (and archive member), byte offset and record index where the input was
+ * found to be bad, and a message.
+ */
+#ifndef CKPT2CORE_H
+#define CKPT2CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define C2C_API __attribute__((visibility("default")))
+#else
+#define C2C_API
+#endif
+
+/* Version of the library (also the version of the ckpt2core tool). */
+#define C2C_VERSION_MAJOR 0
+#define C2C_VERSION_MINOR 1
+#define C2C_VERSION_PATCH 0
+
+/* Error codes; all negative. c2c_strerror() names them. */
+enum c2c_err {
+	C2C_OK = 0,
+	C2C_E_NOMEM = -1,	 /* out of memory */
+	C2C_E_IO = -2,		 /* system call failed; the saved errno says why */
+	C2C_E_ARCHIVE = -3,	 /* libarchive failed */
+	C2C_E_ELF = -4,		 /* libelf failed */
+	C2C_E_PROTOBUF = -5,	 /* a record is not a decodable protobuf message */
+	C2C_E_BADMAGIC = -6,	 /* an image does not start with its magic words */
+	C2C_E_TRUNCATED = -7,	 /* an image ends inside a record or page run */
+	C2C_E_MISSING = -8,	 /* a required image or field is absent */
+	C2C_E_INCONSISTENT = -9, /* images contradict each other */
+	C2C_E_UNSUPPORTED = -10, /* architecture or image version not handled */
+	C2C_E_LIMIT = -11,	 /* a count or size exceeds a sanity cap */
+	C2C_E_USAGE = -12,	 /* bad arguments to an API call */
+	C2C_E_EXISTS = -13,	 /* output exists and overwriting was not asked for */
+};
+
+/* Severity of a message passed to the log callback. */
+enum c2c_log_level {
+	C2C_LOG_ERROR = 0,
+	C2C_LOG_WARN = 1,
+	C2C_LOG_INFO = 2,
+	C2C_LOG_DEBUG = 3,
+};
+
+/*
+ * Log callback: called synchronously from inside library calls with a
+ * complete one-line message (no trailing newline, no program name). The
+ * message is valid only during the call.
+ */
+typedef void (*c2c_log_fn)(void *userdata, enum c2c_log_level level, const char *msg);
+
+/* Flags for c2c_ctx_set_flags(). */
+enum c2c_flags {
+	/* Replace existing core files in the output directory. */
+	C2C_FLAG_FORCE = 1 << 0,
+	/* Keep the content of MADV_DONTDUMP mappings (the kernel leaves it out). */
+	C2C_FLAG_INCLUDE_DONTDUMP = 1 << 1,
+};
+
+struct c2c_ctx;
+
+/* Create a context. Returns NULL only when out of memory. */
+C2C_API struct c2c_ctx *c2c_ctx_new(void);
+
+/* Free a context and everything it owns. Accepts NULL. */
+C2C_API void c2c_ctx_free(struct c2c_ctx *ctx);
+
+/*
+ * Route messages to fn (NULL: drop them). Messages up to and including
+ * max_level are delivered; the default is C2C_LOG_WARN.
+ */
+C2C_API void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userdata,
+				enum c2c_log_level max_level);
+
+/* Set enum c2c_flags bits (replaces the previous set). */
+C2C_API void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags);
+
+/*
+ * Restrict conversion to the given pid (as in pstree.img); may be called
+ * several times. Without any call every process is converted.
+ * Returns 0 or C2C_E_NOMEM.
+ */
+C2C_API int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid);
+
+/*
+ * Convert the CRIU image directory `input` into one core file per process,
+ * `outdir`/core.<pid>, creating `outdir` (mode 0700) if missing. Cores are
+ * written mode 0600 into temporary files and renamed into place only when every
+ * selected process has been converted; on failure nothing is left behind.
+ * Zombies get no core (a warning says so).
+ *
+ * Returns the number of cores written (>= 0) or a negative enum c2c_err.
+ */
+C2C_API int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir);
+
+/* Code of the last failure (0 if none). */
+C2C_API int c2c_errcode(const struct c2c_ctx *ctx);
+
+/*
+ * One-line description of the last failure, for example
+ * "'dir/mm-1.img': offset 12 (0xc), record 0: truncated record: need 1409
+ * bytes, 3 left". Valid until the next call on ctx. "" if there was none.
+ */
+C2C_API const char *c2c_errmsg(const struct c2c_ctx *ctx);
+
+/* Source location (file:line in the library) of the last failure, or "". */
+C2C_API const char *c2c_errsite(const struct c2c_ctx *ctx);
+
+/* Number of warnings issued since the last c2c_convert() started. */
+C2C_API size_t c2c_warning_count(const struct c2c_ctx *ctx);
+
+/* Short name of an error code ("truncated", "bad magic", ...). */
+C2C_API const char *c2c_strerror(int code);
+
+/* Version string, "MAJOR.MINOR.PATCH". */
+C2C_API const char *c2c_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CKPT2CORE_H */

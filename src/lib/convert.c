@@ -1,0 +1,167 @@
+/*
+ * The conversion driver: source -> process model -> core plans -> ELF files.
+ *
+ * All-or-nothing per input: every selected process is loaded and written to
+ * a temporary file first; only when all succeeded are they renamed into
+ * place. On any failure the temporaries (and any core already renamed in
+ * this call) are removed, so the output directory is as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "corebuild.h"
+#include "elfwrite.h"
+#include "process.h"
+#include "util.h"
+
+const char *c2c_version(void)
+{
+	return C2C_STR(C2C_VERSION_MAJOR) "." C2C_STR(C2C_VERSION_MINOR) "." C2C_STR(
+		C2C_VERSION_PATCH);
+}
+
+/* mkdir -p, owner-only: the directory will hold every secret of the processes. */
+static int make_dirs(struct c2c_ctx *ctx, const char *outdir)
+{
+	char *path = c2c_strdup(outdir);
+	int r = 0;
+
+	if (!path)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	for (char *p = path + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO,
+				     "cannot create output directory");
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(path);
+	return r;
+}
+
+static int open_outdir(struct c2c_ctx *ctx, const char *outdir, int *ret)
+{
+	int fd;
+
+	if (outdir[0] && make_dirs(ctx, outdir) < 0)
+		return c2c_errcode(ctx);
+	fd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(outdir), C2C_E_IO,
+				"cannot open output directory");
+	*ret = fd;
+	return 0;
+}
+
+/* Why a process gets no core, or NULL if it gets one. */
+static const char *skip_reason(const struct c2c_process *p)
+{
+	if (p->state == C2C_TASK_DEAD)
+		return "is a zombie (it has no memory left)";
+	if (p->compat)
+		return "is a 32-bit task, which is not supported yet";
+	return NULL;
+}
+
+int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
+{
+	struct c2c_source *src = NULL;
+	struct c2c_checkpoint *ck = NULL;
+	struct c2c_outfile *outs = NULL;
+	size_t nouts = 0;
+	int dirfd = -1, r;
+
+	c2c_clear_error(ctx);
+	ctx->nwarnings = 0;
+	if (!input || !outdir)
+		return c2c_fail(ctx, NULL, C2C_E_USAGE, "input and output directory are required");
+	r = c2c_source_open_dir(ctx, input, &src);
+	if (r < 0)
+		goto out;
+	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
+	if (r < 0)
+		goto out;
+	r = open_outdir(ctx, outdir, &dirfd);
+	if (r < 0)
+		goto out;
+	outs = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*outs));
+	if (!outs) {
+		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		goto out;
+	}
+
+	for (size_t i = 0; i < ck->nprocs; i++) {
+		const struct c2c_process *p = &ck->procs[i];
+		struct c2c_coreplan plan;
+		const char *why;
+		char name[32];
+
+		if (!ck->selected[i])
+			continue;
+		why = skip_reason(p);
+		if (why) {
+			c2c_log(ctx, C2C_LOG_INFO, "process %u (%s) %s: no core written", p->pid,
+				p->comm, why);
+			continue;
+		}
+		/* Fail before writing anything if a core would be refused at the end. */
+		snprintf(name, sizeof(name), "core.%u", p->pid);
+		if (!(ctx->flags & C2C_FLAG_FORCE) && faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			r = c2c_fail(ctx, &C2C_LOC_FILE(outdir), C2C_E_EXISTS,
+				     "'%s' exists; not overwritten (use --force)", name);
+			goto out;
+		}
+		r = c2c_corebuild_plan(ctx, p, ctx->flags, &plan);
+		if (r < 0)
+			goto out;
+		if (plan.lazy_pages)
+			c2c_warn(ctx, NULL,
+				 "process %u: %llu lazy pages are not in the images (the page "
+				 "server had them): left out of the core",
+				 p->pid, (unsigned long long)plan.lazy_pages);
+		r = c2c_elfwrite_core(ctx, dirfd, outdir, name, &plan, &outs[nouts]);
+		if (r == 0) {
+			nouts++;
+			c2c_log(ctx, C2C_LOG_DEBUG,
+				"process %u (%s): %zu threads, %zu segments, %llu bytes of page data",
+				p->pid, p->comm, p->nthreads, plan.nsegs,
+				(unsigned long long)plan.data_bytes);
+		}
+		c2c_coreplan_release(&plan);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < nouts; i++) {
+		r = c2c_elfwrite_commit(ctx, &outs[i], ctx->flags & C2C_FLAG_FORCE);
+		if (r < 0)
+			goto out;
+		c2c_log(ctx, C2C_LOG_INFO, "wrote '%s/%s'", outdir, outs[i].final_name);
+	}
+	r = (int)nouts;
+out:
+	for (size_t i = 0; i < nouts; i++) {
+		if (r < 0)
+			c2c_elfwrite_discard(&outs[i]);
+		else
+			c2c_elfwrite_release(&outs[i]);
+	}
+	free(outs);
+	if (dirfd >= 0)
+		close(dirfd);
+	c2c_checkpoint_free(ck);
+	c2c_source_free(src);
+	return r;
+}

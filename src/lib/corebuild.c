@@ -1,0 +1,477 @@
+/*
+ * Stage 4: the core plan of one process.
+ *
+ * Notes, in the kernel's order (fs/binfmt_elf.c write_note_info;
+ * elf-core-format §1.4):
+ *   PRSTATUS(t0) PRPSINFO SIGINFO AUXV FILE FPREGSET(t0) X86_XSTATE(t0)
+ *   then PRSTATUS FPREGSET X86_XSTATE for every other thread.
+ *
+ * Segments: one PT_LOAD per VMA in address order, split where the content
+ * changes between "known" (page data from the images, or zeros for anonymous
+ * and shared memory that was never touched) and "unknown" (file pages CRIU
+ * did not save, lazy pages). Unknown ranges get no PT_LOAD (see plan_vma), so
+ * gdb falls back to the file named in NT_FILE or the executable instead of
+ * reading wrong zeros. Ranges the kernel itself does not dump (vvar,
+ * MADV_DONTDUMP, inaccessible anonymous memory) keep a p_filesz = 0 PT_LOAD.
+ */
+#include <elf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corebuild.h"
+#include "util.h"
+
+/* Note types (include/uapi/linux/elf.h). */
+#define C2C_NT_PRSTATUS 1
+#define C2C_NT_PRFPREG 2
+#define C2C_NT_PRPSINFO 3
+#define C2C_NT_AUXV 6
+#define C2C_NT_SIGINFO 0x53494749
+#define C2C_NT_FILE 0x46494c45
+#define C2C_NT_X86_XSTATE 0x202
+
+static int grow(struct c2c_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	p = reallocarray(*v, ncap, elem);
+	if (!p)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+void c2c_coreplan_release(struct c2c_coreplan *plan)
+{
+	free(plan->notes);
+	free(plan->segs);
+	free(plan->pieces);
+	*plan = (struct c2c_coreplan){ 0 };
+}
+
+int c2c_corebuild_add_note(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const char *name,
+			   uint32_t type, const void *desc, size_t len)
+{
+	size_t namesz = strlen(name) + 1;
+	size_t total = sizeof(Elf64_Nhdr) + c2c_round_up(namesz, 4) + c2c_round_up(len, 4);
+	Elf64_Nhdr nh = { (Elf64_Word)namesz, (Elf64_Word)len, type };
+	Elf_Data src = { .d_buf = &nh, .d_type = ELF_T_NHDR, .d_version = EV_CURRENT,
+			 .d_size = sizeof(nh) };
+	Elf_Data dst;
+	uint8_t *p;
+	int r;
+
+	r = grow(ctx, (void **)&plan->notes, &plan->notes_cap, plan->notes_len + total, 1);
+	if (r < 0)
+		return r;
+	p = plan->notes + plan->notes_len;
+	memset(p, 0, total);
+	/* libelf converts the note header to the file's byte order (ELFDATA2LSB). */
+	dst = (Elf_Data){ .d_buf = p, .d_type = ELF_T_NHDR, .d_version = EV_CURRENT,
+			  .d_size = sizeof(nh) };
+	if (!elf64_xlatetof(&dst, &src, ELFDATA2LSB))
+		return c2c_fail(ctx, NULL, C2C_E_ELF, "cannot encode note header: %s",
+				elf_errmsg(-1));
+	memcpy(p + sizeof(nh), name, namesz);
+	memcpy(p + sizeof(nh) + c2c_round_up(namesz, 4), desc, len);
+	plan->notes_len += total;
+	return 0;
+}
+
+/* Segment builder state for one VMA. */
+struct segbuild {
+	struct c2c_ctx *ctx;
+	struct c2c_coreplan *plan;
+	uint32_t pflags;
+	bool omit_unknown; /* no PT_LOAD at all for pages whose data is elsewhere */
+	bool open, known;
+};
+
+static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool known,
+		    const struct c2c_blob *blob, uint64_t blob_off)
+{
+	struct c2c_coreplan *pl = sb->plan;
+	struct c2c_segment *s;
+	int r;
+
+	if (start >= end)
+		return 0;
+	if (!known && sb->omit_unknown) {
+		sb->open = false;
+		return 0;
+	}
+	if (!sb->open || sb->known != known) {
+		r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+		if (r < 0)
+			return r;
+		pl->segs[pl->nsegs++] = (struct c2c_segment){ start, 0, 0, sb->pflags, pl->npieces, 0 };
+		sb->open = true;
+		sb->known = known;
+	}
+	s = &pl->segs[pl->nsegs - 1];
+	s->memsz = end - s->vaddr;
+	s->filesz = known ? s->memsz : 0;
+	if (known && blob) {
+		r = grow(sb->ctx, (void **)&pl->pieces, &pl->pieces_cap, pl->npieces + 1,
+			 sizeof(*pl->pieces));
+		if (r < 0)
+			return r;
+		pl->pieces[pl->npieces++] =
+			(struct c2c_piece){ start - s->vaddr, end - start, blob, blob_off };
+		s->npieces++;
+		pl->data_bytes += end - start;
+	}
+	return 0;
+}
+
+/* An empty PT_LOAD at addr (see plan_vma). */
+static int seg_marker(struct segbuild *sb, uint64_t addr)
+{
+	struct c2c_coreplan *pl = sb->plan;
+	int r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+
+	if (r == 0)
+		pl->segs[pl->nsegs++] = (struct c2c_segment){ addr, 0, 0, sb->pflags, pl->npieces, 0 };
+	sb->open = false;
+	return r;
+}
+
+/* A run of pages with a source inside one VMA; blob NULL = no data anywhere. */
+struct span {
+	uint64_t start, end;
+	const struct c2c_blob *blob;
+	uint64_t off;
+};
+
+struct spanvec {
+	struct span *v;
+	size_t n, cap;
+};
+
+static int span_push(struct c2c_ctx *ctx, struct spanvec *sv, struct span s)
+{
+	int r;
+
+	if (s.start >= s.end)
+		return 0;
+	r = grow(ctx, (void **)&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v));
+	if (r == 0)
+		sv->v[sv->n++] = s;
+	return r;
+}
+
+/*
+ * Spans of pm's extents inside [lo, hi) of its own address space, shifted by
+ * delta into the VMA's addresses, minus the ranges already in `mask` (sorted).
+ */
+static int collect(struct c2c_ctx *ctx, const struct c2c_pagemap *pm, uint64_t lo, uint64_t hi,
+		   int64_t delta, const struct spanvec *mask, struct spanvec *out)
+{
+	size_t mi = 0;
+
+	for (size_t i = c2c_pagemap_find(pm, lo); i < pm->n && pm->ext[i].addr < hi; i++) {
+		const struct c2c_extent *e = &pm->ext[i];
+		uint64_t s = e->addr > lo ? e->addr : lo;
+		uint64_t end = e->addr + e->npages * C2C_PAGE_SIZE;
+
+		if (end > hi)
+			end = hi;
+		s += (uint64_t)delta;
+		end += (uint64_t)delta;
+		/* Subtract the masked ranges (private COW pages win over the object). */
+		while (s < end) {
+			uint64_t cut = end;
+			int r;
+
+			while (mask && mi < mask->n && mask->v[mi].end <= s)
+				mi++;
+			if (mask && mi < mask->n && mask->v[mi].start <= s) {
+				s = mask->v[mi].end;
+				continue;
+			}
+			if (mask && mi < mask->n && mask->v[mi].start < cut)
+				cut = mask->v[mi].start;
+			r = span_push(ctx, out,
+				      (struct span){ s, cut, e->blob,
+						     e->blob ? e->off + (s - (uint64_t)delta - e->addr)
+							     : 0 });
+			if (r < 0)
+				return r;
+			s = cut;
+		}
+	}
+	return 0;
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static uint32_t pflags_of(uint32_t prot)
+{
+	return (prot & C2C_PROT_READ ? PF_R : 0) | (prot & C2C_PROT_WRITE ? PF_W : 0) |
+	       (prot & C2C_PROT_EXEC ? PF_X : 0);
+}
+
+static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p,
+		    const struct c2c_vma *v, unsigned int flags)
+{
+	struct segbuild sb = { ctx, plan, pflags_of(v->prot), false, false, false };
+	struct spanvec priv = { 0 }, all = { 0 };
+	bool gaps_known, is_file;
+	uint64_t cur;
+	int r = 0;
+
+	/*
+	 * Content the kernel leaves out (fs/coredump.c vma_dump_size): vvar is
+	 * not readable, MADV_DONTDUMP is honoured, socket rings are device
+	 * memory. The vsyscall page is always dumped; CRIU has no copy, and on
+	 * current kernels (vsyscall=xonly) the kernel itself writes a hole.
+	 */
+	if ((v->status & (C2C_VMA_VVAR | C2C_VMA_SOCKET)) ||
+	    ((v->madv & C2C_MADV_DONTDUMP) && !(flags & C2C_FLAG_INCLUDE_DONTDUMP)))
+		return seg_emit(&sb, v->start, v->end, false, NULL, 0);
+	if (v->status & C2C_VMA_VSYSCALL)
+		return seg_emit(&sb, v->start, v->end, true, NULL, 0);
+
+	is_file = (v->status & (C2C_VMA_FILE_PRIVATE | C2C_VMA_FILE_SHARED)) &&
+		  !(v->status & C2C_VMA_MEMFD);
+	/*
+	 * Pages whose data exists but not in the images (file pages CRIU did not
+	 * save, lazy pages, shared memory without its pagemap) get no PT_LOAD:
+	 * even a p_filesz = 0 segment makes gdb read zeros when the file is not
+	 * at its recorded path (a container's rootfs rarely is), which breaks
+	 * PIE relocation (gdb compares the program headers at AT_PHDR) and shows
+	 * wrong bytes. Without a segment gdb reads the file, then the
+	 * executable, or reports the memory as unavailable.
+	 */
+	sb.omit_unknown = true;
+	/* Private pages: COW copies of file pages, anonymous memory, private memfd maps. */
+	if (!(v->flags & C2C_MAP_SHARED)) {
+		r = collect(ctx, &p->pm, v->start, v->end, 0, NULL, &priv);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < priv.n; i++) {
+		r = span_push(ctx, &all, priv.v[i]);
+		if (r < 0)
+			goto out;
+	}
+	if (v->shm && !v->shm->missing) {
+		uint64_t len = v->end - v->start;
+
+		r = collect(ctx, &v->shm->pm, v->pgoff, v->pgoff + len,
+			    (int64_t)(v->start - v->pgoff), &priv, &all);
+		if (r < 0)
+			goto out;
+		qsort(all.v, all.n, sizeof(*all.v), cmp_span);
+	}
+
+	/*
+	 * Pages no image holds: zeros for anonymous and shared memory (never
+	 * touched), unknown for files (gdb reads the file) and for shared memory
+	 * whose pagemap is missing. An inaccessible anonymous mapping without
+	 * data is left out, as the kernel does for a VMA that never had pages.
+	 */
+	gaps_known = !is_file && !(v->shm && v->shm->missing) &&
+		     (v->status & (C2C_VMA_ANON_PRIVATE | C2C_VMA_ANON_SHARED | C2C_VMA_MEMFD |
+				   C2C_VMA_AIORING | C2C_VMA_SHSTK | C2C_VMA_VDSO));
+	if (gaps_known && all.n == 0 && !(v->prot & (C2C_PROT_READ | C2C_PROT_WRITE | C2C_PROT_EXEC))) {
+		sb.omit_unknown = false;
+		r = seg_emit(&sb, v->start, v->end, false, NULL, 0);
+		goto out;
+	}
+
+	/*
+	 * elfutils finds a module only at the start of a segment (it then reads
+	 * the ELF header from the file NT_FILE names there). When the images do
+	 * not hold the first page of a file mapped at offset 0, mark its start
+	 * with an empty PT_LOAD (p_memsz = 0): libdwfl sees the module, and gdb
+	 * still reads nothing from it.
+	 */
+	if (is_file && v->pgoff == 0 && (all.n == 0 || all.v[0].start != v->start || !all.v[0].blob)) {
+		r = seg_marker(&sb, v->start);
+		if (r < 0)
+			goto out;
+	}
+	cur = v->start;
+	for (size_t i = 0; i < all.n; i++) {
+		const struct span *s = &all.v[i];
+
+		r = seg_emit(&sb, cur, s->start, gaps_known, NULL, 0);
+		if (r == 0)
+			r = seg_emit(&sb, s->start, s->end, s->blob != NULL, s->blob, s->off);
+		if (r < 0)
+			goto out;
+		if (!s->blob)
+			plan->lazy_pages += (s->end - s->start) / C2C_PAGE_SIZE;
+		cur = s->end;
+	}
+	r = seg_emit(&sb, cur, v->end, gaps_known, NULL, 0);
+out:
+	free(priv.v);
+	free(all.v);
+	return r;
+}
+
+/* NT_FILE (fs/binfmt_elf.c fill_files_note): every file-backed VMA in address order. */
+static int add_nt_file(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p)
+{
+	uint64_t count = 0, size = 16, pos, spos;
+	uint8_t *buf;
+	int r;
+
+	for (size_t i = 0; i < p->nvmas; i++) {
+		if (!p->vmas[i].path)
+			continue;
+		count++;
+		size += 24 + strlen(p->vmas[i].path) + 1;
+	}
+	if (size > C2C_MAX_NT_FILE_SIZE) {
+		/* The kernel drops the note in this case too (fill_files_note). */
+		c2c_warn(ctx, NULL, "process %u: NT_FILE would be %llu bytes, over the kernel's "
+				    "limit of %llu: left out",
+			 p->pid, (unsigned long long)size, (unsigned long long)C2C_MAX_NT_FILE_SIZE);
+		return 0;
+	}
+	buf = calloc(1, size);
+	if (!buf)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	memcpy(buf, &count, 8);
+	memcpy(buf + 8, &(uint64_t){ C2C_PAGE_SIZE }, 8);
+	pos = 16;
+	spos = 16 + count * 24;
+	for (size_t i = 0; i < p->nvmas; i++) {
+		const struct c2c_vma *v = &p->vmas[i];
+		uint64_t pg = v->pgoff / C2C_PAGE_SIZE;
+		size_t n;
+
+		if (!v->path)
+			continue;
+		memcpy(buf + pos, &v->start, 8);
+		memcpy(buf + pos + 8, &v->end, 8);
+		memcpy(buf + pos + 16, &pg, 8);
+		pos += 24;
+		n = strlen(v->path) + 1;
+		memcpy(buf + spos, v->path, n);
+		spos += n;
+	}
+	r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_FILE, buf, size);
+	free(buf);
+	return r;
+}
+
+/* pr_psargs: argv from process memory, NULs turned into spaces, at most 79 bytes. */
+static int read_psargs(struct c2c_ctx *ctx, const struct c2c_process *p,
+		       char out[C2C_X86_PSARGS_MAX])
+{
+	uint64_t len = p->arg_end > p->arg_start ? p->arg_end - p->arg_start : 0;
+	int r;
+
+	memset(out, 0, C2C_X86_PSARGS_MAX);
+	if (len >= C2C_X86_PSARGS_MAX)
+		len = C2C_X86_PSARGS_MAX - 1;
+	r = c2c_process_read_mem(ctx, p, p->arg_start, out, len);
+	if (r < 0)
+		return r;
+	for (uint64_t i = 0; i < len; i++)
+		if (!out[i])
+			out[i] = ' ';
+	return 0;
+}
+
+/*
+ * pr_fname is the "filename of executable" (include/linux/elfcore.h): the
+ * basename of the executable, which is what comm was at exec time. A process
+ * that renamed itself (prctl, pthread_setname_np on the main thread) keeps
+ * its real name here, so gdb's check of the core against the executable it is
+ * given (BFD compares pr_fname with the file's name when the core holds no
+ * build-id, and CRIU does not save the clean ELF header page that holds it)
+ * does not warn "core file may not match specified executable file".
+ */
+static void exe_name(const struct c2c_process *p, char out[16])
+{
+	const char *base, *del;
+	size_t n;
+
+	if (!p->exe_path) {
+		snprintf(out, 16, "%s", p->comm);
+		return;
+	}
+	base = strrchr(p->exe_path, '/');
+	base = base ? base + 1 : p->exe_path;
+	del = strstr(base, " (deleted)");
+	n = del && !del[10] ? (size_t)(del - base) : strlen(base);
+	snprintf(out, 16, "%.*s", (int)n, base);
+}
+
+static int add_thread_regsets(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
+			      const struct c2c_thread *t, uint8_t *xbuf)
+{
+	int r = 0;
+
+	if (t->has_fpregs)
+		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRFPREG, t->fxsave,
+					   C2C_X86_FPREGSET_SIZE);
+	if (r == 0 && t->has_xsave)
+		r = c2c_corebuild_add_note(ctx, plan, "LINUX", C2C_NT_X86_XSTATE, xbuf,
+					   c2c_x86_xstate(t, xbuf));
+	return r;
+}
+
+int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p, unsigned int flags,
+		       struct c2c_coreplan *plan)
+{
+	uint8_t prs[C2C_X86_PRSTATUS_SIZE], prp[C2C_X86_PRPSINFO_SIZE];
+	uint8_t sig[C2C_X86_SIGINFO_SIZE] = { 0 };
+	uint8_t *xbuf = malloc(C2C_XSAVE_MAX);
+	char psargs[C2C_X86_PSARGS_MAX], fname[16];
+	int r;
+
+	*plan = (struct c2c_coreplan){ 0 };
+	if (!xbuf)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	r = read_psargs(ctx, p, psargs);
+	if (r < 0)
+		goto out;
+	c2c_x86_prstatus(p, &p->threads[0], prs);
+	exe_name(p, fname);
+	c2c_x86_prpsinfo(p, fname, psargs, prp);
+	r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRSTATUS, prs, sizeof(prs));
+	if (r == 0)
+		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRPSINFO, prp, sizeof(prp));
+	/* No signal caused a checkpoint: an all-zero siginfo, as for pr_cursig. */
+	if (r == 0)
+		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_SIGINFO, sig, sizeof(sig));
+	if (r == 0)
+		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_AUXV, p->auxv,
+					   p->nauxv * sizeof(*p->auxv));
+	if (r == 0)
+		r = add_nt_file(ctx, plan, p);
+	if (r == 0)
+		r = add_thread_regsets(ctx, plan, &p->threads[0], xbuf);
+	for (size_t i = 1; r == 0 && i < p->nthreads; i++) {
+		c2c_x86_prstatus(p, &p->threads[i], prs);
+		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRSTATUS, prs, sizeof(prs));
+		if (r == 0)
+			r = add_thread_regsets(ctx, plan, &p->threads[i], xbuf);
+	}
+	for (size_t i = 0; r == 0 && i < p->nvmas; i++)
+		r = plan_vma(ctx, plan, p, &p->vmas[i], flags);
+out:
+	free(xbuf);
+	if (r < 0)
+		c2c_coreplan_release(plan);
+	return r;
+}

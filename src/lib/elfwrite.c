@@ -1,0 +1,295 @@
+/*
+ * Stage 5: write an ELF core file the way the kernel lays it out
+ * (fs/binfmt_elf.c elf_core_dump; elf-core-format §1.1):
+ *
+ *   Elf64_Ehdr | PT_NOTE phdr, PT_LOAD phdrs | notes | pad to 4096 |
+ *   segment data, contiguous, page aligned | [Elf64_Shdr 0 if PN_XNUM]
+ *
+ * libelf writes the ELF header and program headers (ELF_F_LAYOUT: we own the
+ * offsets); notes and page data are written at their offsets. Page data is
+ * copied with copy_file_range so that it never passes through our memory
+ * (and filesystems may share extents); never-touched pages stay holes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elfwrite.h"
+#include "util.h"
+
+/* ELF_EXEC_PAGESIZE on x86_64: alignment of the first segment's data. */
+#define CORE_DATA_ALIGN 4096
+/* Kernel's PT_NOTE p_align (4 since v6.x; gdb rejects 8, elf-core-format §3.3). */
+#define CORE_NOTE_ALIGN 4
+/* Fallback copy buffer when copy_file_range cannot be used. */
+#define COPY_CHUNK (1U << 20)
+
+static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *buf, size_t len,
+		     uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return c2c_fail(ctx, &C2C_LOC_AT(path, off), C2C_E_IO, "write failed");
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy len bytes of a pages image into the core at out_off. */
+static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
+		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce)
+{
+	loff_t in = (loff_t)src_off, out = (loff_t)out_off;
+	int r;
+
+	if (src->data)
+		return write_all(ctx, fd, path, src->data + src_off, len, out_off);
+	while (len) {
+		ssize_t n = copy_file_range(src->fd, &in, fd, &out, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			      errno == EOPNOTSUPP || errno == EBADF))
+			break; /* not supported between these files: plain copy below */
+		if (n < 0)
+			return c2c_fail(ctx, &C2C_LOC_AT(src->path, (uint64_t)in), C2C_E_IO,
+					"cannot copy page data into '%s'", path);
+		if (n == 0)
+			return c2c_fail(ctx, &C2C_LOC_AT(src->path, (uint64_t)in), C2C_E_TRUNCATED,
+					"pages image ended early");
+		len -= (uint64_t)n;
+	}
+	if (!len)
+		return 0;
+	if (!*bounce && !(*bounce = malloc(COPY_CHUNK)))
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	while (len) {
+		size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+
+		r = c2c_blob_pread(ctx, src, *bounce, n, (uint64_t)in);
+		if (r == 0)
+			r = write_all(ctx, fd, path, *bounce, n, (uint64_t)out);
+		if (r < 0)
+			return r;
+		in += (loff_t)n;
+		out += (loff_t)n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
+			 const struct c2c_coreplan *plan, const uint64_t *offs, uint64_t notes_off,
+			 uint64_t end)
+{
+	size_t phnum = plan->nsegs + 1;
+	Elf *e = NULL;
+	Elf64_Ehdr *eh;
+	Elf64_Phdr *ph;
+	Elf_Scn *scn0 = NULL;
+	int r = 0;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf is too old: %s", elf_errmsg(-1));
+	e = elf_begin(fd, ELF_C_WRITE, NULL);
+	if (!e)
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf_begin: %s",
+				elf_errmsg(-1));
+	elf_flagelf(e, ELF_C_SET, ELF_F_LAYOUT);
+	eh = elf64_newehdr(e);
+	if (!eh) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf64_newehdr: %s",
+			     elf_errmsg(-1));
+		goto out;
+	}
+	/* Header values as the kernel's fill_elf_header. */
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_OSABI] = ELFOSABI_NONE;
+	eh->e_type = ET_CORE;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_phoff = sizeof(Elf64_Ehdr);
+	if (phnum >= PN_XNUM) {
+		/*
+		 * Extended numbering (fill_extnum_info): e_phnum = PN_XNUM, the real
+		 * count in section header 0's sh_info, that header after the data.
+		 */
+		scn0 = elf_newscn(e);
+		if (!scn0) {
+			r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf_newscn: %s",
+				     elf_errmsg(-1));
+			goto out;
+		}
+		eh->e_shoff = end;
+	}
+	ph = elf64_newphdr(e, phnum);
+	if (!ph) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf64_newphdr: %s",
+			     elf_errmsg(-1));
+		goto out;
+	}
+	ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE,
+			      .p_offset = notes_off,
+			      .p_filesz = plan->notes_len,
+			      .p_align = CORE_NOTE_ALIGN };
+	for (size_t i = 0; i < plan->nsegs; i++) {
+		const struct c2c_segment *s = &plan->segs[i];
+
+		ph[i + 1] = (Elf64_Phdr){ .p_type = PT_LOAD,
+					  .p_flags = s->flags,
+					  .p_offset = offs[i],
+					  .p_vaddr = s->vaddr,
+					  .p_filesz = s->filesz,
+					  .p_memsz = s->memsz,
+					  .p_align = CORE_DATA_ALIGN };
+	}
+	if (elf_update(e, ELF_C_WRITE) < 0)
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "cannot write ELF headers: %s",
+			     elf_errmsg(-1));
+out:
+	elf_end(e);
+	return r;
+}
+
+int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const char *final_name,
+		      const struct c2c_coreplan *plan, struct c2c_outfile *ret)
+{
+	struct c2c_outfile of = { dirfd, dir, NULL, NULL, false };
+	uint64_t notes_off, pos, *offs = NULL;
+	uint8_t *bounce = NULL;
+	char *path = NULL;
+	int fd = -1, r;
+
+	of.final_name = c2c_strdup(final_name);
+	of.tmp_name = c2c_asprintf(".%s.XXXXXX", final_name);
+	path = c2c_asprintf("%s/%s", dir, final_name);
+	offs = calloc(plan->nsegs + 1, sizeof(*offs));
+	if (!of.final_name || !of.tmp_name || !path || !offs) {
+		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* mkstemp needs a path; the directory fd keeps us in the directory we checked. */
+	{
+		char *tmpl = c2c_asprintf("%s/%s", dir, of.tmp_name);
+
+		if (!tmpl) {
+			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			goto out;
+		}
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			memcpy(of.tmp_name, tmpl + strlen(dir) + 1, strlen(of.tmp_name));
+		free(tmpl);
+	}
+	if (fd < 0) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(dir), C2C_E_IO, "cannot create a file");
+		goto out;
+	}
+	/* A core holds every secret of the process: owner-only, whatever the umask. */
+	if (fchmod(fd, 0600) < 0) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set mode 0600");
+		goto out;
+	}
+
+	notes_off = sizeof(Elf64_Ehdr) + (plan->nsegs + 1) * sizeof(Elf64_Phdr);
+	pos = c2c_round_up(notes_off + plan->notes_len, CORE_DATA_ALIGN);
+	for (size_t i = 0; i < plan->nsegs; i++) {
+		offs[i] = pos;
+		pos += plan->segs[i].filesz;
+	}
+	r = write_headers(ctx, fd, path, plan, offs, notes_off, pos);
+	if (r < 0)
+		goto out;
+	r = write_all(ctx, fd, path, plan->notes, plan->notes_len, notes_off);
+	for (size_t i = 0; r == 0 && i < plan->nsegs; i++) {
+		const struct c2c_segment *s = &plan->segs[i];
+
+		for (size_t k = 0; r == 0 && k < s->npieces; k++) {
+			const struct c2c_piece *pc = &plan->pieces[s->piece0 + k];
+
+			r = copy_piece(ctx, pc->blob, pc->blob_off, fd, path, offs[i] + pc->seg_off,
+				       pc->len, &bounce);
+		}
+	}
+	if (r < 0)
+		goto out;
+	if (plan->nsegs + 1 >= PN_XNUM) {
+		/* Section header 0 as fill_extnum_info writes it, after all data. */
+		Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info =
+						   (Elf64_Word)(plan->nsegs + 1) };
+
+		r = write_all(ctx, fd, path, &sh, sizeof(sh), pos);
+		pos += sizeof(sh);
+	}
+	/* Untouched pages are holes: extend the file without writing them. */
+	if (r == 0 && ftruncate(fd, (off_t)pos) < 0)
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set file size");
+	if (r == 0 && close(fd) < 0)
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot close");
+	fd = -1;
+	if (r < 0)
+		goto out;
+	*ret = of;
+	of.tmp_name = of.final_name = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (of.tmp_name && r < 0)
+		unlinkat(dirfd, of.tmp_name, 0);
+	free(of.tmp_name);
+	free(of.final_name);
+	free(path);
+	free(offs);
+	free(bounce);
+	return r;
+}
+
+int c2c_elfwrite_commit(struct c2c_ctx *ctx, struct c2c_outfile *of, bool force)
+{
+	int r;
+
+	/* RENAME_NOREPLACE: an existing core (or a planted symlink) is never replaced. */
+	r = renameat2(of->dirfd, of->tmp_name, of->dirfd, of->final_name,
+		      force ? 0 : RENAME_NOREPLACE);
+	if (r < 0) {
+		char *path = c2c_asprintf("%s/%s", of->dir, of->final_name);
+		int code = errno == EEXIST ? C2C_E_EXISTS : C2C_E_IO;
+
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path ? path : of->final_name), code,
+			     code == C2C_E_EXISTS ? "exists; not overwritten (use --force)"
+						  : "cannot rename the finished core into place");
+		free(path);
+		return r;
+	}
+	of->committed = true;
+	return 0;
+}
+
+void c2c_elfwrite_discard(struct c2c_outfile *of)
+{
+	if (of->tmp_name || of->final_name)
+		unlinkat(of->dirfd, of->committed ? of->final_name : of->tmp_name, 0);
+	c2c_elfwrite_release(of);
+}
+
+void c2c_elfwrite_release(struct c2c_outfile *of)
+{
+	free(of->tmp_name);
+	free(of->final_name);
+	of->tmp_name = of->final_name = NULL;
+}

@@ -1,0 +1,191 @@
+/*
+ * Error records, warnings and the public context object.
+ *
+ * Messages follow the house format: the subject in single quotes, the byte
+ * offset in decimal and hex (so `xxd -s` and `dd skip=` work), lowercase text
+ * without a full stop. The CLI adds the program name and prints.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "util.h"
+
+static const struct {
+	int code;
+	const char *name;
+} err_names[] = {
+	{ C2C_OK, "success" },
+	{ C2C_E_NOMEM, "out of memory" },
+	{ C2C_E_IO, "i/o error" },
+	{ C2C_E_ARCHIVE, "archive error" },
+	{ C2C_E_ELF, "elf error" },
+	{ C2C_E_PROTOBUF, "undecodable record" },
+	{ C2C_E_BADMAGIC, "bad magic" },
+	{ C2C_E_TRUNCATED, "truncated" },
+	{ C2C_E_MISSING, "missing" },
+	{ C2C_E_INCONSISTENT, "inconsistent images" },
+	{ C2C_E_UNSUPPORTED, "unsupported" },
+	{ C2C_E_LIMIT, "limit exceeded" },
+	{ C2C_E_USAGE, "usage error" },
+	{ C2C_E_EXISTS, "output exists" },
+};
+
+const char *c2c_strerror(int code)
+{
+	for (size_t i = 0; i < C2C_ARRAY_SIZE(err_names); i++)
+		if (err_names[i].code == code)
+			return err_names[i].name;
+	return "unknown error";
+}
+
+struct c2c_ctx *c2c_ctx_new(void)
+{
+	struct c2c_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (ctx)
+		ctx->log_level = C2C_LOG_WARN;
+	return ctx;
+}
+
+void c2c_ctx_free(struct c2c_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	free(ctx->pids);
+	free(ctx);
+}
+
+void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userdata,
+			enum c2c_log_level max_level)
+{
+	ctx->log_fn = fn;
+	ctx->log_data = userdata;
+	ctx->log_level = max_level;
+}
+
+void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags)
+{
+	ctx->flags = flags;
+}
+
+int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid)
+{
+	uint32_t *p = reallocarray(ctx->pids, ctx->npids + 1, sizeof(*p));
+
+	if (!p)
+		return C2C_E_NOMEM;
+	p[ctx->npids++] = pid;
+	ctx->pids = p;
+	return 0;
+}
+
+int c2c_errcode(const struct c2c_ctx *ctx)
+{
+	return ctx->err_code;
+}
+
+const char *c2c_errmsg(const struct c2c_ctx *ctx)
+{
+	return ctx->err_code ? ctx->err_text : "";
+}
+
+const char *c2c_errsite(const struct c2c_ctx *ctx)
+{
+	return ctx->err_code ? ctx->err_site : "";
+}
+
+size_t c2c_warning_count(const struct c2c_ctx *ctx)
+{
+	return ctx->nwarnings;
+}
+
+void c2c_loc_format(const struct c2c_loc *loc, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!loc)
+		return;
+	if (loc->file)
+		n += (size_t)snprintf(buf + n, size - n, "'%s%s%s'", loc->file,
+				      loc->member ? ":" : "", loc->member ? loc->member : "");
+	if (n < size && loc->offset != C2C_NO_OFFSET)
+		n += (size_t)snprintf(buf + n, size - n, "%soffset %llu (0x%llx)", n ? ": " : "",
+				      (unsigned long long)loc->offset,
+				      (unsigned long long)loc->offset);
+	if (n < size && loc->record != C2C_NO_RECORD)
+		n += (size_t)snprintf(buf + n, size - n, "%srecord %lld",
+				      loc->offset != C2C_NO_OFFSET ? ", " : (n ? ": " : ""),
+				      (long long)loc->record);
+	if (n && n + 2 < size)
+		snprintf(buf + n, size - n, ": ");
+}
+
+int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const char *site,
+		const char *fmt, ...)
+{
+	int saved = errno;
+	char where[4096];
+	va_list ap;
+
+	if (ctx->err_code)
+		return code;
+	ctx->err_code = code;
+	ctx->err_errno = code == C2C_E_IO ? saved : 0;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err_msg, sizeof(ctx->err_msg), fmt, ap);
+	va_end(ap);
+	snprintf(ctx->err_site, sizeof(ctx->err_site), "%s", site);
+	c2c_loc_format(loc, where, sizeof(where));
+	if (ctx->err_errno)
+		snprintf(ctx->err_text, sizeof(ctx->err_text), "%s%s: %s", where, ctx->err_msg,
+			 strerror(ctx->err_errno));
+	else
+		snprintf(ctx->err_text, sizeof(ctx->err_text), "%s%s", where, ctx->err_msg);
+	return code;
+}
+
+void c2c_clear_error(struct c2c_ctx *ctx)
+{
+	ctx->err_code = 0;
+	ctx->err_errno = 0;
+	ctx->err_msg[0] = '\0';
+	ctx->err_text[0] = '\0';
+	ctx->err_site[0] = '\0';
+}
+
+static void emit(struct c2c_ctx *ctx, enum c2c_log_level level, const char *msg)
+{
+	if (ctx->log_fn && level <= ctx->log_level)
+		ctx->log_fn(ctx->log_data, level, msg);
+}
+
+void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, ...)
+{
+	char where[4096], text[C2C_MSG_MAX * 2], msg[sizeof(where) + sizeof(text)];
+	va_list ap;
+
+	ctx->nwarnings++;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	c2c_loc_format(loc, where, sizeof(where));
+	snprintf(msg, sizeof(msg), "%s%s", where, text);
+	emit(ctx, C2C_LOG_WARN, msg);
+}
+
+void c2c_log(struct c2c_ctx *ctx, enum c2c_log_level level, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	if (!ctx->log_fn || level > ctx->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit(ctx, level, msg);
+}

@@ -1,0 +1,78 @@
+/*
+ * Errors, warnings and the context: the one place that knows how a failure is
+ * described. Every failure is set exactly once, by the innermost code that
+ * knows where in the input it happened; callers only propagate the code.
+ */
+#ifndef C2C_ERROR_H
+#define C2C_ERROR_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "ckpt2core/ckpt2core.h"
+
+#define C2C_NO_OFFSET UINT64_MAX
+#define C2C_NO_RECORD (-1)
+
+/* Where in the input something happened. Any field may be unknown. */
+struct c2c_loc {
+	const char *file;   /* path of the image file (or archive) */
+	const char *member; /* archive member, or NULL */
+	uint64_t offset;    /* byte offset in file/member, or C2C_NO_OFFSET */
+	int64_t record;	    /* record index in the image, or C2C_NO_RECORD */
+};
+
+#define C2C_LOC_FILE(f) ((struct c2c_loc){ (f), NULL, C2C_NO_OFFSET, C2C_NO_RECORD })
+#define C2C_LOC_AT(f, off) ((struct c2c_loc){ (f), NULL, (off), C2C_NO_RECORD })
+#define C2C_LOC_NONE ((struct c2c_loc){ NULL, NULL, C2C_NO_OFFSET, C2C_NO_RECORD })
+
+#define C2C_MSG_MAX 256
+
+struct c2c_ctx {
+	/* options */
+	unsigned int flags;
+	uint32_t *pids;
+	size_t npids;
+	c2c_log_fn log_fn;
+	void *log_data;
+	enum c2c_log_level log_level;
+
+	/* last failure */
+	int err_code;
+	int err_errno;
+	char err_msg[C2C_MSG_MAX];
+	char err_text[4096 + 2 * C2C_MSG_MAX]; /* formatted by c2c_errmsg() */
+	char err_site[128];
+	size_t nwarnings;
+};
+
+/*
+ * Record a failure and return code. The first failure of an operation wins:
+ * a later call does not overwrite it (outer layers must not re-describe an
+ * error, but if one does by mistake the precise inner message survives).
+ * If code is C2C_E_IO the current errno is saved and appended.
+ */
+int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const char *site,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define C2C_STR_(x) #x
+#define C2C_STR(x) C2C_STR_(x)
+#define c2c_fail(ctx, loc, code, ...) \
+	c2c_fail_at((ctx), (loc), (code), __FILE__ ":" C2C_STR(__LINE__), __VA_ARGS__)
+
+/* Forget the last failure (start of a new operation). */
+void c2c_clear_error(struct c2c_ctx *ctx);
+
+/* Warning: the output stays valid but is degraded. Counted in the context. */
+void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Informational and debug messages (no location). */
+void c2c_log(struct c2c_ctx *ctx, enum c2c_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Format "'file:member': offset N (0xN), record R: " into buf. */
+void c2c_loc_format(const struct c2c_loc *loc, char *buf, size_t size);
+
+#endif /* C2C_ERROR_H */

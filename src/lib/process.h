@@ -1,0 +1,181 @@
+/*
+ * Stage 3, process model: the checkpoint as plain C structs. Nothing from
+ * protobuf-c is visible here; process.c and pagemap.c decode the images and
+ * copy what a core file needs.
+ */
+#ifndef C2C_PROCESS_H
+#define C2C_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "source.h"
+
+/* CRIU task_state values (compel/include/uapi/task-state.h; doc §2.2.2). */
+#define C2C_TASK_ALIVE 1
+#define C2C_TASK_DEAD 2 /* zombie */
+#define C2C_TASK_STOPPED 3
+
+/* VmaEntry.status bits (criu/include/image.h; doc §2.4). */
+#define C2C_VMA_REGULAR 0x1U
+#define C2C_VMA_VSYSCALL 0x4U
+#define C2C_VMA_VDSO 0x8U
+#define C2C_VMA_HEAP 0x20U
+#define C2C_VMA_FILE_PRIVATE 0x40U
+#define C2C_VMA_FILE_SHARED 0x80U
+#define C2C_VMA_ANON_SHARED 0x100U
+#define C2C_VMA_ANON_PRIVATE 0x200U
+#define C2C_VMA_SYSVIPC 0x400U
+#define C2C_VMA_SOCKET 0x800U
+#define C2C_VMA_VVAR 0x1000U
+#define C2C_VMA_AIORING 0x2000U
+#define C2C_VMA_MEMFD 0x4000U
+#define C2C_VMA_SHSTK 0x8000U
+#define C2C_VMA_GUARD 0x10000U
+#define C2C_VMA_UPROBES 0x20000U
+#define C2C_VMA_UNSUPP 0x80000000U
+
+/* mmap PROT_* and MAP_* values as CRIU stores them (doc §2.4). */
+#define C2C_PROT_READ 0x1U
+#define C2C_PROT_WRITE 0x2U
+#define C2C_PROT_EXEC 0x4U
+#define C2C_MAP_SHARED 0x1U
+#define C2C_MAP_PRIVATE 0x2U
+
+/* VmaEntry.madv bit for MADV_DONTDUMP (1 << 16, doc §2.4). */
+#define C2C_MADV_DONTDUMP (1ULL << 16)
+
+/* Number of words of user_regs_struct (arch/x86/include/asm/user_64.h). */
+#define C2C_X86_NGREG 27
+
+/* Standard (non-compacted) XSAVE area size with every component we keep. */
+#define C2C_XSAVE_MAX 2696
+
+/*
+ * A run of pages: their bytes are at `off` in `blob`, or, when blob is NULL,
+ * nowhere in the checkpoint (lazy pages). addr is a virtual address for a
+ * task, an offset in the object for shared memory.
+ */
+struct c2c_extent {
+	uint64_t addr;
+	uint64_t npages;
+	const struct c2c_blob *blob;
+	uint64_t off;
+};
+
+/* Sorted, non-overlapping extents of one pagemap after parent resolution. */
+struct c2c_pagemap {
+	struct c2c_extent *ext;
+	size_t n;
+	uint64_t lazy_pages; /* pages without data anywhere (PE_LAZY only) */
+};
+
+/* Content of one shared memory object (pagemap-shmem-<shmid>.img). */
+struct c2c_shmem {
+	uint64_t shmid;
+	bool missing; /* no pagemap image: content unknown */
+	struct c2c_pagemap pm;
+};
+
+struct c2c_vma {
+	uint64_t start, end; /* [start, end), page aligned */
+	uint64_t pgoff;	     /* byte offset in the file or object */
+	uint64_t shmid;
+	uint64_t madv;
+	uint32_t prot, flags, status;
+	const char *path;	       /* NT_FILE name, or NULL if not file backed */
+	const struct c2c_shmem *shm; /* shared memory content, or NULL */
+};
+
+struct c2c_thread {
+	uint32_t tid;
+	char comm[16];
+	uint64_t gpregs[C2C_X86_NGREG]; /* user_regs_struct order */
+	uint64_t sigpend, sighold;
+	bool has_fpregs;
+	uint8_t fxsave[512]; /* FXSAVE image (NT_PRFPREG layout) */
+	/*
+	 * XSAVE state in the standard Intel layout, whatever CPU dumped it:
+	 * xfeatures says which components CRIU saved (bit n = component n).
+	 */
+	bool has_xsave;
+	uint64_t xfeatures;
+	uint64_t xstate_bv;
+	uint8_t xsave[C2C_XSAVE_MAX];
+};
+
+struct c2c_process {
+	uint32_t pid, ppid, pgid, sid;
+	uint32_t state, exit_code, pf_flags, stop_signo;
+	uint32_t uid, gid;
+	int32_t nice;
+	char comm[16];
+	bool compat; /* 32-bit task */
+
+	struct c2c_thread *threads; /* leader first */
+	size_t nthreads;
+
+	bool has_mm;
+	const char *exe_path; /* executable (mm exe_file_id in files.img), or NULL */
+	uint64_t arg_start, arg_end;
+	uint64_t *auxv; /* (type, value) words, AT_NULL-terminated */
+	size_t nauxv;
+	struct c2c_vma *vmas; /* ascending, non-overlapping */
+	size_t nvmas;
+	struct c2c_pagemap pm;
+};
+
+struct c2c_file;
+
+struct c2c_checkpoint {
+	struct c2c_source *src;
+	struct c2c_process *procs; /* in pstree order */
+	size_t nprocs;
+	bool *selected; /* per process: convert it */
+
+	struct c2c_file *files; /* sorted by id */
+	size_t nfiles;
+	bool files_loaded;
+	struct c2c_memfd *memfds;
+	size_t nmemfds;
+
+	struct c2c_shmem **shmems;
+	size_t nshmems;
+	struct c2c_blob **blobs; /* every pages image opened */
+	size_t nblobs;
+};
+
+/*
+ * Load the process tree and, for every process whose pid is in pids (all when
+ * npids is 0), its threads, memory map and page runs. Returns 0 or a
+ * negative error; a pid not in the tree is C2C_E_USAGE.
+ */
+int c2c_checkpoint_load(struct c2c_ctx *ctx, struct c2c_source *src, const uint32_t *pids,
+			size_t npids, struct c2c_checkpoint **ret);
+
+void c2c_checkpoint_free(struct c2c_checkpoint *ck);
+
+/*
+ * Read len bytes of process memory at addr from the page runs of the images;
+ * bytes with no data there read as zero. Returns 0 or a negative error.
+ */
+int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint64_t addr,
+			 void *buf, size_t len);
+
+/* pagemap.c: resolve one pagemap image (and its parents) into extents. */
+enum c2c_pagemap_kind { C2C_PAGEMAP_TASK, C2C_PAGEMAP_SHMEM };
+
+/*
+ * Returns 0, 1 when the pagemap image does not exist (only allowed for
+ * shmem), or a negative error.
+ */
+int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
+		     enum c2c_pagemap_kind kind, uint64_t id, struct c2c_pagemap *ret);
+
+void c2c_pagemap_release(struct c2c_pagemap *pm);
+
+/* Index of the first extent that ends after addr (pm->n if none). */
+size_t c2c_pagemap_find(const struct c2c_pagemap *pm, uint64_t addr);
+
+#endif /* C2C_PROCESS_H */

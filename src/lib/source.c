@@ -1,0 +1,236 @@
+/*
+ * Stage 1: image directories.
+ *
+ * Image names are built by the library from numbers found in the images
+ * ("mm-%u.img"), never taken from input as paths, so nothing here can be
+ * steered outside the directory except through CRIU's own `parent` link,
+ * which is followed on purpose (criu-image-format §2.6) with a depth cap and
+ * a cycle check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "source.h"
+#include "util.h"
+
+static int source_new(struct c2c_ctx *ctx, int dirfd, const char *path, struct c2c_source **ret)
+{
+	struct c2c_source *src;
+	struct stat st;
+
+	if (fstat(dirfd, &st) < 0) {
+		close(dirfd);
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot stat directory");
+	}
+	src = calloc(1, sizeof(*src));
+	if (!src || !(src->path = c2c_strdup(path))) {
+		free(src);
+		close(dirfd);
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_NOMEM, "out of memory");
+	}
+	src->dirfd = dirfd;
+	src->dev = st.st_dev;
+	src->ino = st.st_ino;
+	*ret = src;
+	return 0;
+}
+
+int c2c_source_open_dir(struct c2c_ctx *ctx, const char *path, struct c2c_source **ret)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
+				"cannot open image directory");
+	return source_new(ctx, fd, path, ret);
+}
+
+void c2c_source_free(struct c2c_source *src)
+{
+	if (!src)
+		return;
+	c2c_source_free(src->parent);
+	if (src->dirfd >= 0)
+		close(src->dirfd);
+	free(src->path);
+	free(src);
+}
+
+static char *display_path(const struct c2c_source *src, const char *name)
+{
+	return c2c_asprintf("%s/%s", src->path, name);
+}
+
+int c2c_source_open_data(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
+			 struct c2c_blob *ret)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+	struct stat st;
+
+	b.path = display_path(src, name);
+	if (!b.path)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	/* O_NOFOLLOW: an image is a plain file; a planted symlink is refused. */
+	b.fd = openat(src->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (b.fd < 0) {
+		int r = errno == ENOENT ? 1
+					: c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open");
+		free(b.path);
+		return r;
+	}
+	if (fstat(b.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "not a regular file");
+		c2c_blob_release(&b);
+		return r;
+	}
+	b.size = (uint64_t)st.st_size;
+	*ret = b;
+	return 0;
+}
+
+int c2c_source_load(struct c2c_ctx *ctx, struct c2c_source *src, const char *name, bool optional,
+		    struct c2c_blob *ret)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+	uint8_t *buf = NULL;
+	int r;
+
+	r = c2c_source_open_data(ctx, src, name, &b);
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		char *p = display_path(src, name);
+
+		if (optional) {
+			free(p);
+			return 1;
+		}
+		r = c2c_fail(ctx, &C2C_LOC_FILE(p ? p : name), C2C_E_MISSING,
+			     "required image is missing");
+		free(p);
+		return r;
+	}
+	if (b.size > C2C_MAX_IMAGE_SIZE) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_LIMIT,
+			     "image of %llu bytes exceeds the cap of %llu bytes",
+			     (unsigned long long)b.size, (unsigned long long)C2C_MAX_IMAGE_SIZE);
+		goto out;
+	}
+	buf = malloc(b.size ? b.size : 1);
+	if (!buf) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_NOMEM, "out of memory");
+		goto out;
+	}
+	r = c2c_blob_pread(ctx, &b, buf, b.size, 0); /* reads the fd: b.data is still NULL */
+	if (r < 0)
+		goto out;
+	b.data = buf;
+	buf = NULL;
+	close(b.fd);
+	b.fd = -1;
+	*ret = b;
+	return 0;
+out:
+	free(buf);
+	c2c_blob_release(&b);
+	return r;
+}
+
+int c2c_source_parent(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_source **ret)
+{
+	struct c2c_source *p = NULL;
+	char *path = NULL;
+	int fd, r;
+
+	if (src->parent_checked) {
+		*ret = src->parent;
+		return src->parent ? 0 : 1;
+	}
+	path = display_path(src, "parent");
+	if (!path)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	fd = openat(src->dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		struct stat st;
+
+		/* A dangling link is a broken chain; no link at all means no parent. */
+		if (errno == ENOENT && fstatat(src->dirfd, "parent", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			src->parent_checked = true;
+			free(path);
+			return 1;
+		}
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
+			     "cannot open parent image directory");
+		goto out;
+	}
+	if (src->depth + 1 > C2C_MAX_PARENT_DEPTH) {
+		close(fd);
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_LIMIT,
+			     "parent chain deeper than %u directories", C2C_MAX_PARENT_DEPTH);
+		goto out;
+	}
+	r = source_new(ctx, fd, path, &p);
+	if (r < 0)
+		goto out;
+	for (const struct c2c_source *s = src; s; s = s->child) {
+		if (s->dev == p->dev && s->ino == p->ino) {
+			r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_INCONSISTENT,
+				     "parent chain loops back to '%s'", s->path);
+			c2c_source_free(p);
+			goto out;
+		}
+	}
+	p->depth = src->depth + 1;
+	p->child = src;
+	src->parent = p;
+	src->parent_checked = true;
+	*ret = p;
+	r = 0;
+out:
+	free(path);
+	return r;
+}
+
+int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, size_t len,
+		   uint64_t off)
+{
+	uint8_t *p = buf;
+	uint64_t end;
+
+	if (c2c_add_overflow(off, len, &end) || end > blob->size)
+		return c2c_fail(ctx, &C2C_LOC_AT(blob->path, off), C2C_E_TRUNCATED,
+				"need %zu bytes, file has %llu", len,
+				(unsigned long long)(blob->size > off ? blob->size - off : 0));
+	if (blob->data) {
+		memcpy(buf, blob->data + off, len);
+		return 0;
+	}
+	while (len) {
+		ssize_t n = pread(blob->fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return c2c_fail(ctx, &C2C_LOC_AT(blob->path, off), C2C_E_IO, "read failed");
+		if (n == 0)
+			return c2c_fail(ctx, &C2C_LOC_AT(blob->path, off), C2C_E_TRUNCATED,
+					"file ended early");
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void c2c_blob_release(struct c2c_blob *blob)
+{
+	if (blob->fd >= 0)
+		close(blob->fd);
+	free(blob->data);
+	free(blob->path);
+	*blob = C2C_BLOB_INIT;
+}

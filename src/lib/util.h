@@ -1,0 +1,57 @@
+/*
+ * Small helpers shared by every stage, and the documented sanity caps that
+ * bound what hostile input can make us allocate.
+ */
+#ifndef C2C_UTIL_H
+#define C2C_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "banned.h"
+
+#define C2C_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* x86_64 page size; CRIU's pagemap counts pages of this size (criu-image-format §1.1). */
+#define C2C_PAGE_SIZE 4096ULL
+
+/*
+ * Caps on sizes and counts read from images (checked before any allocation).
+ * They are far above what real checkpoints hold: the kernel's default
+ * vm.max_map_count is 65530, and the biggest metadata image of a 70 000-VMA
+ * process is a few MiB.
+ */
+#define C2C_MAX_IMAGE_SIZE (256ULL << 20)  /* one metadata image read into memory */
+#define C2C_MAX_RECORD_SIZE (64U << 20)    /* one protobuf record */
+#define C2C_MAX_PROCESSES (1U << 20)       /* entries of pstree.img */
+#define C2C_MAX_THREADS (1U << 20)         /* threads of one process */
+#define C2C_MAX_VMAS (1U << 22)            /* VMAs of one process */
+#define C2C_MAX_PAGEMAP_ENTRIES (1U << 24) /* entries of one pagemap image */
+#define C2C_MAX_AUXV_WORDS 1024U           /* mm_saved_auxv words (CRIU stores <= 64) */
+#define C2C_MAX_FILES (1U << 22)           /* entries of files.img */
+#define C2C_MAX_PARENT_DEPTH 64U           /* parent/parent/... chain of pre-dumps */
+#define C2C_MAX_NT_FILE_SIZE (16ULL << 20) /* kernel's CORE_FILE_NOTE_SIZE_MAX */
+
+static inline bool c2c_add_overflow(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return __builtin_add_overflow(a, b, r);
+}
+
+static inline bool c2c_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return __builtin_mul_overflow(a, b, r);
+}
+
+static inline uint64_t c2c_round_up(uint64_t v, uint64_t align)
+{
+	return (v + align - 1) & ~(align - 1);
+}
+
+/* Duplicate a string; NULL when out of memory. */
+char *c2c_strdup(const char *s);
+
+/* printf into a new string; NULL when out of memory. */
+char *c2c_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* C2C_UTIL_H */
