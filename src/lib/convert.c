@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,9 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 
 	c2c_clear_error(ctx);
 	ctx->nwarnings = 0;
+	/* libelf must be told which ELF version we use before any other call. */
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf too old: %s", elf_errmsg(-1));
 	if (!input || !outdir)
 		return c2c_fail(ctx, NULL, C2C_E_USAGE, "input and output directory are required");
 	r = c2c_source_open_dir(ctx, input, &src);

@@ -5,14 +5,13 @@
  *   Elf64_Ehdr | PT_NOTE phdr, PT_LOAD phdrs | notes | pad to 4096 |
  *   segment data, contiguous, page aligned | [Elf64_Shdr 0 if PN_XNUM]
  *
- * libelf writes the ELF header and program headers (ELF_F_LAYOUT: we own the
- * offsets); notes and page data are written at their offsets. Page data is
+ * libelf encodes the ELF header, program headers and note headers; we own the
+ * layout and write everything at its offset. Page data is
  * copied with copy_file_range so that it never passes through our memory
  * (and filesystems may share extents); never-touched pages stay holes.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,55 +92,54 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	return 0;
 }
 
+/* Convert n records of type t to the file's representation (ELFDATA2LSB) with libelf. */
+static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, const void *src, size_t size)
+{
+	Elf_Data in = { .d_buf = (void *)src, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
+	Elf_Data out = { .d_buf = dst, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
+
+	if (!elf64_xlatetof(&out, &in, ELFDATA2LSB))
+		return c2c_fail(ctx, NULL, C2C_E_ELF, "cannot encode ELF headers: %s",
+				elf_errmsg(-1));
+	return 0;
+}
+
+/*
+ * ELF header, program headers and, with extended numbering, section header 0.
+ * libelf encodes them; we place them, because elf_update() with a section
+ * header table at the end of a large core fills the gap before it with zeros
+ * instead of leaving holes.
+ */
 static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 			 const struct c2c_coreplan *plan, const uint64_t *offs, uint64_t notes_off,
 			 uint64_t end)
 {
 	size_t phnum = plan->nsegs + 1;
-	Elf *e = NULL;
-	Elf64_Ehdr *eh;
-	Elf64_Phdr *ph;
-	Elf_Scn *scn0 = NULL;
-	int r = 0;
+	bool xnum = phnum >= PN_XNUM;
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr *ph = calloc(phnum, sizeof(*ph));
+	int r;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf is too old: %s", elf_errmsg(-1));
-	e = elf_begin(fd, ELF_C_WRITE, NULL);
-	if (!e)
-		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf_begin: %s",
-				elf_errmsg(-1));
-	elf_flagelf(e, ELF_C_SET, ELF_F_LAYOUT);
-	eh = elf64_newehdr(e);
-	if (!eh) {
-		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf64_newehdr: %s",
-			     elf_errmsg(-1));
-		goto out;
-	}
-	/* Header values as the kernel's fill_elf_header. */
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_OSABI] = ELFOSABI_NONE;
-	eh->e_type = ET_CORE;
-	eh->e_machine = EM_X86_64;
-	eh->e_version = EV_CURRENT;
-	eh->e_phoff = sizeof(Elf64_Ehdr);
-	if (phnum >= PN_XNUM) {
-		/*
-		 * Extended numbering (fill_extnum_info): e_phnum = PN_XNUM, the real
-		 * count in section header 0's sh_info, that header after the data.
-		 */
-		scn0 = elf_newscn(e);
-		if (!scn0) {
-			r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf_newscn: %s",
-				     elf_errmsg(-1));
-			goto out;
-		}
-		eh->e_shoff = end;
-	}
-	ph = elf64_newphdr(e, phnum);
-	if (!ph) {
-		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "elf64_newphdr: %s",
-			     elf_errmsg(-1));
-		goto out;
+	if (!ph)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	/* Header values as the kernel's fill_elf_header and fill_extnum_info. */
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
+	eh.e_type = ET_CORE;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_phoff = sizeof(Elf64_Ehdr);
+	eh.e_ehsize = sizeof(Elf64_Ehdr);
+	eh.e_phentsize = sizeof(Elf64_Phdr);
+	eh.e_phnum = xnum ? PN_XNUM : (Elf64_Half)phnum;
+	if (xnum) {
+		eh.e_shoff = end;
+		eh.e_shentsize = sizeof(Elf64_Shdr);
+		eh.e_shnum = 1;
+		eh.e_shstrndx = SHN_UNDEF;
 	}
 	ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE,
 			      .p_offset = notes_off,
@@ -158,11 +156,22 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 					  .p_memsz = s->memsz,
 					  .p_align = CORE_DATA_ALIGN };
 	}
-	if (elf_update(e, ELF_C_WRITE) < 0)
-		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_ELF, "cannot write ELF headers: %s",
-			     elf_errmsg(-1));
-out:
-	elf_end(e);
+	r = xlate(ctx, ELF_T_EHDR, &eh, &eh, sizeof(eh));
+	if (r == 0)
+		r = xlate(ctx, ELF_T_PHDR, ph, ph, phnum * sizeof(*ph));
+	if (r == 0)
+		r = write_all(ctx, fd, path, &eh, sizeof(eh), 0);
+	if (r == 0)
+		r = write_all(ctx, fd, path, ph, phnum * sizeof(*ph), sizeof(eh));
+	if (r == 0 && xnum) {
+		/* sh_size = e_shnum (1) and sh_info = the real count, as the kernel writes. */
+		Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf64_Word)phnum };
+
+		r = xlate(ctx, ELF_T_SHDR, &sh, &sh, sizeof(sh));
+		if (r == 0)
+			r = write_all(ctx, fd, path, &sh, sizeof(sh), end);
+	}
+	free(ph);
 	return r;
 }
 
@@ -228,14 +237,9 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 	}
 	if (r < 0)
 		goto out;
-	if (plan->nsegs + 1 >= PN_XNUM) {
-		/* Section header 0 as fill_extnum_info writes it, after all data. */
-		Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info =
-						   (Elf64_Word)(plan->nsegs + 1) };
-
-		r = write_all(ctx, fd, path, &sh, sizeof(sh), pos);
-		pos += sizeof(sh);
-	}
+	/* Section header 0 follows the data (extended numbering). */
+	if (plan->nsegs + 1 >= PN_XNUM)
+		pos += sizeof(Elf64_Shdr);
 	/* Untouched pages are holes: extend the file without writing them. */
 	if (r == 0 && ftruncate(fd, (off_t)pos) < 0)
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set file size");

@@ -140,6 +140,35 @@ out:
 	return r;
 }
 
+/*
+ * Copies that lose symlinks (git checkouts on some systems, some archivers,
+ * file sharing) turn CRIU's `parent` link into a small file holding the link
+ * target. Follow it the same way: relative to the image directory.
+ */
+static int open_parent_file(const struct c2c_source *src)
+{
+	char target[4096];
+	ssize_t n;
+	int fd = openat(src->dirfd, "parent", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, target, sizeof(target) - 1);
+	close(fd);
+	if (n <= 0) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	while (n > 0 && (target[n - 1] == '\n' || target[n - 1] == '\r'))
+		n--;
+	target[n] = '\0';
+	if (!n || memchr(target, '\0', (size_t)n) || strchr(target, '\n')) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return openat(src->dirfd, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 int c2c_source_parent(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_source **ret)
 {
 	struct c2c_source *p = NULL;
@@ -154,6 +183,8 @@ int c2c_source_parent(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_so
 	if (!path)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	fd = openat(src->dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOTDIR)
+		fd = open_parent_file(src);
 	if (fd < 0) {
 		struct stat st;
 

@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh build|test: install the Debian 12 packages ckpt2core needs to build
+# (and, with "test", to run its test suite). Only missing packages are
+# installed; apt-get update runs only when something is missing.
+set -eu
+
+build_pkgs="cmake gcc make pkg-config libelf-dev libprotobuf-c-dev protobuf-c-compiler
+libarchive-dev libcmocka-dev xz-utils"
+# gdb, eu-stack/eu-readelf, readelf and libc debug symbols: the end-to-end tests
+# compare gdb's and eu-stack's view of our cores with gcore oracles that were
+# taken with them. python3 runs the harness (and provides /usr/bin/python3.11,
+# the executable of fixture counter).
+test_pkgs="gdb elfutils binutils libc6-dbg python3 clang"
+
+case "${1:-build}" in
+build) pkgs=$build_pkgs ;;
+test) pkgs="$build_pkgs $test_pkgs" ;;
+*) echo "usage: $0 build|test" >&2; exit 64 ;;
+esac
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "deps.sh: installing:$missing" >&2
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
