@@ -86,6 +86,20 @@ enum c2c_flags {
 	C2C_FLAG_INCLUDE_DONTDUMP = 1 << 1,
 };
 
+/* Which pages of mapped files to copy from the root directory (c2c_ctx_set_root). */
+enum c2c_file_pages {
+	/* Only pages the images hold; gdb reads the rest from the files. */
+	C2C_FILE_PAGES_NONE = 0,
+	/*
+	 * What the kernel and gcore write: a private file mapping with any page in
+	 * the images whole, a mapping at offset 0 that starts with an ELF header
+	 * whole (build-ids, program headers), MAP_SHARED file mappings whole.
+	 */
+	C2C_FILE_PAGES_HEADERS = 1,
+	/* Every mapped file page: a self-contained core. */
+	C2C_FILE_PAGES_ALL = 2,
+};
+
 struct c2c_ctx;
 
 /* Create a context. Returns NULL only when out of memory. */
@@ -103,6 +117,16 @@ C2C_API void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userda
 
 /* Set enum c2c_flags bits (replaces the previous set). */
 C2C_API void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags);
+
+/*
+ * Read the content of mapped files from `root` (a container's rootfs, or "/"
+ * for a host process): each file is looked up at the path the process saw,
+ * resolved inside root (symlinks and ".." cannot leave it), and used only if
+ * its size and build-id match what the checkpoint recorded. Pages in the
+ * images always win. root NULL (the default) opens no file at all.
+ * Returns 0 or C2C_E_NOMEM.
+ */
+C2C_API int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages mode);
 
 /*
  * Restrict conversion to the given pid (as in pstree.img); may be called

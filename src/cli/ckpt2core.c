@@ -32,6 +32,15 @@ static void usage(FILE *f)
 		"                          default: the current directory)\n"
 		"  -p, --pid N             convert only process N (repeatable)\n"
 		"  -f, --force             replace existing core files\n"
+		"  -r, --root DIR          read mapped files from DIR (a container's rootfs, or /\n"
+		"                          for a host process) at the paths the process saw;\n"
+		"                          without it no file outside the checkpoint is opened\n"
+		"      --file-pages MODE   which file pages go into the core with --root:\n"
+		"                            none     only pages the images hold\n"
+		"                            headers  what the kernel and gcore write: ELF headers,\n"
+		"                                     written private and all shared file mappings\n"
+		"                                     (default)\n"
+		"                            all      every mapped file page (self-contained core)\n"
 		"      --include-dontdump  keep MADV_DONTDUMP mappings (the kernel leaves them out)\n"
 		"  -v, --verbose           more detail (repeat for the library's source location\n"
 		"                          of an error)\n"
@@ -90,11 +99,13 @@ static int parse_pid(const char *s, uint32_t *ret)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_INCLUDE_DONTDUMP = 256 };
+	enum { OPT_INCLUDE_DONTDUMP = 256, OPT_FILE_PAGES };
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "file-pages", required_argument, NULL, OPT_FILE_PAGES },
 		{ "include-dontdump", no_argument, NULL, OPT_INCLUDE_DONTDUMP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -103,7 +114,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { 0, false };
-	const char *outdir = ".";
+	const char *outdir = ".", *root = NULL;
+	enum c2c_file_pages file_pages = C2C_FILE_PAGES_HEADERS;
+	bool file_pages_set = false;
 	unsigned int flags = 0;
 	struct c2c_ctx *ctx;
 	int c, r, ret;
@@ -113,7 +126,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: error: out of memory\n", prog);
 		return EXIT_FAILED;
 	}
-	while ((c = getopt_long(argc, argv, "o:p:fvqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:p:fr:vqhV", opts, NULL)) != -1) {
 		uint32_t pid;
 
 		switch (c) {
@@ -134,6 +147,25 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			flags |= C2C_FLAG_FORCE;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case OPT_FILE_PAGES:
+			file_pages_set = true;
+			if (!strcmp(optarg, "none"))
+				file_pages = C2C_FILE_PAGES_NONE;
+			else if (!strcmp(optarg, "headers"))
+				file_pages = C2C_FILE_PAGES_HEADERS;
+			else if (!strcmp(optarg, "all"))
+				file_pages = C2C_FILE_PAGES_ALL;
+			else {
+				fprintf(stderr,
+					"%s: error: invalid --file-pages '%s' (none, headers or all)\n",
+					prog, optarg);
+				ret = EXIT_USAGE;
+				goto out;
+			}
 			break;
 		case OPT_INCLUDE_DONTDUMP:
 			flags |= C2C_FLAG_INCLUDE_DONTDUMP;
@@ -164,6 +196,16 @@ int main(int argc, char **argv)
 				       : "only one checkpoint directory can be given",
 			prog);
 		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (file_pages_set && !root) {
+		fprintf(stderr, "%s: error: --file-pages needs --root\n", prog);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (root && c2c_ctx_set_root(ctx, root, file_pages) < 0) {
+		fprintf(stderr, "%s: error: out of memory\n", prog);
+		ret = EXIT_FAILED;
 		goto out;
 	}
 	c2c_ctx_set_flags(ctx, flags);

@@ -98,6 +98,12 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
 	if (r < 0)
 		goto out;
+	if (ctx->root) {
+		r = c2c_root_open(ctx, ctx->root, &ck->rootfd);
+		if (r < 0)
+			goto out;
+		ck->root = ctx->root;
+	}
 	r = open_outdir(ctx, outdir, &dirfd);
 	if (r < 0)
 		goto out;
@@ -109,6 +115,8 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 
 	for (size_t i = 0; i < ck->nprocs; i++) {
 		const struct c2c_process *p = &ck->procs[i];
+		struct c2c_coreplan_opts opts = { ctx->flags, ctx->root ? ctx->file_pages
+									: C2C_FILE_PAGES_NONE, ck };
 		struct c2c_coreplan plan;
 		const char *why;
 		char name[32];
@@ -128,7 +136,7 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 				     "'%s' exists; not overwritten (use --force)", name);
 			goto out;
 		}
-		r = c2c_corebuild_plan(ctx, p, ctx->flags, &plan);
+		r = c2c_corebuild_plan(ctx, p, &opts, &plan);
 		if (r < 0)
 			goto out;
 		if (plan.lazy_pages)
@@ -140,9 +148,11 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 		if (r == 0) {
 			nouts++;
 			c2c_log(ctx, C2C_LOG_DEBUG,
-				"process %u (%s): %zu threads, %zu segments, %llu bytes of page data",
+				"process %u (%s): %zu threads, %zu segments, %llu bytes from the "
+				"images, %llu from files",
 				p->pid, p->comm, p->nthreads, plan.nsegs,
-				(unsigned long long)plan.data_bytes);
+				(unsigned long long)plan.data_bytes,
+				(unsigned long long)plan.file_bytes);
 		}
 		c2c_coreplan_release(&plan);
 		if (r < 0)
@@ -165,6 +175,8 @@ out:
 	free(outs);
 	if (dirfd >= 0)
 		close(dirfd);
+	if (ck && ck->rootfd >= 0)
+		close(ck->rootfd);
 	c2c_checkpoint_free(ck);
 	c2c_source_free(src);
 	return r;

@@ -127,7 +127,6 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		pl->pieces[pl->npieces++] =
 			(struct c2c_piece){ start - s->vaddr, end - start, blob, blob_off };
 		s->npieces++;
-		pl->data_bytes += end - start;
 	}
 	return 0;
 }
@@ -224,13 +223,66 @@ static uint32_t pflags_of(uint32_t prot)
 	       (prot & C2C_PROT_EXEC ? PF_X : 0);
 }
 
+/*
+ * Fill [a, b) of a file mapping from the file's bytes at the matching offset.
+ * Beyond the end of the file there is nothing to read: the part of the last
+ * page past it reads as zeros (as the kernel maps it), whole pages past it are
+ * left out.
+ */
+static int emit_from_file(struct segbuild *sb, const struct c2c_vma *v, uint64_t a, uint64_t b,
+			  const struct c2c_blob *fb, uint64_t *short_pages)
+{
+	uint64_t foff = v->pgoff + (a - v->start);
+	uint64_t n = fb->size > foff ? fb->size - foff : 0;
+	uint64_t tail;
+	int r;
+
+	if (n > b - a)
+		n = b - a;
+	tail = c2c_round_up(a + n, C2C_PAGE_SIZE);
+	if (tail > b)
+		tail = b;
+	r = seg_emit(sb, a, a + n, true, n ? fb : NULL, foff);
+	if (r == 0)
+		r = seg_emit(sb, a + n, tail, true, NULL, 0);
+	if (r == 0 && tail < b) {
+		*short_pages += (b - tail) / C2C_PAGE_SIZE;
+		r = seg_emit(sb, tail, b, false, NULL, 0);
+	}
+	if (r == 0 && n)
+		sb->plan->file_bytes += n;
+	return r;
+}
+
+/* Whether --file-pages takes the whole of a file mapping from the root. */
+static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *v,
+		       const struct spanvec *priv, const struct c2c_blob *fb)
+{
+	bool has_image_pages = false;
+
+	if (o->file_pages == C2C_FILE_PAGES_ALL)
+		return true;
+	if (o->file_pages != C2C_FILE_PAGES_HEADERS)
+		return false;
+	/* What the kernel and gcore write (fs/coredump.c vma_dump_size, default filter). */
+	if (v->flags & C2C_MAP_SHARED)
+		return true; /* CRIU never saves shared file pages; the file may be gone later */
+	for (size_t i = 0; i < priv->n && !has_image_pages; i++)
+		has_image_pages = priv->v[i].blob != NULL;
+	if (has_image_pages)
+		return true; /* an anon_vma: the kernel dumps such a private mapping whole */
+	return v->pgoff == 0 && c2c_blob_is_elf(fb);
+}
+
 static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p,
-		    const struct c2c_vma *v, unsigned int flags)
+		    const struct c2c_vma *v, const struct c2c_coreplan_opts *o)
 {
 	struct segbuild sb = { ctx, plan, pflags_of(v->prot), false, false, false };
 	struct spanvec priv = { 0 }, all = { 0 };
+	const struct c2c_blob *fb = NULL;
+	uint64_t cur, short_pages = 0;
 	bool gaps_known, is_file;
-	uint64_t cur;
+	unsigned int flags = o->flags;
 	int r = 0;
 
 	/*
@@ -292,6 +344,14 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 		r = seg_emit(&sb, v->start, v->end, false, NULL, 0);
 		goto out;
 	}
+	/* --root: file pages the images lack, where --file-pages asks for them. */
+	if (is_file && o->ck && o->file_pages != C2C_FILE_PAGES_NONE) {
+		r = c2c_checkpoint_vma_file(ctx, o->ck, v, &fb);
+		if (r < 0)
+			goto out;
+		if (fb && !fill_whole(o, v, &priv, fb))
+			fb = NULL;
+	}
 
 	/*
 	 * elfutils finds a module only at the start of a segment (it then reads
@@ -300,7 +360,8 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 	 * with an empty PT_LOAD (p_memsz = 0): libdwfl sees the module, and gdb
 	 * still reads nothing from it.
 	 */
-	if (is_file && v->pgoff == 0 && (all.n == 0 || all.v[0].start != v->start || !all.v[0].blob)) {
+	if (is_file && v->pgoff == 0 && !fb &&
+	    (all.n == 0 || all.v[0].start != v->start || !all.v[0].blob)) {
 		r = seg_marker(&sb, v->start);
 		if (r < 0)
 			goto out;
@@ -309,16 +370,25 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 	for (size_t i = 0; i < all.n; i++) {
 		const struct span *s = &all.v[i];
 
-		r = seg_emit(&sb, cur, s->start, gaps_known, NULL, 0);
+		r = fb ? emit_from_file(&sb, v, cur, s->start, fb, &short_pages)
+		       : seg_emit(&sb, cur, s->start, gaps_known, NULL, 0);
 		if (r == 0)
 			r = seg_emit(&sb, s->start, s->end, s->blob != NULL, s->blob, s->off);
 		if (r < 0)
 			goto out;
-		if (!s->blob)
+		if (s->blob)
+			plan->data_bytes += s->end - s->start;
+		else
 			plan->lazy_pages += (s->end - s->start) / C2C_PAGE_SIZE;
 		cur = s->end;
 	}
-	r = seg_emit(&sb, cur, v->end, gaps_known, NULL, 0);
+	r = fb ? emit_from_file(&sb, v, cur, v->end, fb, &short_pages)
+	       : seg_emit(&sb, cur, v->end, gaps_known, NULL, 0);
+	if (r == 0 && short_pages)
+		c2c_warn(ctx, &C2C_LOC_FILE(fb->path),
+			 "file is shorter than the mapping at %#llx: %llu pages past its end are "
+			 "left out",
+			 (unsigned long long)v->start, (unsigned long long)short_pages);
 out:
 	free(priv.v);
 	free(all.v);
@@ -430,8 +500,8 @@ static int add_thread_regsets(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 	return r;
 }
 
-int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p, unsigned int flags,
-		       struct c2c_coreplan *plan)
+int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p,
+		       const struct c2c_coreplan_opts *opts, struct c2c_coreplan *plan)
 {
 	uint8_t prs[C2C_X86_PRSTATUS_SIZE], prp[C2C_X86_PRPSINFO_SIZE];
 	uint8_t sig[C2C_X86_SIGINFO_SIZE] = { 0 };
@@ -468,7 +538,7 @@ int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p, unsigne
 			r = add_thread_regsets(ctx, plan, &p->threads[i], xbuf);
 	}
 	for (size_t i = 0; r == 0 && i < p->nvmas; i++)
-		r = plan_vma(ctx, plan, p, &p->vmas[i], flags);
+		r = plan_vma(ctx, plan, p, &p->vmas[i], opts);
 out:
 	free(xbuf);
 	if (r < 0)

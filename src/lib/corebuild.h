@@ -34,13 +34,20 @@ struct c2c_coreplan {
 	size_t nsegs, segs_cap;
 	struct c2c_piece *pieces;
 	size_t npieces, pieces_cap;
-	uint64_t data_bytes; /* page data copied from images */
+	uint64_t data_bytes; /* page data copied from the images */
+	uint64_t file_bytes; /* file data copied from the --root directory */
 	uint64_t lazy_pages; /* pages left out because no image has them */
 };
 
+struct c2c_coreplan_opts {
+	unsigned int flags;		  /* enum c2c_flags */
+	enum c2c_file_pages file_pages; /* which file pages to take from the root */
+	struct c2c_checkpoint *ck;	  /* for --root file access, or NULL */
+};
+
 /* Plan the core of process p (which must have memory: not a zombie). */
-int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p, unsigned int flags,
-		       struct c2c_coreplan *plan);
+int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p,
+		       const struct c2c_coreplan_opts *opts, struct c2c_coreplan *plan);
 
 void c2c_coreplan_release(struct c2c_coreplan *plan);
 

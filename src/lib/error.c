@@ -55,6 +55,7 @@ void c2c_ctx_free(struct c2c_ctx *ctx)
 	if (!ctx)
 		return;
 	free(ctx->pids);
+	free(ctx->root);
 	free(ctx);
 }
 
@@ -69,6 +70,18 @@ void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userdata,
 void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags)
 {
 	ctx->flags = flags;
+}
+
+int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages mode)
+{
+	char *copy = NULL;
+
+	if (root && !(copy = c2c_strdup(root)))
+		return C2C_E_NOMEM;
+	free(ctx->root);
+	ctx->root = copy;
+	ctx->file_pages = mode;
+	return 0;
 }
 
 int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid)

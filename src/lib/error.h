@@ -34,6 +34,8 @@ struct c2c_ctx {
 	unsigned int flags;
 	uint32_t *pids;
 	size_t npids;
+	char *root; /* --root, or NULL */
+	enum c2c_file_pages file_pages;
 	c2c_log_fn log_fn;
 	void *log_data;
 	enum c2c_log_level log_level;

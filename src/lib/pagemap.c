@@ -74,9 +74,8 @@ void c2c_pagemap_release(struct c2c_pagemap *pm)
 	*pm = (struct c2c_pagemap){ 0 };
 }
 
-/* Keep the pages image open for the writer; the checkpoint owns it. */
-static int register_blob(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_blob *b,
-			 const struct c2c_blob **ret)
+int c2c_checkpoint_keep_blob(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_blob *b,
+			     const struct c2c_blob **ret)
 {
 	struct c2c_blob **v, *copy = malloc(sizeof(*copy));
 
@@ -176,7 +175,7 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 		goto out;
 	if (r == 1)
 		pages_missing = true;
-	else if ((r = register_blob(ctx, ck, &pagesb, &pages)) < 0)
+	else if ((r = c2c_checkpoint_keep_blob(ctx, ck, &pagesb, &pages)) < 0)
 		goto out;
 
 	while ((r = c2c_image_next_msg(ctx, &img, &pb_pagemap_entry__descriptor, &msg)) == 1) {

@@ -47,14 +47,6 @@
 #define XSAVE_HI16_ZMM_OFF 1664
 #define XSAVE_PKRU_OFF 2688
 
-/* File names used by NT_FILE, by file id. */
-struct c2c_file {
-	uint32_t id;
-	uint32_t type;
-	char *path;	    /* REG: absolute path, " (deleted)" appended when deleted */
-	uint64_t inode_id;  /* MEMFD: MemfdInodeEntry.inode_id */
-};
-
 struct c2c_memfd {
 	uint64_t inode_id;
 	uint32_t shmid;
@@ -90,11 +82,13 @@ static int push_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struc
 
 	if (ck->nfiles >= C2C_MAX_FILES) {
 		free(f.path);
+		free(f.name);
 		return c2c_fail(ctx, loc, C2C_E_LIMIT, "more than %u file entries", C2C_MAX_FILES);
 	}
 	v = reallocarray(ck->files, ck->nfiles + 1, sizeof(*v));
 	if (!v) {
 		free(f.path);
+		free(f.name);
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	}
 	v[ck->nfiles++] = f;
@@ -105,13 +99,24 @@ static int push_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struc
 static int add_reg_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_loc *loc,
 			uint32_t id, const PbRegFileEntry *reg)
 {
-	struct c2c_file f = { id, FD_TYPE_REG, NULL, 0 };
+	struct c2c_file f = { .id = id, .type = FD_TYPE_REG };
 
 	if (!reg || !reg->name)
 		return c2c_fail(ctx, loc, C2C_E_MISSING, "regular file entry %u has no name", id);
 	f.path = c2c_strdup(reg->name);
-	if (!f.path)
+	f.name = c2c_strdup(reg->name);
+	if (!f.path || !f.name) {
+		free(f.path);
+		free(f.name);
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	f.has_size = reg->has_size;
+	f.size = reg->size;
+	/* CRIU copies the NT_GNU_BUILD_ID descriptor into u32 words, host order (doc §2.8). */
+	for (size_t i = 0; i < reg->n_build_id && i * 4 < sizeof(f.build_id); i++) {
+		memcpy(f.build_id + 4 * i, &reg->build_id[i], 4);
+		f.build_id_len = 4 * (i + 1);
+	}
 	return push_file(ctx, ck, loc, f);
 }
 
@@ -156,8 +161,9 @@ static int load_file_table(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 				r = add_reg_file(ctx, ck, &loc, fe->id, fe->reg);
 			else if (fe->type == FD_TYPE_MEMFD && fe->memfd)
 				r = push_file(ctx, ck, &loc,
-					      (struct c2c_file){ fe->id, FD_TYPE_MEMFD, NULL,
-								 fe->memfd->inode_id });
+					      (struct c2c_file){ .id = fe->id,
+								 .type = FD_TYPE_MEMFD,
+								 .inode_id = fe->memfd->inode_id });
 		}
 		protobuf_c_message_free_unpacked(msg, NULL);
 		msg = NULL;
@@ -206,6 +212,7 @@ static int load_remaps(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 			else {
 				free(f->path);
 				f->path = p;
+				f->deleted = true;
 			}
 		}
 		protobuf_c_message_free_unpacked(msg, NULL);
@@ -532,6 +539,7 @@ static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const str
 			return 0;
 		}
 		v->path = f->path;
+		v->file = (struct c2c_file *)f;
 		return 0;
 	}
 	if (v->status & C2C_VMA_ANON_SHARED) {
@@ -862,6 +870,7 @@ int c2c_checkpoint_load(struct c2c_ctx *ctx, struct c2c_source *src, const uint3
 	if (!ck)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	ck->src = src;
+	ck->rootfd = -1;
 	r = check_inventory(ctx, src);
 	if (r < 0)
 		goto out;
@@ -925,8 +934,10 @@ void c2c_checkpoint_free(struct c2c_checkpoint *ck)
 	}
 	free(ck->procs);
 	free(ck->selected);
-	for (size_t i = 0; i < ck->nfiles; i++)
+	for (size_t i = 0; i < ck->nfiles; i++) {
 		free(ck->files[i].path);
+		free(ck->files[i].name);
+	}
 	free(ck->files);
 	for (size_t i = 0; i < ck->nmemfds; i++)
 		free(ck->memfds[i].path);

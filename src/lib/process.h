@@ -78,6 +78,24 @@ struct c2c_shmem {
 	struct c2c_pagemap pm;
 };
 
+/* A file of files.img (or reg-files.img) that a VMA maps. */
+struct c2c_file {
+	uint32_t id;
+	uint32_t type;	   /* FileEntry.type: REG 1, MEMFD 18 */
+	char *name;	   /* REG: path as recorded (for --root) */
+	char *path;	   /* REG: NT_FILE name, " (deleted)" appended when it was */
+	bool deleted;	   /* unlinked at dump time (remap-fpath.img) */
+	bool has_size;	   /* size recorded (RegFileEntry.size) */
+	uint64_t size;
+	uint8_t build_id[64]; /* recorded NT_GNU_BUILD_ID descriptor, zero padded */
+	size_t build_id_len;
+	uint64_t inode_id; /* MEMFD: MemfdInodeEntry.inode_id */
+
+	/* --root: the file's content, opened and checked on first use (rootfs.c) */
+	bool root_checked;
+	const struct c2c_blob *root_blob; /* NULL: missing or different */
+};
+
 struct c2c_vma {
 	uint64_t start, end; /* [start, end), page aligned */
 	uint64_t pgoff;	     /* byte offset in the file or object */
@@ -85,6 +103,7 @@ struct c2c_vma {
 	uint64_t madv;
 	uint32_t prot, flags, status;
 	const char *path;	       /* NT_FILE name, or NULL if not file backed */
+	struct c2c_file *file;	       /* regular file mapped, or NULL */
 	const struct c2c_shmem *shm; /* shared memory content, or NULL */
 };
 
@@ -126,10 +145,10 @@ struct c2c_process {
 	struct c2c_pagemap pm;
 };
 
-struct c2c_file;
-
 struct c2c_checkpoint {
 	struct c2c_source *src;
+	int rootfd;	  /* --root directory, or -1 */
+	const char *root; /* its name (borrowed) */
 	struct c2c_process *procs; /* in pstree order */
 	size_t nprocs;
 	bool *selected; /* per process: convert it */
@@ -162,6 +181,25 @@ void c2c_checkpoint_free(struct c2c_checkpoint *ck);
  */
 int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint64_t addr,
 			 void *buf, size_t len);
+
+/*
+ * rootfs.c: the content of the regular file a VMA maps, from the --root
+ * directory. Returns 0 with *ret set, or with *ret NULL when there is no
+ * root, the file is missing or differs from what the checkpoint recorded
+ * (a warning names it, once); or a negative error.
+ */
+int c2c_checkpoint_vma_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck,
+			    const struct c2c_vma *v, const struct c2c_blob **ret);
+
+/*
+ * Keep an open data blob for the writer: the checkpoint takes it over (b is
+ * reset) and *ret points at the kept copy until c2c_checkpoint_free().
+ */
+int c2c_checkpoint_keep_blob(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_blob *b,
+			     const struct c2c_blob **ret);
+
+/* Whether a blob starts with the ELF magic. */
+bool c2c_blob_is_elf(const struct c2c_blob *b);
 
 /* pagemap.c: resolve one pagemap image (and its parents) into extents. */
 enum c2c_pagemap_kind { C2C_PAGEMAP_TASK, C2C_PAGEMAP_SHMEM };

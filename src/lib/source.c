@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -264,4 +266,51 @@ void c2c_blob_release(struct c2c_blob *blob)
 	free(blob->data);
 	free(blob->path);
 	*blob = C2C_BLOB_INIT;
+}
+
+int c2c_root_open(struct c2c_ctx *ctx, const char *path, int *ret_fd)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
+				"cannot open root directory");
+	*ret_fd = fd;
+	return 0;
+}
+
+int c2c_root_open_file(struct c2c_ctx *ctx, int rootfd, const char *root, const char *path,
+		       struct c2c_blob *ret)
+{
+	/*
+	 * RESOLVE_IN_ROOT makes the root the process's "/" for this lookup:
+	 * "..", absolute paths and symlinks cannot leave it (openat2(2), Linux
+	 * 5.6). Magic links (/proc/self/...) are refused outright.
+	 */
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	struct c2c_blob b = C2C_BLOB_INIT;
+	struct stat st;
+	int fd;
+
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
+			return 1;
+		return c2c_fail(ctx, &C2C_LOC_FILE(root), C2C_E_IO, "cannot open '%s' in the root",
+				path);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 1;
+	}
+	b.path = c2c_asprintf("%s%s%s", root, path[0] == '/' ? "" : "/", path);
+	if (!b.path) {
+		close(fd);
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	b.fd = fd;
+	b.size = (uint64_t)st.st_size;
+	*ret = b;
+	return 0;
 }

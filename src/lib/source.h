@@ -64,6 +64,21 @@ int c2c_source_open_data(struct c2c_ctx *ctx, struct c2c_source *src, const char
  */
 int c2c_source_parent(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_source **ret);
 
+/*
+ * A root directory holding the files the checkpointed processes had mapped
+ * (a container's rootfs, or / for a host process), for --root.
+ */
+int c2c_root_open(struct c2c_ctx *ctx, const char *path, int *ret_fd);
+
+/*
+ * Open `path` (as the process saw it) inside the root: "..", absolute and
+ * relative symlinks are all resolved within the root, never outside it.
+ * Returns 0 with ret set, 1 if there is no such regular file (no error
+ * recorded), or a negative error.
+ */
+int c2c_root_open_file(struct c2c_ctx *ctx, int rootfd, const char *root, const char *path,
+		       struct c2c_blob *ret);
+
 /* Read exactly len bytes at off; C2C_E_TRUNCATED if the blob is shorter. */
 int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, size_t len,
 		   uint64_t off);
