@@ -3,6 +3,6 @@
 add_library(c2c_warnings INTERFACE)
 target_compile_options(c2c_warnings INTERFACE
 	-Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wold-style-definition
-	-Wmissing-prototypes -Wundef -Wcast-align -Wwrite-strings -Wnull-dereference
+	-Wmissing-prototypes -Wundef -Wcast-qual -Wcast-align -Wwrite-strings -Wnull-dereference
 	-Wimplicit-fallthrough -Wvla
 	$<$<C_COMPILER_ID:GNU>:-Wlogical-op -Wduplicated-cond>)

@@ -84,6 +84,12 @@ static void log_cb(void *data, enum c2c_log_level level, const char *msg)
 	}
 }
 
+static int usage_error(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	return EXIT_USAGE;
+}
+
 static int parse_pid(const char *s, uint32_t *ret)
 {
 	char *end;
@@ -121,12 +127,13 @@ int main(int argc, char **argv)
 	struct c2c_ctx *ctx;
 	int c, r, ret;
 
+	opterr = 0; /* getopt's own messages would name argv[0], not "ckpt2core: error:" */
 	ctx = c2c_ctx_new();
 	if (!ctx) {
 		fprintf(stderr, "%s: error: out of memory\n", prog);
 		return EXIT_FAILED;
 	}
-	while ((c = getopt_long(argc, argv, "o:p:fr:vqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:p:fr:vqhV", opts, NULL)) != -1) {
 		uint32_t pid;
 
 		switch (c) {
@@ -136,7 +143,7 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_pid(optarg, &pid) < 0) {
 				fprintf(stderr, "%s: error: invalid pid '%s'\n", prog, optarg);
-				ret = EXIT_USAGE;
+				ret = usage_error();
 				goto out;
 			}
 			if (c2c_ctx_add_pid(ctx, pid) < 0) {
@@ -163,7 +170,7 @@ int main(int argc, char **argv)
 				fprintf(stderr,
 					"%s: error: invalid --file-pages '%s' (none, headers or all)\n",
 					prog, optarg);
-				ret = EXIT_USAGE;
+				ret = usage_error();
 				goto out;
 			}
 			break;
@@ -184,23 +191,31 @@ int main(int argc, char **argv)
 			printf("%s %s\n", prog, c2c_version());
 			ret = EXIT_OK;
 			goto out;
+		case ':':
+			fprintf(stderr, "%s: error: option '%s' needs an argument\n", prog,
+				argv[optind - 1]);
+			ret = usage_error();
+			goto out;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-			ret = EXIT_USAGE;
+			if (optopt)
+				fprintf(stderr, "%s: error: unknown option '-%c'\n", prog, optopt);
+			else
+				fprintf(stderr, "%s: error: unknown option '%s'\n", prog,
+					argv[optind - 1]);
+			ret = usage_error();
 			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "%s: error: %s\nTry '%s --help' for more information.\n", prog,
+		fprintf(stderr, "%s: error: %s\n", prog,
 			optind == argc ? "no checkpoint directory given"
-				       : "only one checkpoint directory can be given",
-			prog);
-		ret = EXIT_USAGE;
+				       : "only one checkpoint directory can be given");
+		ret = usage_error();
 		goto out;
 	}
 	if (file_pages_set && !root) {
 		fprintf(stderr, "%s: error: --file-pages needs --root\n", prog);
-		ret = EXIT_USAGE;
+		ret = usage_error();
 		goto out;
 	}
 	if (root && c2c_ctx_set_root(ctx, root, file_pages) < 0) {

@@ -26,38 +26,63 @@ const char *c2c_version(void)
 		C2C_VERSION_PATCH);
 }
 
+/* Directories this conversion created, removed again if it fails. */
+struct made_dirs {
+	char *path;	    /* the output directory */
+	size_t ncreated;
+	size_t created[64]; /* prefixes of path ending at these offsets were created by us */
+};
+
 /* mkdir -p, owner-only: the directory will hold every secret of the processes. */
-static int make_dirs(struct c2c_ctx *ctx, const char *outdir)
+static int make_dirs(struct c2c_ctx *ctx, const char *outdir, struct made_dirs *md)
 {
 	char *path = c2c_strdup(outdir);
 	int r = 0;
 
 	if (!path)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	md->path = path;
+	md->ncreated = 0;
 	for (char *p = path + 1;; p++) {
 		char c = *p;
 
 		if (c != '/' && c != '\0')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		if (mkdir(path, 0700) == 0) {
+			if (md->ncreated < C2C_ARRAY_SIZE(md->created))
+				md->created[md->ncreated++] = (size_t)(p - path);
+		} else if (errno != EEXIST) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO,
 				     "cannot create output directory");
+			*p = c;
 			break;
 		}
 		*p = c;
 		if (!c)
 			break;
 	}
-	free(path);
 	return r;
 }
 
-static int open_outdir(struct c2c_ctx *ctx, const char *outdir, int *ret)
+/* rmdir what make_dirs created, deepest first; non-empty ones stay. */
+static void unmake_dirs(struct made_dirs *md)
+{
+	while (md->ncreated) {
+		size_t end = md->created[--md->ncreated];
+		char c = md->path[end];
+
+		md->path[end] = '\0';
+		(void)rmdir(md->path);
+		md->path[end] = c;
+	}
+}
+
+static int open_outdir(struct c2c_ctx *ctx, const char *outdir, struct made_dirs *md, int *ret)
 {
 	int fd;
 
-	if (outdir[0] && make_dirs(ctx, outdir) < 0)
+	if (outdir[0] && make_dirs(ctx, outdir, md) < 0)
 		return c2c_errcode(ctx);
 	fd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -82,6 +107,7 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	struct c2c_source *src = NULL;
 	struct c2c_checkpoint *ck = NULL;
 	struct c2c_outfile *outs = NULL;
+	struct made_dirs md = { 0 };
 	size_t nouts = 0;
 	int dirfd = -1, r;
 
@@ -104,7 +130,7 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 			goto out;
 		ck->root = ctx->root;
 	}
-	r = open_outdir(ctx, outdir, &dirfd);
+	r = open_outdir(ctx, outdir, &md, &dirfd);
 	if (r < 0)
 		goto out;
 	outs = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*outs));
@@ -148,9 +174,9 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 		if (r == 0) {
 			nouts++;
 			c2c_log(ctx, C2C_LOG_DEBUG,
-				"process %u (%s): %zu threads, %zu segments, %llu bytes from the "
+				"process %u (%s): %zu thread%s, %zu segments, %llu bytes from the "
 				"images, %llu from files",
-				p->pid, p->comm, p->nthreads, plan.nsegs,
+				p->pid, p->comm, p->nthreads, p->nthreads == 1 ? "" : "s", plan.nsegs,
 				(unsigned long long)plan.data_bytes,
 				(unsigned long long)plan.file_bytes);
 		}
@@ -175,6 +201,9 @@ out:
 	free(outs);
 	if (dirfd >= 0)
 		close(dirfd);
+	if (r < 0)
+		unmake_dirs(&md);
+	free(md.path);
 	if (ck && ck->rootfd >= 0)
 		close(ck->rootfd);
 	c2c_checkpoint_free(ck);

@@ -81,7 +81,8 @@ int c2c_corebuild_add_note(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const
 		return c2c_fail(ctx, NULL, C2C_E_ELF, "cannot encode note header: %s",
 				elf_errmsg(-1));
 	memcpy(p + sizeof(nh), name, namesz);
-	memcpy(p + sizeof(nh) + c2c_round_up(namesz, 4), desc, len);
+	if (len)
+		memcpy(p + sizeof(nh) + c2c_round_up(namesz, 4), desc, len);
 	plan->notes_len += total;
 	return 0;
 }

@@ -93,9 +93,9 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 }
 
 /* Convert n records of type t to the file's representation (ELFDATA2LSB) with libelf. */
-static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, const void *src, size_t size)
+static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, void *src, size_t size)
 {
-	Elf_Data in = { .d_buf = (void *)src, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
+	Elf_Data in = { .d_buf = src, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
 	Elf_Data out = { .d_buf = dst, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
 
 	if (!elf64_xlatetof(&out, &in, ELFDATA2LSB))

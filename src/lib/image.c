@@ -121,6 +121,8 @@ int c2c_image_next_msg(struct c2c_ctx *ctx, struct c2c_image *img,
 	*ret = protobuf_c_message_unpack(desc, NULL, n, p);
 	if (!*ret)
 		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_PROTOBUF,
-				"cannot decode %u-byte record as %s", (unsigned)n, desc->short_name);
+				"cannot decode %u-byte record as %s", (unsigned)n,
+				/* our messages are CRIU's names with a "pb_" prefix */
+				strncmp(desc->name, "pb_", 3) ? desc->name : desc->name + 3);
 	return 1;
 }

@@ -208,7 +208,8 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 		if (flags & PE_PRESENT) {
 			if (pages_missing) {
 				r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_MISSING,
-					     "pages image '%s/%s' is missing", src->path, pname);
+					     "pages image '%s/%s' (pages_id of record 0) is missing",
+					     src->path, pname);
 				goto out;
 			}
 			if (c2c_add_overflow(off, len, &end) || end > pages->size) {

@@ -60,7 +60,7 @@ static int cmp_file(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static const struct c2c_file *find_file(const struct c2c_checkpoint *ck, uint64_t id)
+static struct c2c_file *find_file(const struct c2c_checkpoint *ck, uint64_t id)
 {
 	size_t lo = 0, hi = ck->nfiles;
 
@@ -201,7 +201,7 @@ static int load_remaps(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 	while (r == 0 &&
 	       (r = c2c_image_next_msg(ctx, &img, &pb_remap_file_path_entry__descriptor, &msg)) == 1) {
 		PbRemapFilePathEntry *e = (PbRemapFilePathEntry *)msg;
-		struct c2c_file *f = (struct c2c_file *)find_file(ck, e->orig_id);
+		struct c2c_file *f = find_file(ck, e->orig_id);
 
 		r = 0;
 		if (f && f->path && (e->remap_type == REMAP_GHOST || e->remap_type == REMAP_LINKED)) {
@@ -419,15 +419,23 @@ static void set_comm(char comm[16], const char *s)
 	snprintf(comm, 16, "%s", s ? s : "");
 }
 
-static int load_core_image(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_t tid,
-			   struct c2c_blob *b, struct c2c_image *img, PbCoreEntry **ret)
+static int load_core_image(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_t pid,
+			   uint32_t tid, struct c2c_blob *b, struct c2c_image *img, PbCoreEntry **ret)
 {
 	ProtobufCMessage *msg = NULL;
 	char name[32];
 	int r;
 
 	c2c_image_name(C2C_IMG_CORE, tid, name, sizeof(name));
-	r = c2c_source_load(ctx, ck->src, name, false, b);
+	r = c2c_source_load(ctx, ck->src, name, true, b);
+	if (r == 1) {
+		char *path = c2c_asprintf("%s/%s", ck->src->path, name);
+
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path ? path : name), C2C_E_MISSING,
+			     "required image is missing: the registers of thread %u of process %u",
+			     tid, pid);
+		free(path);
+	}
 	if (r < 0)
 		return r;
 	r = c2c_image_open(ctx, b, C2C_IMG_CORE, img);
@@ -503,7 +511,7 @@ static int cmp_vma(const void *a, const void *b)
 static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_loc *loc,
 		       struct c2c_vma *v)
 {
-	const struct c2c_file *f;
+	struct c2c_file *f;
 	int r;
 
 	if (v->status & C2C_VMA_MEMFD) {
@@ -539,7 +547,7 @@ static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const str
 			return 0;
 		}
 		v->path = f->path;
-		v->file = (struct c2c_file *)f;
+		v->file = f;
 		return 0;
 	}
 	if (v->status & C2C_VMA_ANON_SHARED) {
@@ -606,7 +614,8 @@ static int load_mm(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_pr
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(p->auxv, mm->mm_saved_auxv, na * sizeof(*p->auxv));
+	if (na)
+		memcpy(p->auxv, mm->mm_saved_auxv, na * sizeof(*p->auxv));
 	p->nauxv = na + 2;
 
 	if (mm->n_vmas > C2C_MAX_VMAS) {
@@ -691,7 +700,7 @@ static int load_process(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const st
 	p->sid = te->sid;
 
 	/* The leader's core image says whether this is a zombie (no registers, no mm). */
-	r = load_core_image(ctx, ck, te->pid, &lb, &limg, &lc);
+	r = load_core_image(ctx, ck, te->pid, te->pid, &lb, &limg, &lc);
 	if (r < 0)
 		goto out;
 	lloc = C2C_IMAGE_LOC(&limg);
@@ -729,7 +738,7 @@ static int load_process(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const st
 		PbCoreEntry *ce = NULL;
 		struct c2c_image img;
 
-		r = load_core_image(ctx, ck, p->threads[i].tid, &b, &img, &ce);
+		r = load_core_image(ctx, ck, p->pid, p->threads[i].tid, &b, &img, &ce);
 		if (r == 0)
 			r = thread_from_core(ctx, p, &p->threads[i], ce, &C2C_IMAGE_LOC(&img));
 		if (ce)

@@ -47,7 +47,8 @@ int c2c_source_open_dir(struct c2c_ctx *ctx, const char *path, struct c2c_source
 
 	if (fd < 0)
 		return c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
-				"cannot open image directory");
+				"cannot open image directory%s%s", errno == ENOENT ? ": " : "",
+				errno == ENOENT ? strerror(errno) : "");
 	return source_new(ctx, fd, path, ret);
 }
 
@@ -274,7 +275,8 @@ int c2c_root_open(struct c2c_ctx *ctx, const char *path, int *ret_fd)
 
 	if (fd < 0)
 		return c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
-				"cannot open root directory");
+				"cannot open root directory%s%s", errno == ENOENT ? ": " : "",
+				errno == ENOENT ? strerror(errno) : "");
 	*ret_fd = fd;
 	return 0;
 }
