@@ -1,0 +1,16 @@
+# --help: the usage on stdout (not stderr), with the options and the exit
+# status section; nothing is converted.
+. "$CLI_LIB"
+c2c --help >"$TMP/help.out"
+grep -q '^Usage: ckpt2core \[OPTIONS\] DIR$' help.out || fail "no usage line"
+for opt in '-o, --output OUTDIR' '-p, --pid N' '-f, --force' '--include-dontdump' \
+	'-v, --verbose' '-q, --quiet' '-h, --help' '-V, --version'; do
+	grep -qF -- "$opt" help.out || fail "option '$opt' not in --help"
+done
+grep -q '^Exit status:$' help.out || fail "no exit status section"
+grep -q '^  0   every core written, no warnings$' help.out || fail "exit 0 undocumented"
+grep -q '^  1   cores written, with warnings' help.out || fail "exit 1 undocumented"
+grep -q '^  2   conversion failed' help.out || fail "exit 2 undocumented"
+grep -q '^  64  usage error$' help.out || fail "exit 64 undocumented"
+expect_listing . help.out
+finish
