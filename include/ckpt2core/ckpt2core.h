@@ -129,6 +129,14 @@ C2C_API void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags);
 C2C_API int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages mode);
 
 /*
+ * Use `input` (an image directory or archive, e.g. a Podman pre-checkpoint
+ * export) as the parent of the converted checkpoint: pages its pagemaps mark
+ * PE_PARENT are read from there instead of from a `parent` link. NULL clears.
+ * Returns 0 or C2C_E_NOMEM.
+ */
+C2C_API int c2c_ctx_set_parent(struct c2c_ctx *ctx, const char *input);
+
+/*
  * Restrict conversion to the given pid (as in pstree.img); may be called
  * several times. Without any call every process is converted.
  * Returns 0 or C2C_E_NOMEM.
@@ -136,8 +144,13 @@ C2C_API int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_fil
 C2C_API int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid);
 
 /*
- * Convert the CRIU image directory `input` into one core file per process,
- * `outdir`/core.<pid>, creating `outdir` (mode 0700) if missing. Cores are
+ * Convert the checkpoint `input` into one core file per process,
+ * `outdir`/core.<pid>, creating `outdir` (mode 0700) if missing. `input` is
+ * told by its content: a CRIU image directory, an extracted container
+ * checkpoint (a directory holding checkpoint/), a checkpoint archive file
+ * (tar, plain or gzip/zstd/xz/bzip2 compressed), or "-" for an archive on
+ * standard input. Archives are read once; their page data is spooled to an
+ * unnamed file inside `outdir` when it cannot be used in place. Cores are
  * written mode 0600 into temporary files and renamed into place only when every
  * selected process has been converted; on failure nothing is left behind.
  * Zombies get no core (a warning says so).

@@ -7,6 +7,7 @@
  * this call) are removed, so the output directory is as it was.
  */
 #include <errno.h>
+#include <archive.h>
 #include <fcntl.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arcsource.h"
 #include "corebuild.h"
 #include "elfwrite.h"
 #include "process.h"
@@ -92,6 +94,114 @@ static int open_outdir(struct c2c_ctx *ctx, const char *outdir, struct made_dirs
 	return 0;
 }
 
+/* Which image set of an archive to convert: checkpoint/ (container archives), else top level. */
+static const char *image_prefix(struct c2c_memtab *tab)
+{
+	static const char *const prefixes[] = { "checkpoint/", "", "pre-checkpoint/" };
+	char name[64];
+
+	for (size_t i = 0; i < C2C_ARRAY_SIZE(prefixes); i++) {
+		snprintf(name, sizeof(name), "%sinventory.img", prefixes[i]);
+		if (c2c_memtab_find(tab, name))
+			return prefixes[i];
+	}
+	return NULL;
+}
+
+static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
+			struct c2c_source **ret)
+{
+	bool use_stdin = !strcmp(input, "-");
+	const char *display = use_stdin ? "<stdin>" : input;
+	struct archive *a = archive_read_new();
+	struct c2c_memtab *tab = NULL;
+	const char *prefix;
+	struct stat st;
+	int fd = -1, r;
+
+	if (!a)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	/* Compression is detected from the content, whatever the file is called. */
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	fd = use_stdin ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_IO, "cannot open");
+		goto out;
+	}
+	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_ARCHIVE,
+			     "neither a CRIU image directory nor a checkpoint archive: %s",
+			     archive_error_string(a));
+		goto out;
+	}
+	r = c2c_archive_read(ctx, a, display,
+			     !use_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1,
+			     outfd, outdir, &tab);
+	if (r < 0)
+		goto out;
+	prefix = image_prefix(tab);
+	if (!prefix) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_MISSING,
+			     "no CRIU images in the archive (no checkpoint/inventory.img)");
+		goto out;
+	}
+	r = c2c_source_open_tab(ctx, tab, prefix, ret);
+out:
+	c2c_memtab_put(tab);
+	archive_read_free(a);
+	if (fd >= 0 && !use_stdin)
+		close(fd);
+	return r;
+}
+
+/*
+ * An input is told by its content, never by its name: a CRIU image directory,
+ * an extracted container archive (checkpoint/ beside config.dump), an archive
+ * file in any compression, or "-" for an archive on standard input.
+ */
+static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
+		      struct c2c_source **ret)
+{
+	struct stat st;
+	char *sub;
+	int r;
+
+	if (strcmp(input, "-") && stat(input, &st) < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(input), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
+				"cannot open input: %s", strerror(errno));
+	if (!strcmp(input, "-") || !S_ISDIR(st.st_mode))
+		return open_archive(ctx, input, outfd, outdir, ret);
+	sub = c2c_asprintf("%s/inventory.img", input);
+	if (!sub)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	r = access(sub, F_OK);
+	free(sub);
+	if (r == 0)
+		return c2c_source_open_dir(ctx, input, ret);
+	sub = c2c_asprintf("%s/checkpoint", input);
+	if (!sub)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	r = c2c_source_open_dir(ctx, sub, ret);
+	if (r == 0 && access(sub, F_OK) == 0) {
+		char *inv = c2c_asprintf("%s/inventory.img", sub);
+
+		if (!inv || access(inv, F_OK) < 0) {
+			c2c_source_free(*ret);
+			r = -1;
+		}
+		free(inv);
+	}
+	free(sub);
+	if (r < 0) {
+		c2c_clear_error(ctx);
+		return c2c_fail(ctx, &C2C_LOC_FILE(input), C2C_E_MISSING,
+				"no CRIU images here: neither inventory.img nor "
+				"checkpoint/inventory.img");
+	}
+	return 0;
+}
+
 /* Why a process gets no core, or NULL if it gets one. */
 static const char *skip_reason(const struct c2c_process *p)
 {
@@ -118,9 +228,21 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf too old: %s", elf_errmsg(-1));
 	if (!input || !outdir)
 		return c2c_fail(ctx, NULL, C2C_E_USAGE, "input and output directory are required");
-	r = c2c_source_open_dir(ctx, input, &src);
+	/* The output directory first: archives spool their page data into it. */
+	r = open_outdir(ctx, outdir, &md, &dirfd);
 	if (r < 0)
 		goto out;
+	r = open_input(ctx, input, dirfd, outdir, &src);
+	if (r < 0)
+		goto out;
+	if (ctx->parent_input) {
+		struct c2c_source *psrc;
+
+		r = open_input(ctx, ctx->parent_input, dirfd, outdir, &psrc);
+		if (r < 0)
+			goto out;
+		c2c_source_set_parent(src, psrc);
+	}
 	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
 	if (r < 0)
 		goto out;
@@ -130,9 +252,6 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 			goto out;
 		ck->root = ctx->root;
 	}
-	r = open_outdir(ctx, outdir, &md, &dirfd);
-	if (r < 0)
-		goto out;
 	outs = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*outs));
 	if (!outs) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");

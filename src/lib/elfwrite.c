@@ -52,7 +52,7 @@ static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *
 static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
 		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce)
 {
-	loff_t in = (loff_t)src_off, out = (loff_t)out_off;
+	loff_t in = (loff_t)(src->base + src_off), out = (loff_t)out_off;
 	int r;
 
 	if (src->data)
@@ -80,7 +80,7 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	while (len) {
 		size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
 
-		r = c2c_blob_pread(ctx, src, *bounce, n, (uint64_t)in);
+		r = c2c_blob_pread(ctx, src, *bounce, n, (uint64_t)in - src->base);
 		if (r == 0)
 			r = write_all(ctx, fd, path, *bounce, n, (uint64_t)out);
 		if (r < 0)

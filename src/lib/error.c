@@ -56,6 +56,7 @@ void c2c_ctx_free(struct c2c_ctx *ctx)
 		return;
 	free(ctx->pids);
 	free(ctx->root);
+	free(ctx->parent_input);
 	free(ctx);
 }
 
@@ -81,6 +82,17 @@ int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages 
 	free(ctx->root);
 	ctx->root = copy;
 	ctx->file_pages = mode;
+	return 0;
+}
+
+int c2c_ctx_set_parent(struct c2c_ctx *ctx, const char *input)
+{
+	char *copy = NULL;
+
+	if (input && !(copy = c2c_strdup(input)))
+		return C2C_E_NOMEM;
+	free(ctx->parent_input);
+	ctx->parent_input = copy;
 	return 0;
 }
 

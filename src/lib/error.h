@@ -35,6 +35,7 @@ struct c2c_ctx {
 	uint32_t *pids;
 	size_t npids;
 	char *root; /* --root, or NULL */
+	char *parent_input; /* --parent, or NULL */
 	enum c2c_file_pages file_pages;
 	c2c_log_fn log_fn;
 	void *log_data;

@@ -1,16 +1,18 @@
 /*
- * Stage 1: image directories.
+ * Stage 1: where images come from: an image directory, or a member table
+ * (an archive read once by archive.c, or images held in memory).
  *
  * Image names are built by the library from numbers found in the images
  * ("mm-%u.img"), never taken from input as paths, so nothing here can be
  * steered outside the directory except through CRIU's own `parent` link,
  * which is followed on purpose (criu-image-format §2.6) with a depth cap and
- * a cycle check.
+ * a cycle check, and inside an archive never leaves it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,20 +54,104 @@ int c2c_source_open_dir(struct c2c_ctx *ctx, const char *path, struct c2c_source
 	return source_new(ctx, fd, path, ret);
 }
 
+struct c2c_memtab *c2c_memtab_new(const char *display)
+{
+	struct c2c_memtab *tab = calloc(1, sizeof(*tab));
+
+	if (tab && !(tab->display = c2c_strdup(display))) {
+		free(tab);
+		return NULL;
+	}
+	if (tab)
+		tab->refs = 1;
+	return tab;
+}
+
+void c2c_memtab_put(struct c2c_memtab *tab)
+{
+	if (!tab || --tab->refs > 0)
+		return;
+	for (size_t i = 0; i < tab->n; i++) {
+		struct c2c_member *m = &tab->v[i];
+
+		free(m->name);
+		free(m->data);
+		free(m->link);
+		if (m->fd >= 0)
+			close(m->fd);
+	}
+	free(tab->v);
+	free(tab->display);
+	free(tab);
+}
+
+struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name)
+{
+	for (size_t i = 0; i < tab->n; i++)
+		if (!strcmp(tab->v[i].name, name))
+			return &tab->v[i];
+	return NULL;
+}
+
+int c2c_source_open_tab(struct c2c_ctx *ctx, struct c2c_memtab *tab, const char *prefix,
+			struct c2c_source **ret)
+{
+	struct c2c_source *src = calloc(1, sizeof(*src));
+
+	if (!src)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	src->dirfd = -1;
+	src->prefix = c2c_strdup(prefix);
+	src->path = *prefix ? c2c_asprintf("%s:%.*s", tab->display, (int)strlen(prefix) - 1, prefix)
+			    : c2c_strdup(tab->display);
+	if (!src->prefix || !src->path) {
+		free(src->prefix);
+		free(src->path);
+		free(src);
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	src->tab = tab;
+	tab->refs++;
+	*ret = src;
+	return 0;
+}
+
+void c2c_source_set_parent(struct c2c_source *src, struct c2c_source *parent)
+{
+	c2c_source_free(src->ext_parent);
+	src->ext_parent = parent;
+	parent->child = src;
+	parent->depth = src->depth + 1;
+}
+
 void c2c_source_free(struct c2c_source *src)
 {
 	if (!src)
 		return;
 	c2c_source_free(src->parent);
+	c2c_source_free(src->ext_parent);
 	if (src->dirfd >= 0)
 		close(src->dirfd);
+	c2c_memtab_put(src->tab);
+	free(src->prefix);
 	free(src->path);
 	free(src);
 }
 
 static char *display_path(const struct c2c_source *src, const char *name)
 {
+	if (src->tab)
+		return c2c_asprintf("%s:%s%s", src->tab->display, src->prefix, name);
 	return c2c_asprintf("%s/%s", src->path, name);
+}
+
+static struct c2c_member *find_member(const struct c2c_source *src, const char *name)
+{
+	char full[4096];
+
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", src->prefix, name) >= sizeof(full))
+		return NULL;
+	return c2c_memtab_find(src->tab, full);
 }
 
 int c2c_source_open_data(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
@@ -77,6 +163,27 @@ int c2c_source_open_data(struct c2c_ctx *ctx, struct c2c_source *src, const char
 	b.path = display_path(src, name);
 	if (!b.path)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	if (src->tab) {
+		const struct c2c_member *m = find_member(src, name);
+
+		if (!m || m->link) {
+			free(b.path);
+			return 1;
+		}
+		b.size = m->size;
+		b.base = m->off;
+		if (m->data) {
+			b.data = m->data;
+			b.borrowed = true;
+		} else if ((b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			int r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open");
+
+			free(b.path);
+			return r;
+		}
+		*ret = b;
+		return 0;
+	}
 	/* O_NOFOLLOW: an image is a plain file; a planted symlink is refused. */
 	b.fd = openat(src->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (b.fd < 0) {
@@ -117,6 +224,10 @@ int c2c_source_load(struct c2c_ctx *ctx, struct c2c_source *src, const char *nam
 		free(p);
 		return r;
 	}
+	if (b.data) {
+		*ret = b; /* already in memory (member table) */
+		return 0;
+	}
 	if (b.size > C2C_MAX_IMAGE_SIZE) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_LIMIT,
 			     "image of %llu bytes exceeds the cap of %llu bytes",
@@ -146,38 +257,96 @@ out:
 /*
  * Copies that lose symlinks (git checkouts on some systems, some archivers,
  * file sharing) turn CRIU's `parent` link into a small file holding the link
- * target. Follow it the same way: relative to the image directory.
+ * target. Read either form; returns the target or NULL.
  */
+static char *parent_target_text(const uint8_t *data, size_t n)
+{
+	char *t;
+
+	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+		n--;
+	if (!n || n >= 4096 || memchr(data, '\0', n) || memchr(data, '\n', n))
+		return NULL;
+	t = malloc(n + 1);
+	if (t) {
+		memcpy(t, data, n);
+		t[n] = '\0';
+	}
+	return t;
+}
+
 static int open_parent_file(const struct c2c_source *src)
 {
-	char target[4096];
+	uint8_t buf[4096];
+	char *target;
 	ssize_t n;
 	int fd = openat(src->dirfd, "parent", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, target, sizeof(target) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0) {
+	target = n > 0 ? parent_target_text(buf, (size_t)n) : NULL;
+	if (!target) {
 		errno = ENOTDIR;
 		return -1;
 	}
-	while (n > 0 && (target[n - 1] == '\n' || target[n - 1] == '\r'))
-		n--;
-	target[n] = '\0';
-	if (!n || memchr(target, '\0', (size_t)n) || strchr(target, '\n')) {
-		errno = ENOTDIR;
-		return -1;
+	fd = openat(src->dirfd, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(target);
+	return fd;
+}
+
+/*
+ * Resolve a `parent` link inside a member table: the target is relative to
+ * the image set's prefix ("checkpoint/" + "../pre-checkpoint" =
+ * "pre-checkpoint/"); it may not leave the archive.
+ */
+static char *tab_parent_prefix(const struct c2c_source *src, const char *target)
+{
+	char *out = malloc(strlen(src->prefix) + strlen(target) + 2);
+	size_t len;
+	const char *p = target;
+
+	if (!out || target[0] == '/') {
+		free(out);
+		return NULL;
 	}
-	return openat(src->dirfd, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	len = strlen(src->prefix);
+	memcpy(out, src->prefix, len + 1);
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			if (!len) {
+				free(out);
+				return NULL; /* above the archive root */
+			}
+			len--; /* drop the trailing '/' and the last component */
+			while (len && out[len - 1] != '/')
+				len--;
+			out[len] = '\0';
+		} else if (n && !(n == 1 && *p == '.')) {
+			memcpy(out + len, p, n);
+			len += n;
+			out[len++] = '/';
+			out[len] = '\0';
+		}
+		p += n + (e ? 1 : 0);
+	}
+	return out;
 }
 
 int c2c_source_parent(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_source **ret)
 {
 	struct c2c_source *p = NULL;
 	char *path = NULL;
-	int fd, r;
+	int fd = -1, r;
 
+	if (src->ext_parent) {
+		*ret = src->ext_parent;
+		return 0;
+	}
 	if (src->parent_checked) {
 		*ret = src->parent;
 		return src->parent ? 0 : 1;
@@ -185,37 +354,70 @@ int c2c_source_parent(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_so
 	path = display_path(src, "parent");
 	if (!path)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	fd = openat(src->dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOTDIR)
-		fd = open_parent_file(src);
-	if (fd < 0) {
-		struct stat st;
-
-		/* A dangling link is a broken chain; no link at all means no parent. */
-		if (errno == ENOENT && fstatat(src->dirfd, "parent", &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			src->parent_checked = true;
-			free(path);
-			return 1;
-		}
-		r = c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
-			     "cannot open parent image directory");
-		goto out;
-	}
 	if (src->depth + 1 > C2C_MAX_PARENT_DEPTH) {
-		close(fd);
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_LIMIT,
 			     "parent chain deeper than %u directories", C2C_MAX_PARENT_DEPTH);
 		goto out;
 	}
-	r = source_new(ctx, fd, path, &p);
-	if (r < 0)
-		goto out;
-	for (const struct c2c_source *s = src; s; s = s->child) {
-		if (s->dev == p->dev && s->ino == p->ino) {
+	if (src->tab) {
+		const struct c2c_member *m = find_member(src, "parent");
+		char *target = NULL, *prefix = NULL;
+
+		if (!m) {
+			src->parent_checked = true;
+			free(path);
+			return 1;
+		}
+		target = m->link ? c2c_strdup(m->link)
+				 : (m->data ? parent_target_text(m->data, (size_t)m->size) : NULL);
+		prefix = target ? tab_parent_prefix(src, target) : NULL;
+		free(target);
+		if (!prefix) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_INCONSISTENT,
-				     "parent chain loops back to '%s'", s->path);
-			c2c_source_free(p);
+				     "parent link does not name a directory inside the archive");
 			goto out;
+		}
+		for (const struct c2c_source *s = src; s; s = s->child) {
+			if (s->tab == src->tab && !strcmp(s->prefix, prefix)) {
+				r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_INCONSISTENT,
+					     "parent chain loops back to '%s'", s->path);
+				free(prefix);
+				goto out;
+			}
+		}
+		r = c2c_source_open_tab(ctx, src->tab, prefix, &p);
+		free(prefix);
+		if (r < 0)
+			goto out;
+	} else {
+		fd = openat(src->dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOTDIR)
+			fd = open_parent_file(src);
+		if (fd < 0) {
+			struct stat st;
+
+			/* A dangling link is a broken chain; no link at all means no parent. */
+			if (errno == ENOENT &&
+			    fstatat(src->dirfd, "parent", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				src->parent_checked = true;
+				free(path);
+				return 1;
+			}
+			r = c2c_fail(ctx, &C2C_LOC_FILE(path),
+				     errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
+				     "cannot open parent image directory");
+			goto out;
+		}
+		r = source_new(ctx, fd, path, &p);
+		if (r < 0)
+			goto out;
+		for (const struct c2c_source *s = src; s; s = s->child) {
+			if (s->dirfd >= 0 && s->dev == p->dev && s->ino == p->ino) {
+				r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_INCONSISTENT,
+					     "parent chain loops back to '%s'", s->path);
+				c2c_source_free(p);
+				goto out;
+			}
 		}
 	}
 	p->depth = src->depth + 1;
@@ -244,7 +446,7 @@ int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, 
 		return 0;
 	}
 	while (len) {
-		ssize_t n = pread(blob->fd, p, len, (off_t)off);
+		ssize_t n = pread(blob->fd, p, len, (off_t)(blob->base + off));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -264,7 +466,8 @@ void c2c_blob_release(struct c2c_blob *blob)
 {
 	if (blob->fd >= 0)
 		close(blob->fd);
-	free(blob->data);
+	if (!blob->borrowed)
+		free(blob->data);
 	free(blob->path);
 	*blob = C2C_BLOB_INIT;
 }

@@ -17,24 +17,67 @@
 
 /* One image file: either loaded into memory (data) or open for reading (fd). */
 struct c2c_blob {
-	char *path;    /* display path: "<dir>/<name>" */
+	char *path;    /* display path: "<dir>/<name>" or "<archive>:<member>" */
 	uint8_t *data; /* whole content (metadata images), or NULL */
 	uint64_t size; /* size in bytes */
 	int fd;	       /* open file (page data), or -1 */
+	uint64_t base; /* where the content starts in fd (a spool file holds many) */
+	bool borrowed; /* data belongs to the source, not to the blob */
 };
 
-#define C2C_BLOB_INIT ((struct c2c_blob){ NULL, NULL, 0, -1 })
+#define C2C_BLOB_INIT ((struct c2c_blob){ NULL, NULL, 0, -1, 0, false })
+
+/*
+ * Members of an archive (or of an in-memory image set), read once: small ones
+ * held in memory, large ones (page data) in a spool file. Names are
+ * normalized ("./" stripped) and unique.
+ */
+struct c2c_member {
+	char *name;
+	uint8_t *data;	/* content in memory, or NULL */
+	uint64_t size;
+	int fd;		/* spool file holding the content at `off`, or -1 */
+	uint64_t off;
+	char *link;	/* symlink target (only kept for a `parent` link), or NULL */
+};
+
+struct c2c_memtab {
+	char *display; /* archive name for messages */
+	struct c2c_member *v;
+	size_t n, cap;
+	uint64_t mem_bytes; /* held in memory, checked against a cap */
+	int refs;
+};
 
 struct c2c_source {
-	char *path;	  /* directory as the user named it (or parent path) */
-	int dirfd;	  /* open directory */
+	char *path;	  /* directory as named, or "<archive>:<prefix>" for messages */
+	int dirfd;	  /* open directory, or -1 for a member table */
+	struct c2c_memtab *tab; /* member table, or NULL */
+	char *prefix;	  /* member name prefix of this image set ("checkpoint/") */
 	dev_t dev;	  /* identity, to detect parent cycles */
 	ino_t ino;
 	unsigned depth;	  /* 0 = the directory given, 1 = its parent, ... */
 	struct c2c_source *child; /* the source whose parent/ this is, or NULL */
-	struct c2c_source *parent; /* opened on first use */
+	struct c2c_source *parent; /* opened on first use, owned */
+	struct c2c_source *ext_parent; /* --parent given by the user, owned */
 	bool parent_checked;
 };
+
+/* A member table with one reference; c2c_memtab_put() drops it. */
+struct c2c_memtab *c2c_memtab_new(const char *display);
+void c2c_memtab_put(struct c2c_memtab *tab);
+/* Look a member up by exact (normalized) name. */
+struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name);
+
+/*
+ * A source over the members of tab whose names start with prefix (which is
+ * "" or ends with '/'). Takes a reference to tab.
+ */
+int c2c_source_open_tab(struct c2c_ctx *ctx, struct c2c_memtab *tab, const char *prefix,
+			struct c2c_source **ret);
+
+/* Use `parent` (any kind of source) as the parent image set of src; src owns it. */
+void c2c_source_set_parent(struct c2c_source *src, struct c2c_source *parent);
 
 /* Open an image directory. */
 int c2c_source_open_dir(struct c2c_ctx *ctx, const char *path, struct c2c_source **ret);

@@ -32,6 +32,8 @@
 #define C2C_MAX_FILES (1U << 22)           /* entries of files.img */
 #define C2C_MAX_PARENT_DEPTH 64U           /* parent/parent/... chain of pre-dumps */
 #define C2C_MAX_NT_FILE_SIZE (16ULL << 20) /* kernel's CORE_FILE_NOTE_SIZE_MAX */
+#define C2C_MAX_ARCHIVE_MEM (1ULL << 30)   /* archive members held in memory */
+#define C2C_MAX_SPOOL_SIZE (1ULL << 40)    /* page data spooled from one archive */
 
 static inline bool c2c_add_overflow(uint64_t a, uint64_t b, uint64_t *r)
 {

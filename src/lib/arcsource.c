@@ -1,0 +1,336 @@
+/*
+ * Stage 1: container checkpoint archives (CRI-O/kubelet tar, Podman export in
+ * any compression, containerd), read in one pass with libarchive
+ * (container-archives.md §2). The result is a member table for source.c.
+ *
+ * Every member is read exactly once. Small members (images, config.dump...)
+ * are kept in memory under a cap; page data goes to one spool file in the
+ * output directory (O_TMPFILE: it never has a name, and disappears with the
+ * process). An uncompressed archive given as a regular file is not copied at
+ * all: members point at their bytes inside it.
+ *
+ * Entry names are untrusted data: they are only compared, never used as
+ * paths. Absolute names, ".." components, links other than CRIU's `parent`,
+ * and device nodes are ignored; duplicates are an error.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arcsource.h"
+#include "util.h"
+
+#define SPOOL_ALIGN 4096ULL /* spooled members start page aligned: extents can be shared */
+#define COPY_BUF (1U << 20)
+
+/* Members we use; everything else in an archive (logs, volumes) is skipped. */
+static bool wanted(const char *name)
+{
+	const char *base = strrchr(name, '/');
+	size_t n = strlen(name);
+
+	base = base ? base + 1 : name;
+	if (n > 4 && !strcmp(name + n - 4, ".img"))
+		return true;
+	return !strcmp(base, "parent") || !strcmp(base, "stats-dump") ||
+	       !strcmp(name, "config.dump") || !strcmp(name, "spec.dump") ||
+	       !strcmp(name, "deleted.files") || !strcmp(name, "rootfs-diff.tar") ||
+	       !strcmp(name, "status") || !strcmp(name, "status.dump");
+}
+
+/* Page data (and the rootfs diff) is spooled; metadata is held in memory. */
+static bool spooled(const char *name, int64_t size)
+{
+	const char *base = strrchr(name, '/');
+
+	base = base ? base + 1 : name;
+	return !strncmp(base, "pages-", 6) || !strcmp(name, "rootfs-diff.tar") ||
+	       size > (int64_t)C2C_MAX_IMAGE_SIZE;
+}
+
+/* "./a//b" -> "a/b"; NULL for names that try to leave the archive. */
+static char *normalize(const char *name)
+{
+	size_t n = strlen(name);
+	char *out, *o;
+	const char *p = name;
+
+	if (!n || n >= 4096 || name[0] == '/')
+		return NULL;
+	out = o = malloc(n + 1);
+	if (!out)
+		return NULL;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == 2 && !strncmp(p, "..", 2)) {
+			free(out);
+			return NULL;
+		}
+		if (len && !(len == 1 && *p == '.')) {
+			if (o != out)
+				*o++ = '/';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len + (e ? 1 : 0);
+	}
+	*o = '\0';
+	if (o == out) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int spool_open(struct c2c_ctx *ctx, int dirfd, const char *dir, int *fd)
+{
+	if (*fd >= 0)
+		return 0;
+	*fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(dir), C2C_E_IO,
+				"cannot create a spool file for page data");
+	return 0;
+}
+
+static int add_member(struct c2c_ctx *ctx, struct c2c_memtab *tab, const struct c2c_loc *loc,
+		      struct c2c_member m)
+{
+	struct c2c_member *v;
+
+	if (c2c_memtab_find(tab, m.name)) {
+		int r = c2c_fail(ctx, loc, C2C_E_INCONSISTENT, "member appears twice in the archive");
+
+		free(m.name);
+		free(m.data);
+		free(m.link);
+		return r;
+	}
+	if (tab->n == tab->cap) {
+		size_t cap = tab->cap ? tab->cap * 2 : 64;
+
+		v = reallocarray(tab->v, cap, sizeof(*v));
+		if (!v) {
+			free(m.name);
+			free(m.data);
+			free(m.link);
+			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		}
+		tab->v = v;
+		tab->cap = cap;
+	}
+	tab->v[tab->n++] = m;
+	return 0;
+}
+
+/* Read the current entry's data into memory (at most cap bytes). */
+static int read_to_mem(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+		       uint64_t claimed, uint8_t **ret, uint64_t *ret_size)
+{
+	uint64_t cap = claimed + 1, n = 0;
+	uint8_t *buf = malloc(cap ? cap : 1);
+
+	if (!buf)
+		return c2c_fail(ctx, loc, C2C_E_NOMEM, "out of memory");
+	for (;;) {
+		la_ssize_t k = archive_read_data(a, buf + n, (size_t)(cap - n));
+
+		if (k < 0) {
+			free(buf);
+			return c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
+					archive_error_string(a));
+		}
+		if (k == 0)
+			break;
+		n += (uint64_t)k;
+		if (n == cap) {
+			free(buf);
+			return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					"member holds more than the %llu bytes its header claims",
+					(unsigned long long)claimed);
+		}
+	}
+	*ret = buf;
+	*ret_size = n;
+	return 0;
+}
+
+/* Append the current entry's data to the spool file. */
+static int read_to_spool(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+			 int fd, uint64_t *spool_end, uint8_t *buf, uint64_t *ret_off,
+			 uint64_t *ret_size)
+{
+	uint64_t off = c2c_round_up(*spool_end, SPOOL_ALIGN), n = 0;
+
+	for (;;) {
+		la_ssize_t k = archive_read_data(a, buf, COPY_BUF);
+		const uint8_t *p = buf;
+
+		if (k < 0)
+			return c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
+					archive_error_string(a));
+		if (k == 0)
+			break;
+		if (off + n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
+			return c2c_fail(ctx, loc, C2C_E_LIMIT,
+					"archive expands past the cap of %llu bytes of page data",
+					(unsigned long long)C2C_MAX_SPOOL_SIZE);
+		while (k > 0) {
+			ssize_t w = pwrite(fd, p, (size_t)k, (off_t)(off + n));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return c2c_fail(ctx, loc, C2C_E_IO, "cannot write the spool file");
+			p += w;
+			k -= w;
+			n += (uint64_t)w;
+		}
+	}
+	*ret_off = off;
+	*ret_size = n;
+	*spool_end = off + n;
+	return 0;
+}
+
+int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display, int infd,
+		     int spooldirfd, const char *spooldir, struct c2c_memtab **ret)
+{
+	struct c2c_memtab *tab = c2c_memtab_new(display);
+	struct archive_entry *e;
+	uint64_t spool_end = 0, mem_total = 0;
+	uint8_t *buf = NULL;
+	int spoolfd = -1, r = 0;
+	bool in_place;
+
+	if (!tab || !(buf = malloc(COPY_BUF))) {
+		c2c_memtab_put(tab);
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	for (;;) {
+		struct c2c_member m = { .fd = -1 };
+		struct c2c_loc loc = { display, NULL, C2C_NO_OFFSET, C2C_NO_RECORD };
+		const char *raw;
+		int64_t claimed;
+		int h = archive_read_next_header(a, &e);
+
+		if (h == ARCHIVE_EOF)
+			break;
+		if (h < ARCHIVE_WARN) {
+			r = c2c_fail(ctx, &loc, C2C_E_ARCHIVE, "not a readable archive: %s",
+				     archive_error_string(a));
+			goto out;
+		}
+		raw = archive_entry_pathname(e);
+		loc.member = raw;
+		if (!raw) {
+			c2c_warn(ctx, &loc, "member without a name skipped");
+			continue;
+		}
+		m.name = normalize(raw);
+		if (!m.name) {
+			c2c_warn(ctx, &loc, "member name leaves the archive: ignored");
+			continue;
+		}
+		if (!wanted(m.name) || archive_entry_filetype(e) == AE_IFDIR) {
+			free(m.name);
+			continue;
+		}
+		loc.member = m.name;
+		claimed = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+		if (archive_entry_filetype(e) == AE_IFLNK) {
+			const char *t = archive_entry_symlink(e);
+			const char *base = strrchr(m.name, '/');
+
+			base = base ? base + 1 : m.name;
+			if (strcmp(base, "parent") || !t) {
+				c2c_warn(ctx, &loc, "symbolic link ignored");
+				free(m.name);
+				continue;
+			}
+			m.link = c2c_strdup(t);
+			if (!m.link) {
+				free(m.name);
+				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+				goto out;
+			}
+			r = add_member(ctx, tab, &loc, m);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
+			c2c_warn(ctx, &loc, "%s ignored: only regular files are read",
+				 archive_entry_hardlink(e) ? "hard link" : "special file");
+			free(m.name);
+			continue;
+		}
+		if (claimed < 0) {
+			free(m.name);
+			r = c2c_fail(ctx, &loc, C2C_E_INCONSISTENT, "negative member size");
+			goto out;
+		}
+		/*
+		 * An uncompressed archive in a regular file: the member's bytes are
+		 * already on disk, contiguous, right after the header just read.
+		 */
+		in_place = infd >= 0 && archive_filter_count(a) == 1 &&
+			   archive_entry_sparse_count(e) == 0 && spooled(m.name, claimed);
+		if (in_place) {
+			m.fd = fcntl(infd, F_DUPFD_CLOEXEC, 0);
+			m.off = (uint64_t)archive_filter_bytes(a, -1);
+			m.size = (uint64_t)claimed;
+			if (m.fd < 0) {
+				free(m.name);
+				r = c2c_fail(ctx, &loc, C2C_E_IO, "cannot reopen the archive");
+				goto out;
+			}
+			r = archive_read_data_skip(a) == ARCHIVE_OK
+				    ? 0
+				    : c2c_fail(ctx, &loc, C2C_E_ARCHIVE, "cannot skip member: %s",
+					       archive_error_string(a));
+		} else if (spooled(m.name, claimed)) {
+			r = spool_open(ctx, spooldirfd, spooldir, &spoolfd);
+			if (r == 0)
+				r = read_to_spool(ctx, a, &loc, spoolfd, &spool_end, buf, &m.off,
+						  &m.size);
+			if (r == 0 && (m.fd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) < 0)
+				r = c2c_fail(ctx, &loc, C2C_E_IO, "cannot reopen the spool file");
+		} else {
+			if ((uint64_t)claimed + mem_total > C2C_MAX_ARCHIVE_MEM)
+				r = c2c_fail(ctx, &loc, C2C_E_LIMIT,
+					     "metadata members exceed the cap of %llu bytes",
+					     (unsigned long long)C2C_MAX_ARCHIVE_MEM);
+			else
+				r = read_to_mem(ctx, a, &loc, (uint64_t)claimed, &m.data, &m.size);
+			mem_total += m.size;
+		}
+		if (r < 0) {
+			if (m.fd >= 0)
+				close(m.fd);
+			free(m.data);
+			free(m.name);
+			goto out;
+		}
+		r = add_member(ctx, tab, &loc, m);
+		if (r < 0)
+			goto out;
+	}
+	tab->mem_bytes = mem_total;
+	*ret = tab;
+	tab = NULL;
+out:
+	if (spoolfd >= 0)
+		close(spoolfd);
+	free(buf);
+	c2c_memtab_put(tab);
+	return r;
+}
