@@ -175,42 +175,50 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	return r;
 }
 
+/* An unnamed file in dirfd; the hidden-name fallback for filesystems without O_TMPFILE. */
+static int create_file(struct c2c_ctx *ctx, struct c2c_outfile *of, const char *path)
+{
+	char *tmpl;
+
+	of->fd = openat(of->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (of->fd >= 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return c2c_fail(ctx, &C2C_LOC_FILE(of->dir), C2C_E_IO, "cannot create a file");
+	of->tmp_name = c2c_asprintf(".%s.XXXXXX", of->final_name);
+	tmpl = of->tmp_name ? c2c_asprintf("%s/%s", of->dir, of->tmp_name) : NULL;
+	if (!tmpl)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	of->fd = mkostemp(tmpl, O_CLOEXEC);
+	if (of->fd >= 0)
+		memcpy(of->tmp_name, tmpl + strlen(of->dir) + 1, strlen(of->tmp_name));
+	free(tmpl);
+	if (of->fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot create a file");
+	return 0;
+}
+
 int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const char *final_name,
 		      const struct c2c_coreplan *plan, struct c2c_outfile *ret)
 {
-	struct c2c_outfile of = { dirfd, dir, NULL, NULL, false };
+	struct c2c_outfile of = { dirfd, dir, -1, NULL, NULL, false, 0 };
 	uint64_t notes_off, pos, *offs = NULL;
 	uint8_t *bounce = NULL;
 	char *path = NULL;
-	int fd = -1, r;
+	int r;
 
 	of.final_name = c2c_strdup(final_name);
-	of.tmp_name = c2c_asprintf(".%s.XXXXXX", final_name);
 	path = c2c_asprintf("%s/%s", dir, final_name);
 	offs = calloc(plan->nsegs + 1, sizeof(*offs));
-	if (!of.final_name || !of.tmp_name || !path || !offs) {
+	if (!of.final_name || !path || !offs) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	/* mkstemp needs a path; the directory fd keeps us in the directory we checked. */
-	{
-		char *tmpl = c2c_asprintf("%s/%s", dir, of.tmp_name);
-
-		if (!tmpl) {
-			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			goto out;
-		}
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd >= 0)
-			memcpy(of.tmp_name, tmpl + strlen(dir) + 1, strlen(of.tmp_name));
-		free(tmpl);
-	}
-	if (fd < 0) {
-		r = c2c_fail(ctx, &C2C_LOC_FILE(dir), C2C_E_IO, "cannot create a file");
+	r = create_file(ctx, &of, path);
+	if (r < 0)
 		goto out;
-	}
 	/* A core holds every secret of the process: owner-only, whatever the umask. */
-	if (fchmod(fd, 0600) < 0) {
+	if (fchmod(of.fd, 0600) < 0) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set mode 0600");
 		goto out;
 	}
@@ -221,18 +229,18 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 		offs[i] = pos;
 		pos += plan->segs[i].filesz;
 	}
-	r = write_headers(ctx, fd, path, plan, offs, notes_off, pos);
+	r = write_headers(ctx, of.fd, path, plan, offs, notes_off, pos);
 	if (r < 0)
 		goto out;
-	r = write_all(ctx, fd, path, plan->notes, plan->notes_len, notes_off);
+	r = write_all(ctx, of.fd, path, plan->notes, plan->notes_len, notes_off);
 	for (size_t i = 0; r == 0 && i < plan->nsegs; i++) {
 		const struct c2c_segment *s = &plan->segs[i];
 
 		for (size_t k = 0; r == 0 && k < s->npieces; k++) {
 			const struct c2c_piece *pc = &plan->pieces[s->piece0 + k];
 
-			r = copy_piece(ctx, pc->blob, pc->blob_off, fd, path, offs[i] + pc->seg_off,
-				       pc->len, &bounce);
+			r = copy_piece(ctx, pc->blob, pc->blob_off, of.fd, path,
+				       offs[i] + pc->seg_off, pc->len, &bounce);
 		}
 	}
 	if (r < 0)
@@ -241,58 +249,86 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 	if (plan->nsegs + 1 >= PN_XNUM)
 		pos += sizeof(Elf64_Shdr);
 	/* Untouched pages are holes: extend the file without writing them. */
-	if (r == 0 && ftruncate(fd, (off_t)pos) < 0)
+	if (ftruncate(of.fd, (off_t)pos) < 0) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set file size");
-	if (r == 0 && close(fd) < 0)
-		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot close");
-	fd = -1;
-	if (r < 0)
 		goto out;
+	}
+	of.size = pos;
 	*ret = of;
-	of.tmp_name = of.final_name = NULL;
+	of = (struct c2c_outfile){ .fd = -1 };
+	r = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (of.tmp_name && r < 0)
-		unlinkat(dirfd, of.tmp_name, 0);
-	free(of.tmp_name);
-	free(of.final_name);
+	c2c_elfwrite_discard(&of);
 	free(path);
 	free(offs);
 	free(bounce);
 	return r;
 }
 
+/* Link the unnamed file to `name`; fails with EEXIST if name exists (even a dangling symlink). */
+static int link_fd(const struct c2c_outfile *of, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", of->fd);
+	return linkat(AT_FDCWD, proc, of->dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
 int c2c_elfwrite_commit(struct c2c_ctx *ctx, struct c2c_outfile *of, bool force)
 {
+	char *path, tmp[64];
 	int r;
 
-	/* RENAME_NOREPLACE: an existing core (or a planted symlink) is never replaced. */
-	r = renameat2(of->dirfd, of->tmp_name, of->dirfd, of->final_name,
-		      force ? 0 : RENAME_NOREPLACE);
+	if (of->tmp_name) {
+		/* RENAME_NOREPLACE: an existing core (or a planted symlink) is never replaced. */
+		r = renameat2(of->dirfd, of->tmp_name, of->dirfd, of->final_name,
+			      force ? 0 : RENAME_NOREPLACE);
+	} else if (!force) {
+		r = link_fd(of, of->final_name);
+	} else {
+		/* Link under a fresh hidden name, then rename over the old core atomically. */
+		for (unsigned i = 0;; i++) {
+			snprintf(tmp, sizeof(tmp), ".%s.%u.%u", of->final_name, (unsigned)getpid(), i);
+			r = link_fd(of, tmp);
+			if (r == 0 || errno != EEXIST || i > 100)
+				break;
+		}
+		if (r == 0) {
+			r = renameat(of->dirfd, tmp, of->dirfd, of->final_name);
+			if (r < 0)
+				unlinkat(of->dirfd, tmp, 0);
+		}
+	}
 	if (r < 0) {
-		char *path = c2c_asprintf("%s/%s", of->dir, of->final_name);
 		int code = errno == EEXIST ? C2C_E_EXISTS : C2C_E_IO;
 
+		path = c2c_asprintf("%s/%s", of->dir, of->final_name);
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path ? path : of->final_name), code,
 			     code == C2C_E_EXISTS ? "exists; not overwritten (use --force)"
-						  : "cannot rename the finished core into place");
+						  : "cannot give the finished core its name");
 		free(path);
 		return r;
 	}
+	free(of->tmp_name);
+	of->tmp_name = NULL;
 	of->committed = true;
 	return 0;
 }
 
 void c2c_elfwrite_discard(struct c2c_outfile *of)
 {
-	if (of->tmp_name || of->final_name)
-		unlinkat(of->dirfd, of->committed ? of->final_name : of->tmp_name, 0);
+	if (of->committed && of->final_name)
+		unlinkat(of->dirfd, of->final_name, 0);
+	else if (of->tmp_name)
+		unlinkat(of->dirfd, of->tmp_name, 0);
 	c2c_elfwrite_release(of);
 }
 
 void c2c_elfwrite_release(struct c2c_outfile *of)
 {
+	if (of->fd >= 0)
+		close(of->fd);
+	of->fd = -1;
 	free(of->tmp_name);
 	free(of->final_name);
 	of->tmp_name = of->final_name = NULL;

@@ -28,21 +28,37 @@
 struct extvec {
 	struct c2c_extent *v;
 	size_t n, cap;
+	struct c2c_loc *locs; /* with pending PE_PARENT runs: the record of each */
 };
 
-static int extvec_push(struct c2c_ctx *ctx, struct extvec *ev, struct c2c_extent e)
+static int extvec_push_at(struct c2c_ctx *ctx, struct extvec *ev, struct c2c_extent e,
+			  const struct c2c_loc *loc)
 {
 	if (ev->n == ev->cap) {
 		size_t cap = ev->cap ? ev->cap * 2 : 16;
 		struct c2c_extent *v = reallocarray(ev->v, cap, sizeof(*v));
+		struct c2c_loc *l;
 
 		if (!v)
 			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		ev->v = v;
+		if (loc) {
+			l = reallocarray(ev->locs, cap, sizeof(*l));
+			if (!l)
+				return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			ev->locs = l;
+		}
 		ev->cap = cap;
 	}
+	if (loc)
+		ev->locs[ev->n] = *loc;
 	ev->v[ev->n++] = e;
 	return 0;
+}
+
+static int extvec_push(struct c2c_ctx *ctx, struct extvec *ev, struct c2c_extent e)
+{
+	return extvec_push_at(ctx, ev, e, NULL);
 }
 
 static int cmp_extent(const void *a, const void *b)
@@ -225,7 +241,8 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 		} else if (flags & PE_PARENT) {
 			if (!pend.n)
 				parent_loc = C2C_IMAGE_LOC(&img);
-			r = extvec_push(ctx, &pend, (struct c2c_extent){ e->vaddr, nr, NULL, 0 });
+			r = extvec_push_at(ctx, &pend, (struct c2c_extent){ e->vaddr, nr, NULL, 0 },
+					   &C2C_IMAGE_LOC(&img));
 		} else {
 			/* PE_LAZY only (or no flag at all): the data is not in this dump. */
 			lazy += nr;
@@ -259,7 +276,7 @@ next:
 			goto out;
 		for (size_t i = 0; i < pend.n; i++) {
 			r = take_from_parent(ctx, &ppm, pend.v[i].addr, pend.v[i].npages,
-					     &parent_loc, &ev, &lazy);
+					     &pend.locs[i], &ev, &lazy);
 			if (r < 0)
 				goto out;
 		}
@@ -285,6 +302,7 @@ out:
 	c2c_pagemap_release(&ppm);
 	free(ev.v);
 	free(pend.v);
+	free(pend.locs);
 	c2c_blob_release(&pagesb);
 	c2c_blob_release(&mapb);
 	return r;

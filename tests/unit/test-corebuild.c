@@ -128,7 +128,8 @@ static struct world *world_new(void)
 	memset(w->pages + PG, 0x22, PG);
 	memcpy(w->pages + PG, "prog\0-x\0", 8);
 	memset(w->pages + 2 * PG, 0x33, PG);
-	w->blob = (struct c2c_blob){ pages_path, w->pages, sizeof(w->pages), -1 };
+	w->blob = (struct c2c_blob){ .path = pages_path, .data = w->pages, .size = sizeof(w->pages),
+				     .fd = -1, .borrowed = true };
 	w->ext[0] = (struct c2c_extent){ 0x401000, 1, &w->blob, 0 };
 	w->ext[1] = (struct c2c_extent){ 0x600000, 1, &w->blob, PG };
 	w->ext[2] = (struct c2c_extent){ 0x700000, 1, &w->blob, 2 * PG };
