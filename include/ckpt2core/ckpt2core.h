@@ -159,6 +159,13 @@ C2C_API int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid);
  */
 C2C_API int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir);
 
+/*
+ * Like c2c_convert() for a checkpoint archive held in memory (buf, len: a
+ * tar, plain or compressed). The buffer is only read during the call.
+ */
+C2C_API int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
+				       const char *outdir);
+
 /* Code of the last failure (0 if none). */
 C2C_API int c2c_errcode(const struct c2c_ctx *ctx);
 

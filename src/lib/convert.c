@@ -212,37 +212,15 @@ static const char *skip_reason(const struct c2c_process *p)
 	return NULL;
 }
 
-int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
+/* Load src, plan and write every selected process's core into dirfd. */
+static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd,
+			  const char *outdir)
 {
-	struct c2c_source *src = NULL;
 	struct c2c_checkpoint *ck = NULL;
 	struct c2c_outfile *outs = NULL;
-	struct made_dirs md = { 0 };
 	size_t nouts = 0;
-	int dirfd = -1, r;
+	int r;
 
-	c2c_clear_error(ctx);
-	ctx->nwarnings = 0;
-	/* libelf must be told which ELF version we use before any other call. */
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf too old: %s", elf_errmsg(-1));
-	if (!input || !outdir)
-		return c2c_fail(ctx, NULL, C2C_E_USAGE, "input and output directory are required");
-	/* The output directory first: archives spool their page data into it. */
-	r = open_outdir(ctx, outdir, &md, &dirfd);
-	if (r < 0)
-		goto out;
-	r = open_input(ctx, input, dirfd, outdir, &src);
-	if (r < 0)
-		goto out;
-	if (ctx->parent_input) {
-		struct c2c_source *psrc;
-
-		r = open_input(ctx, ctx->parent_input, dirfd, outdir, &psrc);
-		if (r < 0)
-			goto out;
-		c2c_source_set_parent(src, psrc);
-	}
 	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
 	if (r < 0)
 		goto out;
@@ -318,14 +296,93 @@ out:
 			c2c_elfwrite_release(&outs[i]);
 	}
 	free(outs);
-	if (dirfd >= 0)
-		close(dirfd);
-	if (r < 0)
-		unmake_dirs(&md);
-	free(md.path);
 	if (ck && ck->rootfd >= 0)
 		close(ck->rootfd);
 	c2c_checkpoint_free(ck);
+	return r;
+}
+
+/* Common start of every conversion: clear state, libelf, the output directory. */
+static int begin(struct c2c_ctx *ctx, const char *outdir, struct made_dirs *md, int *dirfd)
+{
+	c2c_clear_error(ctx);
+	ctx->nwarnings = 0;
+	/* libelf must be told which ELF version we use before any other call. */
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf too old: %s", elf_errmsg(-1));
+	if (!outdir)
+		return c2c_fail(ctx, NULL, C2C_E_USAGE, "an output directory is required");
+	/* The output directory first: archives spool their page data into it. */
+	return open_outdir(ctx, outdir, md, dirfd);
+}
+
+static void end(struct made_dirs *md, int dirfd, int r)
+{
+	if (dirfd >= 0)
+		close(dirfd);
+	if (r < 0)
+		unmake_dirs(md);
+	free(md->path);
+}
+
+int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
+{
+	struct c2c_source *src = NULL;
+	struct made_dirs md = { 0 };
+	int dirfd = -1, r;
+
+	r = begin(ctx, outdir, &md, &dirfd);
+	if (r == 0 && !input)
+		r = c2c_fail(ctx, NULL, C2C_E_USAGE, "an input is required");
+	if (r == 0)
+		r = open_input(ctx, input, dirfd, outdir, &src);
+	if (r == 0 && ctx->parent_input) {
+		struct c2c_source *psrc;
+
+		r = open_input(ctx, ctx->parent_input, dirfd, outdir, &psrc);
+		if (r == 0)
+			c2c_source_set_parent(src, psrc);
+	}
+	if (r == 0)
+		r = convert_source(ctx, src, dirfd, outdir);
 	c2c_source_free(src);
+	end(&md, dirfd, r);
+	return r;
+}
+
+int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
+			       const char *outdir)
+{
+	struct c2c_source *src = NULL;
+	struct c2c_memtab *tab = NULL;
+	struct made_dirs md = { 0 };
+	struct archive *a = NULL;
+	const char *prefix;
+	int dirfd = -1, r;
+
+	r = begin(ctx, outdir, &md, &dirfd);
+	if (r == 0 && !(a = archive_read_new()))
+		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	if (r == 0) {
+		archive_read_support_filter_all(a);
+		archive_read_support_format_tar(a);
+		if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
+			r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_ARCHIVE,
+				     "not a checkpoint archive: %s", archive_error_string(a));
+	}
+	if (r == 0)
+		r = c2c_archive_read(ctx, a, "<memory>", -1, dirfd, outdir, &tab);
+	if (r == 0 && !(prefix = image_prefix(tab)))
+		r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_MISSING,
+			     "no CRIU images in the archive (no checkpoint/inventory.img)");
+	if (r == 0)
+		r = c2c_source_open_tab(ctx, tab, prefix, &src);
+	if (r == 0)
+		r = convert_source(ctx, src, dirfd, outdir);
+	c2c_source_free(src);
+	c2c_memtab_put(tab);
+	if (a)
+		archive_read_free(a);
+	end(&md, dirfd, r);
 	return r;
 }
