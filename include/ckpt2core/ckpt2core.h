@@ -115,6 +115,16 @@ C2C_API void c2c_ctx_free(struct c2c_ctx *ctx);
 C2C_API void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userdata,
 				enum c2c_log_level max_level);
 
+/*
+ * Progress callback: called from c2c_convert() while page data is written,
+ * with the bytes done so far and the total for this input (both include data
+ * from the images and from --root files). Called often; keep it cheap.
+ */
+typedef void (*c2c_progress_fn)(void *userdata, uint64_t done, uint64_t total);
+
+/* Route progress to fn (NULL: none). */
+C2C_API void c2c_ctx_set_progress_fn(struct c2c_ctx *ctx, c2c_progress_fn fn, void *userdata);
+
 /* Set enum c2c_flags bits (replaces the previous set). */
 C2C_API void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags);
 
@@ -165,6 +175,31 @@ C2C_API int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outd
  */
 C2C_API int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 				       const char *outdir);
+
+/*
+ * Read the checkpoint `input` like c2c_convert() but write no core: the
+ * report (c2c_report) then describes the container, the process tree and
+ * each process's memory. Returns 0 or a negative enum c2c_err.
+ */
+C2C_API int c2c_inspect(struct c2c_ctx *ctx, const char *input);
+
+/* Formats of c2c_report(). */
+enum c2c_report_format {
+	/* One JSON object; schema in doc/report.schema.json (stable, versioned). */
+	C2C_REPORT_JSON = 0,
+	/* Human-readable text: metadata, then the process tree. */
+	C2C_REPORT_TREE = 1,
+};
+
+/*
+ * What the last c2c_convert() or c2c_inspect() found and did: input,
+ * container metadata (engine, name, image, pod, namespace, runtime, times),
+ * CRIU dump statistics, processes (pid, ppid, comm, state, threads, command
+ * line, memory figures, the core written), warnings and the error.
+ * Returns a new string (free() it), or NULL when there is no report or
+ * memory ran out.
+ */
+C2C_API char *c2c_report(const struct c2c_ctx *ctx, enum c2c_report_format fmt);
 
 /* Code of the last failure (0 if none). */
 C2C_API int c2c_errcode(const struct c2c_ctx *ctx);

@@ -20,6 +20,7 @@
 #include "corebuild.h"
 #include "elfwrite.h"
 #include "process.h"
+#include "report.h"
 #include "util.h"
 
 const char *c2c_version(void)
@@ -170,8 +171,11 @@ static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const c
 	if (strcmp(input, "-") && stat(input, &st) < 0)
 		return c2c_fail(ctx, &C2C_LOC_FILE(input), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
 				"cannot open input: %s", strerror(errno));
-	if (!strcmp(input, "-") || !S_ISDIR(st.st_mode))
+	if (!strcmp(input, "-") || !S_ISDIR(st.st_mode)) {
+		ctx->report->kind = "archive";
 		return open_archive(ctx, input, outfd, outdir, ret);
+	}
+	ctx->report->kind = "image directory";
 	sub = c2c_asprintf("%s/inventory.img", input);
 	if (!sub)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
@@ -199,6 +203,13 @@ static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const c
 				"no CRIU images here: neither inventory.img nor "
 				"checkpoint/inventory.img");
 	}
+	/* An extracted container archive: metadata beside checkpoint/. */
+	ctx->report->kind = "extracted archive";
+	(*ret)->meta_dir = c2c_strdup(input);
+	if (!(*ret)->meta_dir) {
+		c2c_source_free(*ret);
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -212,17 +223,80 @@ static const char *skip_reason(const struct c2c_process *p)
 	return NULL;
 }
 
+static const char *state_name(uint32_t state)
+{
+	return state == C2C_TASK_DEAD ? "zombie" : state == C2C_TASK_STOPPED ? "stopped" : "alive";
+}
+
+/* The process tree and memory figures of the report (c2c_report). */
+static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck)
+{
+	struct c2c_report *rep = ctx->report;
+
+	rep->procs = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*rep->procs));
+	if (!rep->procs)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < ck->nprocs; i++) {
+		const struct c2c_process *p = &ck->procs[i];
+		struct c2c_report_proc *rp = &rep->procs[rep->nprocs];
+		uint64_t len = p->arg_end > p->arg_start ? p->arg_end - p->arg_start : 0;
+
+		if (!ck->selected[i])
+			continue;
+		rep->nprocs++;
+		rp->pid = p->pid;
+		rp->ppid = p->ppid;
+		memcpy(rp->comm, p->comm, sizeof(rp->comm));
+		rp->state = state_name(p->state);
+		rp->nthreads = p->nthreads;
+		rp->nvmas = p->nvmas;
+		rp->skipped = skip_reason(p);
+		for (size_t k = 0; k < p->pm.n; k++)
+			if (p->pm.ext[k].blob)
+				rp->pages_images += p->pm.ext[k].npages;
+		rp->pages_lazy = p->pm.lazy_pages;
+		for (size_t k = 0; k < p->nvmas; k++)
+			if (p->vmas[k].file)
+				rp->file_mapped_pages += (p->vmas[k].end - p->vmas[k].start) / C2C_PAGE_SIZE;
+		/* The whole argv, as ps shows it: NULs between arguments become spaces. */
+		if (len > 4096)
+			len = 4096;
+		if (p->has_mm && len && (rp->cmdline = calloc(1, len + 1))) {
+			if (c2c_process_read_mem(ctx, p, p->arg_start, rp->cmdline, len) < 0)
+				return c2c_errcode(ctx);
+			for (uint64_t k = 0; k < len; k++)
+				if (!rp->cmdline[k])
+					rp->cmdline[k] = ' ';
+			while (len && rp->cmdline[len - 1] == ' ')
+				rp->cmdline[--len] = '\0';
+		}
+	}
+	return 0;
+}
+
+static struct c2c_report_proc *report_proc(struct c2c_ctx *ctx, uint32_t pid)
+{
+	for (size_t i = 0; i < ctx->report->nprocs; i++)
+		if (ctx->report->procs[i].pid == pid)
+			return &ctx->report->procs[i];
+	return NULL;
+}
+
 /* Load src, plan and write every selected process's core into dirfd. */
 static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd,
 			  const char *outdir)
 {
 	struct c2c_checkpoint *ck = NULL;
 	struct c2c_outfile *outs = NULL;
-	size_t nouts = 0;
+	struct c2c_coreplan *plans = NULL;
+	uint32_t *pids = NULL;
+	size_t nplans = 0, nouts = 0;
 	int r;
 
 	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
-	if (r < 0)
+	if (r == 0)
+		r = report_processes(ctx, ck);
+	if (r < 0 || dirfd < 0) /* dirfd < 0: inspect only */
 		goto out;
 	if (ctx->root) {
 		r = c2c_root_open(ctx, ctx->root, &ck->rootfd);
@@ -230,17 +304,20 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 			goto out;
 		ck->root = ctx->root;
 	}
+	plans = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*plans));
+	pids = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*pids));
 	outs = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*outs));
-	if (!outs) {
+	if (!plans || !pids || !outs) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
 
+	/* Plan every core first: all checks before any write, and a known total. */
+	ctx->progress_done = ctx->progress_total = 0;
 	for (size_t i = 0; i < ck->nprocs; i++) {
 		const struct c2c_process *p = &ck->procs[i];
 		struct c2c_coreplan_opts opts = { ctx->flags, ctx->root ? ctx->file_pages
 									: C2C_FILE_PAGES_NONE, ck };
-		struct c2c_coreplan plan;
 		const char *why;
 		char name[32];
 
@@ -252,34 +329,52 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 				p->comm, why);
 			continue;
 		}
-		/* Fail before writing anything if a core would be refused at the end. */
 		snprintf(name, sizeof(name), "core.%u", p->pid);
-		if (!(ctx->flags & C2C_FLAG_FORCE) && faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!(ctx->flags & C2C_FLAG_FORCE) &&
+		    faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(outdir), C2C_E_EXISTS,
 				     "'%s' exists; not overwritten (use --force)", name);
 			goto out;
 		}
-		r = c2c_corebuild_plan(ctx, p, &opts, &plan);
+		r = c2c_corebuild_plan(ctx, p, &opts, &plans[nplans]);
 		if (r < 0)
 			goto out;
-		if (plan.lazy_pages)
+		if (plans[nplans].lazy_pages)
 			c2c_warn(ctx, NULL,
 				 "process %u: %llu lazy pages are not in the images (the page "
 				 "server had them): left out of the core",
-				 p->pid, (unsigned long long)plan.lazy_pages);
-		r = c2c_elfwrite_core(ctx, dirfd, outdir, name, &plan, &outs[nouts]);
-		if (r == 0) {
-			nouts++;
-			c2c_log(ctx, C2C_LOG_DEBUG,
-				"process %u (%s): %zu thread%s, %zu segments, %llu bytes from the "
-				"images, %llu from files",
-				p->pid, p->comm, p->nthreads, p->nthreads == 1 ? "" : "s", plan.nsegs,
-				(unsigned long long)plan.data_bytes,
-				(unsigned long long)plan.file_bytes);
-		}
-		c2c_coreplan_release(&plan);
+				 p->pid, (unsigned long long)plans[nplans].lazy_pages);
+		ctx->progress_total += plans[nplans].data_bytes + plans[nplans].file_bytes;
+		pids[nplans++] = p->pid;
+	}
+
+	for (size_t i = 0; i < nplans; i++) {
+		const struct c2c_coreplan *plan = &plans[i];
+		struct c2c_report_proc *rp = report_proc(ctx, pids[i]);
+		struct stat st;
+		char name[32];
+
+		snprintf(name, sizeof(name), "core.%u", pids[i]);
+		r = c2c_elfwrite_core(ctx, dirfd, outdir, name, plan, &outs[nouts]);
 		if (r < 0)
 			goto out;
+		if (rp) {
+			rp->has_core = true;
+			rp->core_path = c2c_asprintf("%s/%s", outdir, name);
+			rp->core_size = outs[nouts].size;
+			rp->core_disk =
+				fstat(outs[nouts].fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+			rp->segments = plan->nsegs;
+			rp->bytes_from_images = plan->data_bytes;
+			rp->bytes_from_root = plan->file_bytes;
+		}
+		nouts++;
+		c2c_log(ctx, C2C_LOG_DEBUG,
+			"process %u (%s): %zu thread%s, %zu segments, %llu bytes from the images, "
+			"%llu from files",
+			pids[i], rp ? rp->comm : "?", rp ? rp->nthreads : 0,
+			rp && rp->nthreads == 1 ? "" : "s", plan->nsegs,
+			(unsigned long long)plan->data_bytes, (unsigned long long)plan->file_bytes);
 	}
 	for (size_t i = 0; i < nouts; i++) {
 		r = c2c_elfwrite_commit(ctx, &outs[i], ctx->flags & C2C_FLAG_FORCE);
@@ -295,6 +390,10 @@ out:
 		else
 			c2c_elfwrite_release(&outs[i]);
 	}
+	for (size_t i = 0; plans && i < nplans; i++)
+		c2c_coreplan_release(&plans[i]);
+	free(plans);
+	free(pids);
 	free(outs);
 	if (ck && ck->rootfd >= 0)
 		close(ck->rootfd);
@@ -305,8 +404,6 @@ out:
 /* Common start of every conversion: clear state, libelf, the output directory. */
 static int begin(struct c2c_ctx *ctx, const char *outdir, struct made_dirs *md, int *dirfd)
 {
-	c2c_clear_error(ctx);
-	ctx->nwarnings = 0;
 	/* libelf must be told which ELF version we use before any other call. */
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return c2c_fail(ctx, NULL, C2C_E_ELF, "libelf too old: %s", elf_errmsg(-1));
@@ -316,12 +413,15 @@ static int begin(struct c2c_ctx *ctx, const char *outdir, struct made_dirs *md, 
 	return open_outdir(ctx, outdir, md, dirfd);
 }
 
-static void end(struct made_dirs *md, int dirfd, int r)
+static void end(struct c2c_ctx *ctx, struct made_dirs *md, int dirfd, int r)
 {
 	if (dirfd >= 0)
 		close(dirfd);
-	if (r < 0)
+	if (r < 0) {
 		unmake_dirs(md);
+		ctx->report->err_code = r;
+		ctx->report->err_msg = c2c_strdup(c2c_errmsg(ctx));
+	}
 	free(md->path);
 }
 
@@ -331,11 +431,17 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	struct made_dirs md = { 0 };
 	int dirfd = -1, r;
 
+	c2c_clear_error(ctx);
+	ctx->nwarnings = 0;
+	if (c2c_report_begin(ctx, input) < 0)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	r = begin(ctx, outdir, &md, &dirfd);
 	if (r == 0 && !input)
 		r = c2c_fail(ctx, NULL, C2C_E_USAGE, "an input is required");
 	if (r == 0)
 		r = open_input(ctx, input, dirfd, outdir, &src);
+	if (r == 0)
+		c2c_report_load_meta(ctx, ctx->report, src);
 	if (r == 0 && ctx->parent_input) {
 		struct c2c_source *psrc;
 
@@ -346,8 +452,42 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	if (r == 0)
 		r = convert_source(ctx, src, dirfd, outdir);
 	c2c_source_free(src);
-	end(&md, dirfd, r);
+	end(ctx, &md, dirfd, r);
 	return r;
+}
+
+int c2c_inspect(struct c2c_ctx *ctx, const char *input)
+{
+	struct c2c_source *src = NULL;
+	const char *tmp = getenv("TMPDIR");
+	int spoolfd = -1, r;
+
+	c2c_clear_error(ctx);
+	ctx->nwarnings = 0;
+	if (c2c_report_begin(ctx, input) < 0)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	if (!input)
+		return c2c_fail(ctx, NULL, C2C_E_USAGE, "an input is required");
+	/* Reading command lines needs page data: a compressed archive spools it, unnamed. */
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	spoolfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (spoolfd < 0)
+		r = c2c_fail(ctx, &C2C_LOC_FILE(tmp), C2C_E_IO, "cannot open temporary directory");
+	else
+		r = open_input(ctx, input, spoolfd, tmp, &src);
+	if (r == 0)
+		c2c_report_load_meta(ctx, ctx->report, src);
+	if (r == 0)
+		r = convert_source(ctx, src, -1, NULL);
+	c2c_source_free(src);
+	if (spoolfd >= 0)
+		close(spoolfd);
+	if (r < 0) {
+		ctx->report->err_code = r;
+		ctx->report->err_msg = c2c_strdup(c2c_errmsg(ctx));
+	}
+	return r < 0 ? r : 0;
 }
 
 int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
@@ -360,6 +500,10 @@ int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 	const char *prefix;
 	int dirfd = -1, r;
 
+	c2c_clear_error(ctx);
+	ctx->nwarnings = 0;
+	if (c2c_report_begin(ctx, "<memory>") < 0)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	r = begin(ctx, outdir, &md, &dirfd);
 	if (r == 0 && !(a = archive_read_new()))
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
@@ -377,12 +521,15 @@ int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 			     "no CRIU images in the archive (no checkpoint/inventory.img)");
 	if (r == 0)
 		r = c2c_source_open_tab(ctx, tab, prefix, &src);
-	if (r == 0)
+	if (r == 0) {
+		ctx->report->kind = "archive";
+		c2c_report_load_meta(ctx, ctx->report, src);
 		r = convert_source(ctx, src, dirfd, outdir);
+	}
 	c2c_source_free(src);
 	c2c_memtab_put(tab);
 	if (a)
 		archive_read_free(a);
-	end(&md, dirfd, r);
+	end(ctx, &md, dirfd, r);
 	return r;
 }

@@ -28,6 +28,15 @@
 #define CORE_NOTE_ALIGN 4
 /* Fallback copy buffer when copy_file_range cannot be used. */
 #define COPY_CHUNK (1U << 20)
+/* Largest single copy_file_range call, so that progress is reported regularly. */
+#define COPY_STEP (64ULL << 20)
+
+static void progress(struct c2c_ctx *ctx, uint64_t n)
+{
+	ctx->progress_done += n;
+	if (ctx->progress_fn)
+		ctx->progress_fn(ctx->progress_data, ctx->progress_done, ctx->progress_total);
+}
 
 static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *buf, size_t len,
 		     uint64_t off)
@@ -55,10 +64,15 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	loff_t in = (loff_t)(src->base + src_off), out = (loff_t)out_off;
 	int r;
 
-	if (src->data)
-		return write_all(ctx, fd, path, src->data + src_off, len, out_off);
+	if (src->data) {
+		r = write_all(ctx, fd, path, src->data + src_off, len, out_off);
+		if (r == 0)
+			progress(ctx, len);
+		return r;
+	}
 	while (len) {
-		ssize_t n = copy_file_range(src->fd, &in, fd, &out, len, 0);
+		ssize_t n = copy_file_range(src->fd, &in, fd, &out, len < COPY_STEP ? len : COPY_STEP,
+					    0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -72,6 +86,7 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 			return c2c_fail(ctx, &C2C_LOC_AT(src->path, (uint64_t)in), C2C_E_TRUNCATED,
 					"pages image ended early");
 		len -= (uint64_t)n;
+		progress(ctx, (uint64_t)n);
 	}
 	if (!len)
 		return 0;
@@ -88,6 +103,7 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 		in += (loff_t)n;
 		out += (loff_t)n;
 		len -= n;
+		progress(ctx, n);
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "report.h"
 #include "util.h"
 
 static const struct {
@@ -57,6 +58,7 @@ void c2c_ctx_free(struct c2c_ctx *ctx)
 	free(ctx->pids);
 	free(ctx->root);
 	free(ctx->parent_input);
+	c2c_report_free(ctx->report);
 	free(ctx);
 }
 
@@ -66,6 +68,12 @@ void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userdata,
 	ctx->log_fn = fn;
 	ctx->log_data = userdata;
 	ctx->log_level = max_level;
+}
+
+void c2c_ctx_set_progress_fn(struct c2c_ctx *ctx, c2c_progress_fn fn, void *userdata)
+{
+	ctx->progress_fn = fn;
+	ctx->progress_data = userdata;
 }
 
 void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags)
@@ -199,6 +207,7 @@ void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, .
 	va_end(ap);
 	c2c_loc_format(loc, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s%s", where, text);
+	c2c_report_add_warning(ctx->report, msg);
 	emit(ctx, C2C_LOG_WARN, msg);
 }
 

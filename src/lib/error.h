@@ -36,6 +36,10 @@ struct c2c_ctx {
 	size_t npids;
 	char *root; /* --root, or NULL */
 	char *parent_input; /* --parent, or NULL */
+	struct c2c_report *report; /* of the last c2c_convert/c2c_inspect */
+	c2c_progress_fn progress_fn;
+	void *progress_data;
+	uint64_t progress_done, progress_total;
 	enum c2c_file_pages file_pages;
 	c2c_log_fn log_fn;
 	void *log_data;

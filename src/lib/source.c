@@ -135,7 +135,43 @@ void c2c_source_free(struct c2c_source *src)
 	c2c_memtab_put(src->tab);
 	free(src->prefix);
 	free(src->path);
+	free(src->meta_dir);
 	free(src);
+}
+
+/* Metadata files are small; a bigger one is not what we think it is. */
+#define C2C_MAX_META_SIZE (16U << 20)
+
+int c2c_source_load_meta(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
+			 struct c2c_blob *ret)
+{
+	struct c2c_source view;
+	int r;
+
+	if (src->tab) {
+		const struct c2c_member *m = c2c_memtab_find(src->tab, name);
+
+		if (m && m->data && m->size <= C2C_MAX_META_SIZE) {
+			*ret = (struct c2c_blob){ c2c_asprintf("%s:%s", src->tab->display, name),
+						  m->data, m->size, -1, 0, true };
+			return ret->path ? 0 : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		}
+		return m ? 1 : c2c_source_load(ctx, src, name, true, ret);
+	}
+	if (!src->meta_dir)
+		return c2c_source_load(ctx, src, name, true, ret);
+	/* The extracted archive's top directory, through a temporary directory source. */
+	view = (struct c2c_source){ .path = src->meta_dir, .dirfd = -1 };
+	view.dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (view.dirfd < 0)
+		return 1;
+	r = c2c_source_load(ctx, &view, name, true, ret);
+	close(view.dirfd);
+	if (r == 0 && ret->size > C2C_MAX_META_SIZE) {
+		c2c_blob_release(ret);
+		return 1;
+	}
+	return r == 1 ? c2c_source_load(ctx, src, name, true, ret) : r;
 }
 
 static char *display_path(const struct c2c_source *src, const char *name)

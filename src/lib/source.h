@@ -61,6 +61,7 @@ struct c2c_source {
 	struct c2c_source *parent; /* opened on first use, owned */
 	struct c2c_source *ext_parent; /* --parent given by the user, owned */
 	bool parent_checked;
+	char *meta_dir;	  /* directory holding config.dump etc. (extracted archive), or NULL */
 };
 
 /* A member table with one reference; c2c_memtab_put() drops it. */
@@ -75,6 +76,14 @@ struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name);
  */
 int c2c_source_open_tab(struct c2c_ctx *ctx, struct c2c_memtab *tab, const char *prefix,
 			struct c2c_source **ret);
+
+/*
+ * Load a metadata file that sits beside the images (config.dump, spec.dump,
+ * stats-dump): at the archive root, in the extracted archive's directory, or
+ * in the image directory itself. Returns 0, 1 when absent, or an error.
+ */
+int c2c_source_load_meta(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
+			 struct c2c_blob *ret);
 
 /* Use `parent` (any kind of source) as the parent image set of src; src owns it. */
 void c2c_source_set_parent(struct c2c_source *src, struct c2c_source *parent);

@@ -1,0 +1,69 @@
+/*
+ * What one conversion (or inspection) found and did, for the JSON manifest
+ * and `ckpt2core inspect`: container metadata, CRIU dump statistics, the
+ * process tree with memory figures, the cores written, warnings and the
+ * error. Built by convert.c; rendered by report.c.
+ */
+#ifndef C2C_REPORT_H
+#define C2C_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "source.h"
+
+struct c2c_report_proc {
+	uint32_t pid, ppid;
+	char comm[16];
+	const char *state; /* "alive", "stopped", "zombie" */
+	size_t nthreads;
+	char *cmdline;	   /* argv from memory, NULs as spaces; NULL if unknown */
+	size_t nvmas;
+	uint64_t pages_images, pages_lazy; /* private pages with data / without */
+	uint64_t file_mapped_pages;	   /* pages of file mappings */
+	const char *skipped;		   /* why no core, or NULL */
+	bool has_core;
+	char *core_path;
+	uint64_t core_size, core_disk; /* apparent size, bytes allocated */
+	size_t segments;
+	uint64_t bytes_from_images, bytes_from_root;
+};
+
+struct c2c_report {
+	char *input;
+	const char *kind; /* "image directory", "extracted archive", "archive" */
+	struct {
+		char *engine, *name, *id, *image, *pod, *namespace, *runtime, *created,
+			*checkpointed;
+	} meta;
+	bool has_stats;
+	struct {
+		uint64_t freezing_time, frozen_time, memdump_time, memwrite_time; /* µs */
+		uint64_t pages_scanned, pages_skipped_parent, pages_written, pages_lazy;
+	} stats;
+	struct c2c_report_proc *procs;
+	size_t nprocs;
+	char **warnings;
+	size_t nwarnings;
+	int err_code;
+	char *err_msg;
+};
+
+struct c2c_ctx;
+
+/* Start a fresh report for `input` in ctx (replacing the previous one). */
+int c2c_report_begin(struct c2c_ctx *ctx, const char *input);
+void c2c_report_free(struct c2c_report *rep);
+
+/* Record a warning text (called by c2c_warn; capped). */
+void c2c_report_add_warning(struct c2c_report *rep, const char *msg);
+
+/*
+ * Container metadata and dump statistics from the files beside the images:
+ * config.dump, spec.dump, stats-dump (container-archives.md §2.2-§2.4).
+ * Missing or malformed files only leave fields empty.
+ */
+void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_source *src);
+
+#endif /* C2C_REPORT_H */
