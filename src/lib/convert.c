@@ -300,6 +300,8 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 		goto out;
 	if (ctx->root) {
 		r = c2c_root_open(ctx, ctx->root, &ck->rootfd);
+		if (r == 0)
+			r = c2c_rootdiff_load(ctx, ck, src, dirfd);
 		if (r < 0)
 			goto out;
 		ck->root = ctx->root;

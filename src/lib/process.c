@@ -961,6 +961,7 @@ void c2c_checkpoint_free(struct c2c_checkpoint *ck)
 		free(ck->blobs[i]);
 	}
 	free(ck->blobs);
+	c2c_rootdiff_free(ck->diff);
 	free(ck);
 }
 

@@ -145,8 +145,11 @@ struct c2c_process {
 	struct c2c_pagemap pm;
 };
 
+struct c2c_rootdiff;
+
 struct c2c_checkpoint {
 	struct c2c_source *src;
+	struct c2c_rootdiff *diff; /* the container's changed files (rootfs-diff.tar), or NULL */
 	int rootfd;	  /* --root directory, or -1 */
 	const char *root; /* its name (borrowed) */
 	struct c2c_process *procs; /* in pstree order */
@@ -197,6 +200,17 @@ int c2c_checkpoint_vma_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck,
  */
 int c2c_checkpoint_keep_blob(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_blob *b,
 			     const struct c2c_blob **ret);
+
+/*
+ * rootfs.c: index the container's changed files (rootfs-diff.tar) and
+ * deleted paths (deleted.files) that sit beside the images; with --root they
+ * take precedence over the root directory. Absent files are no error.
+ * Compressed diffs (containerd) have their needed members spooled to an
+ * unnamed file in spooldirfd.
+ */
+int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
+		      int spooldirfd);
+void c2c_rootdiff_free(struct c2c_rootdiff *d);
 
 /* Whether a blob starts with the ELF magic. */
 bool c2c_blob_is_elf(const struct c2c_blob *b);

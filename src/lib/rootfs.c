@@ -9,11 +9,17 @@
  * (criu-image-format §2.8). Anything else is left out with a warning; wrong
  * bytes never go into a core. files.img records no mtime, so none is checked.
  */
+#include <archive.h>
+#include <archive_entry.h>
 #include <elf.h>
-#include <gelf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libelf.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "json.h"
 #include "process.h"
 #include "util.h"
 
@@ -30,39 +36,60 @@ bool c2c_blob_is_elf(const struct c2c_blob *b)
 	       !memcmp(magic, ELFMAG, SELFMAG);
 }
 
-/* The file's NT_GNU_BUILD_ID descriptor, via libelf. Returns its length, 0 if none. */
-static size_t file_build_id(int fd, uint8_t *out, size_t max)
+/*
+ * The file's NT_GNU_BUILD_ID descriptor. Read through the blob (a file in the
+ * root, or a member of rootfs-diff.tar at an offset), with libelf converting
+ * the headers. Returns its length, 0 if none.
+ */
+static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 {
-	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	size_t phnum = 0, len = 0;
+	struct c2c_ctx scratch = { 0 };
+	Elf64_Ehdr eh;
+	Elf_Data d = { .d_type = ELF_T_EHDR, .d_version = EV_CURRENT };
 
-	if (!e)
+	if (c2c_blob_pread(&scratch, b, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return 0;
-	if (elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &phnum) != 0)
-		goto out;
-	for (size_t i = 0; i < phnum && !len; i++) {
-		GElf_Phdr ph;
-		Elf_Data *d;
-		GElf_Nhdr nh;
-		size_t off = 0, name_off, desc_off;
+	d.d_buf = &eh;
+	d.d_size = sizeof(eh);
+	if (!elf64_xlatetom(&d, &d, ELFDATA2LSB) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum > 4096)
+		return 0;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		uint8_t notes[65536];
+		Elf64_Phdr ph;
+		size_t off = 0;
 
-		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE)
+		if (c2c_blob_pread(&scratch, b, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) < 0)
+			return 0;
+		d = (Elf_Data){ .d_buf = &ph, .d_type = ELF_T_PHDR, .d_version = EV_CURRENT,
+				.d_size = sizeof(ph) };
+		if (!elf64_xlatetom(&d, &d, ELFDATA2LSB) || ph.p_type != PT_NOTE ||
+		    ph.p_filesz > sizeof(notes) ||
+		    c2c_blob_pread(&scratch, b, notes, ph.p_filesz, ph.p_offset) < 0)
 			continue;
-		d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-		if (!d)
-			continue;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type == C2C_NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz <= max) {
-				memcpy(out, (char *)d->d_buf + desc_off, nh.n_descsz);
-				len = nh.n_descsz;
+		while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
+			Elf64_Nhdr nh;
+			size_t name, desc;
+
+			memcpy(&nh, notes + off, sizeof(nh));
+			d = (Elf_Data){ .d_buf = &nh, .d_type = ELF_T_NHDR, .d_version = EV_CURRENT,
+					.d_size = sizeof(nh) };
+			if (!elf64_xlatetom(&d, &d, ELFDATA2LSB))
 				break;
+			name = off + sizeof(nh);
+			desc = name + c2c_round_up(nh.n_namesz, 4);
+			if (desc + nh.n_descsz > ph.p_filesz)
+				break;
+			if (nh.n_type == C2C_NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp(notes + name, "GNU", 4) && nh.n_descsz <= max) {
+				memcpy(out, notes + desc, nh.n_descsz);
+				return nh.n_descsz;
 			}
+			off = desc + c2c_round_up(nh.n_descsz, 4);
 		}
 	}
-out:
-	elf_end(e);
-	return len;
+	return 0;
 }
 
 /* Recorded words are the descriptor zero-padded to a multiple of 4 bytes. */
@@ -74,6 +101,211 @@ static bool build_id_matches(const struct c2c_file *f, const uint8_t *id, size_t
 		if (f->build_id[i])
 			return false;
 	return !memcmp(f->build_id, id, len);
+}
+
+/* A file of rootfs-diff.tar: its bytes at `off` in the blob (or the spool). */
+struct diff_entry {
+	char *path; /* "/usr/bin/x", as the process saw it */
+	uint64_t off, size;
+	int fd;	    /* spool holding it (compressed diff), or -1: in the diff blob */
+};
+
+struct c2c_rootdiff {
+	struct c2c_blob tar;
+	struct diff_entry *v;
+	size_t n;
+	struct c2c_json *deleted; /* deleted.files: a JSON array of paths */
+};
+
+void c2c_rootdiff_free(struct c2c_rootdiff *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].path);
+		if (d->v[i].fd >= 0)
+			close(d->v[i].fd);
+	}
+	free(d->v);
+	c2c_blob_release(&d->tar);
+	c2c_json_free(d->deleted);
+	free(d);
+}
+
+/* libarchive reads the nested tar straight from its blob (no copy). */
+struct blob_reader {
+	const struct c2c_blob *b;
+	uint64_t pos;
+	uint8_t buf[1 << 16];
+};
+
+static la_ssize_t blob_read_cb(struct archive *a, void *data, const void **out)
+{
+	struct blob_reader *br = data;
+	struct c2c_ctx scratch = { 0 };
+	size_t n = br->b->size - br->pos < sizeof(br->buf) ? (size_t)(br->b->size - br->pos)
+							     : sizeof(br->buf);
+
+	(void)a;
+	if (n && c2c_blob_pread(&scratch, br->b, br->buf, n, br->pos) < 0)
+		return -1;
+	br->pos += n;
+	*out = br->buf;
+	return (la_ssize_t)n;
+}
+
+/* Whether any mapped regular file of the checkpoint has this path. */
+static bool mapped(const struct c2c_checkpoint *ck, const char *path)
+{
+	for (size_t i = 0; i < ck->nfiles; i++)
+		if (ck->files[i].name && !strcmp(ck->files[i].name, path))
+			return true;
+	return false;
+}
+
+int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
+		      int spooldirfd)
+{
+	struct c2c_rootdiff *d = calloc(1, sizeof(*d));
+	struct blob_reader *br = NULL;
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	struct c2c_blob del = C2C_BLOB_INIT;
+	int r;
+
+	if (!d)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	d->tar = C2C_BLOB_INIT;
+	if (c2c_source_load_meta(ctx, src, "deleted.files", &del) == 0)
+		d->deleted = c2c_json_parse((const char *)del.data, (size_t)del.size);
+	c2c_blob_release(&del);
+	r = c2c_source_open_meta_data(ctx, src, "rootfs-diff.tar", &d->tar);
+	if (r != 0)
+		goto done;
+	br = malloc(sizeof(*br));
+	a = archive_read_new();
+	if (!br || !a) {
+		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		goto out;
+	}
+	*br = (struct blob_reader){ .b = &d->tar };
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, br, NULL, blob_read_cb, NULL) != ARCHIVE_OK) {
+		c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path), "not a readable tar, ignored: %s",
+			 archive_error_string(a));
+		goto done;
+	}
+	while ((r = archive_read_next_header(a, &e)) >= ARCHIVE_WARN && r != ARCHIVE_EOF) {
+		const char *raw = archive_entry_pathname(e);
+		struct diff_entry de = { NULL, 0, 0, -1 };
+		struct diff_entry *v;
+
+		r = 0;
+		if (!raw || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
+		    archive_entry_sparse_count(e))
+			continue;
+		while (raw[0] == '.' && raw[1] == '/')
+			raw += 2;
+		de.path = c2c_asprintf("/%s", raw[0] == '/' ? raw + 1 : raw);
+		if (!de.path) {
+			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			goto out;
+		}
+		/* Only what a VMA maps; names with ".." never match a recorded path anyway. */
+		if (!mapped(ck, de.path) || strstr(de.path, "/../")) {
+			free(de.path);
+			continue;
+		}
+		de.size = (uint64_t)archive_entry_size(e);
+		if (archive_filter_count(a) == 1) {
+			de.off = (uint64_t)archive_filter_bytes(a, -1); /* contiguous, in place */
+		} else {
+			/* Compressed diff: keep this member's bytes in an unnamed spool file. */
+			uint8_t buf[1 << 16];
+			la_ssize_t k;
+
+			de.fd = openat(spooldirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			while (de.fd >= 0 && (k = archive_read_data(a, buf, sizeof(buf))) > 0)
+				if (write(de.fd, buf, (size_t)k) != k)
+					break;
+			if (de.fd < 0 || lseek(de.fd, 0, SEEK_END) != (off_t)de.size) {
+				c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path),
+					 "'%s' cannot be read from the diff, ignored", de.path);
+				if (de.fd >= 0)
+					close(de.fd);
+				free(de.path);
+				continue;
+			}
+		}
+		v = reallocarray(d->v, d->n + 1, sizeof(*v));
+		if (!v) {
+			if (de.fd >= 0)
+				close(de.fd);
+			free(de.path);
+			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			goto out;
+		}
+		d->v = v;
+		d->v[d->n++] = de;
+	}
+	if (r < ARCHIVE_WARN)
+		c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path), "damaged, read up to the damage: %s",
+			 archive_error_string(a));
+done:
+	r = 0;
+	ck->diff = d;
+	d = NULL;
+out:
+	if (a)
+		archive_read_free(a);
+	free(br);
+	c2c_rootdiff_free(d);
+	return r;
+}
+
+/* The file's bytes from rootfs-diff.tar, if the container changed it: 0 and ret, or 1. */
+static int diff_file(struct c2c_ctx *ctx, const struct c2c_rootdiff *d, const char *path,
+		     struct c2c_blob *ret)
+{
+	for (size_t i = 0; d && i < d->n; i++) {
+		const struct diff_entry *de = &d->v[i];
+		struct c2c_blob b = C2C_BLOB_INIT;
+
+		if (strcmp(de->path, path))
+			continue;
+		b.path = c2c_asprintf("%s:%s", d->tar.path, path + 1);
+		b.size = de->size;
+		if (de->fd >= 0) {
+			b.fd = fcntl(de->fd, F_DUPFD_CLOEXEC, 0);
+		} else if (d->tar.data) {
+			b.data = d->tar.data + de->off; /* the diff is held in memory */
+			b.borrowed = true;
+		} else {
+			b.fd = fcntl(d->tar.fd, F_DUPFD_CLOEXEC, 0);
+			b.base = d->tar.base + de->off;
+		}
+		if (!b.path || (!b.data && b.fd < 0)) {
+			free(b.path);
+			if (b.fd >= 0)
+				close(b.fd);
+			return c2c_fail(ctx, NULL, C2C_E_IO, "cannot reopen rootfs-diff.tar");
+		}
+		*ret = b;
+		return 0;
+	}
+	return 1;
+}
+
+/* Whether deleted.files lists the path (the container deleted the file). */
+static bool diff_deleted(const struct c2c_rootdiff *d, const char *path)
+{
+	if (!d || !d->deleted || d->deleted->type != C2C_JSON_ARR)
+		return false;
+	for (const struct c2c_json *j = d->deleted->child; j; j = j->next)
+		if (j->type == C2C_JSON_STR && !strcmp(j->str, path))
+			return true;
+	return false;
 }
 
 static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_file *f)
@@ -91,7 +323,17 @@ static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 			 f->name, ck->root);
 		return 0;
 	}
-	r = c2c_root_open_file(ctx, ck->rootfd, ck->root, f->name, &b);
+	/* The container's own changes win over the image's files in the root. */
+	r = diff_file(ctx, ck->diff, f->name, &b);
+	if (r == 1 && diff_deleted(ck->diff, f->name)) {
+		c2c_warn(ctx, NULL,
+			 "'%s' was deleted in the container (deleted.files): its pages are left "
+			 "out",
+			 f->name);
+		return 0;
+	}
+	if (r == 1)
+		r = c2c_root_open_file(ctx, ck->rootfd, ck->root, f->name, &b);
 	if (r < 0)
 		return r;
 	if (r == 1) {
@@ -107,7 +349,7 @@ static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		goto out;
 	}
 	if (f->build_id_len) {
-		len = file_build_id(b.fd, id, sizeof(id));
+		len = file_build_id(&b, id, sizeof(id));
 		if (!len || !build_id_matches(f, id, len)) {
 			c2c_warn(ctx, &C2C_LOC_FILE(b.path),
 				 "build-id differs from the one the checkpoint recorded: another "

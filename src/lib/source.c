@@ -139,6 +139,43 @@ void c2c_source_free(struct c2c_source *src)
 	free(src);
 }
 
+int c2c_source_open_meta_data(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
+			      struct c2c_blob *ret)
+{
+	struct c2c_source view;
+	int r;
+
+	if (src->tab) {
+		const struct c2c_member *m = c2c_memtab_find(src->tab, name);
+		struct c2c_blob b = C2C_BLOB_INIT;
+
+		if (!m || m->link)
+			return 1;
+		b.path = c2c_asprintf("%s:%s", src->tab->display, name);
+		b.size = m->size;
+		b.base = m->off;
+		b.data = m->data;
+		b.borrowed = true;
+		if (!b.path || (!m->data && (b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
+			r = b.path ? c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open")
+				   : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			free(b.path);
+			return r;
+		}
+		*ret = b;
+		return 0;
+	}
+	if (!src->meta_dir)
+		return 1;
+	view = (struct c2c_source){ .path = src->meta_dir, .dirfd = -1 };
+	view.dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (view.dirfd < 0)
+		return 1;
+	r = c2c_source_open_data(ctx, &view, name, ret);
+	close(view.dirfd);
+	return r;
+}
+
 /* Metadata files are small; a bigger one is not what we think it is. */
 #define C2C_MAX_META_SIZE (16U << 20)
 

@@ -85,6 +85,14 @@ int c2c_source_open_tab(struct c2c_ctx *ctx, struct c2c_memtab *tab, const char 
 int c2c_source_load_meta(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
 			 struct c2c_blob *ret);
 
+/*
+ * Open a (possibly large) file that sits beside the images for reading by
+ * offset, like rootfs-diff.tar: at the archive root or in the extracted
+ * archive's directory. Returns 0, 1 when absent, or an error.
+ */
+int c2c_source_open_meta_data(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
+			      struct c2c_blob *ret);
+
 /* Use `parent` (any kind of source) as the parent image set of src; src owns it. */
 void c2c_source_set_parent(struct c2c_source *src, struct c2c_source *parent);
 
