@@ -101,7 +101,8 @@ struct job {
 	char *label;	/* prefix of its messages in a batch, or NULL */
 	int result;	/* c2c result */
 	size_t warnings;
-	char *report;	/* JSON (manifest) or text (inspect) */
+	char *report;	/* inspect output (tree or JSON) */
+	char *json;	/* report for the --json manifest */
 };
 
 struct run {
@@ -223,9 +224,10 @@ static void run_job(struct run *run, struct job *job)
 				c2c_errmsg(ctx));
 		pthread_mutex_unlock(&run->lock);
 	}
-	if (o->json || o->inspect)
-		job->report = c2c_report(ctx, o->inspect && o->tree ? C2C_REPORT_TREE
-								    : C2C_REPORT_JSON);
+	if (o->inspect)
+		job->report = c2c_report(ctx, o->tree ? C2C_REPORT_TREE : C2C_REPORT_JSON);
+	if (o->json)
+		job->json = c2c_report(ctx, C2C_REPORT_JSON);
 out:
 	c2c_ctx_free(ctx);
 }
@@ -303,7 +305,7 @@ static int write_manifest(const struct opts *o, struct job *jobs, size_t n)
 	}
 	fprintf(f, "{\"ckpt2core\": \"%s\", \"inputs\": [", c2c_version());
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s\n%s", i ? "," : "", jobs[i].report ? jobs[i].report : "null");
+		fprintf(f, "%s\n%s", i ? "," : "", jobs[i].json ? jobs[i].json : "null");
 	fprintf(f, "\n]}\n");
 	if (f != stdout ? fclose(f) != 0 : fflush(f) != 0) {
 		fprintf(stderr, "%s: error: '%s': cannot write the manifest\n", prog, o->json);
@@ -539,6 +541,7 @@ int main(int argc, char **argv)
 		free(run.jobs[i].outdir);
 		free(run.jobs[i].label);
 		free(run.jobs[i].report);
+		free(run.jobs[i].json);
 	}
 	free(run.jobs);
 	pthread_mutex_destroy(&run.lock);

@@ -83,11 +83,7 @@ static char *normalize(const char *name)
 		p += len + (e ? 1 : 0);
 	}
 	*o = '\0';
-	if (o == out) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	return out; /* "" for the archive's own top directory ("./") */
 }
 
 static int spool_open(struct c2c_ctx *ctx, int dirfd, const char *dir, int *fd)
@@ -238,6 +234,10 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 		m.name = normalize(raw);
 		if (!m.name) {
 			c2c_warn(ctx, &loc, "member name leaves the archive: ignored");
+			continue;
+		}
+		if (!m.name[0]) { /* "./", the top directory itself */
+			free(m.name);
 			continue;
 		}
 		if (!wanted(m.name) || archive_entry_filetype(e) == AE_IFDIR) {

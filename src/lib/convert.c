@@ -392,6 +392,14 @@ out:
 		else
 			c2c_elfwrite_release(&outs[i]);
 	}
+	/* Nothing was kept: the report must not name cores that were discarded. */
+	for (size_t i = 0; r < 0 && ctx->report && i < ctx->report->nprocs; i++) {
+		struct c2c_report_proc *rp = &ctx->report->procs[i];
+
+		rp->has_core = false;
+		free(rp->core_path);
+		rp->core_path = NULL;
+	}
 	for (size_t i = 0; plans && i < nplans; i++)
 		c2c_coreplan_release(&plans[i]);
 	free(plans);

@@ -328,7 +328,8 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 			    (int64_t)(v->start - v->pgoff), &priv, &all);
 		if (r < 0)
 			goto out;
-		qsort(all.v, all.n, sizeof(*all.v), cmp_span);
+		if (all.n > 1) /* all.v is NULL when empty */
+			qsort(all.v, all.n, sizeof(*all.v), cmp_span);
 	}
 
 	/*

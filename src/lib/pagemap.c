@@ -282,7 +282,8 @@ next:
 		}
 	}
 
-	qsort(ev.v, ev.n, sizeof(*ev.v), cmp_extent);
+	if (ev.n > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(ev.v, ev.n, sizeof(*ev.v), cmp_extent);
 	for (size_t i = 1; i < ev.n; i++) {
 		const struct c2c_extent *a = &ev.v[i - 1];
 

@@ -172,7 +172,8 @@ static int load_file_table(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 	}
 	if (r < 0)
 		goto out;
-	qsort(ck->files, ck->nfiles, sizeof(*ck->files), cmp_file);
+	if (ck->nfiles > 1) /* files is NULL when there are none */
+		qsort(ck->files, ck->nfiles, sizeof(*ck->files), cmp_file);
 	for (size_t i = 1; i < ck->nfiles; i++) {
 		if (ck->files[i].id == ck->files[i - 1].id) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_INCONSISTENT,
