@@ -10,7 +10,7 @@ libarchive-dev libcmocka-dev xz-utils"
 # compare gdb's and eu-stack's view of our cores with gcore oracles that were
 # taken with them. python3 runs the harness (and provides /usr/bin/python3.11,
 # the executable of fixture counter).
-test_pkgs="gdb elfutils binutils libc6-dbg python3 clang lldb"
+test_pkgs="gdb elfutils binutils libc6-dbg python3 clang strace lldb"
 
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;

@@ -172,9 +172,10 @@ static void progress_cb(void *data, uint64_t done, uint64_t total)
 	human(tot, sizeof(tot), (double)total);
 	human(rate, sizeof(rate), el > 0 ? (double)done / el : 0);
 	pthread_mutex_lock(&lc->run->lock);
-	fprintf(stderr, "\r\033[K%s%s%s %s / %s  %3.0f%%  %s/s  ETA %.0fs",
+	fprintf(stderr, "\r\033[K%s%s%s%s / %s  %3.0f%%  %s/s  ETA %.0fs",
 		lc->job->label ? "[" : "", lc->job->label ? lc->job->label : "",
-		lc->job->label ? "]" : "", d, tot, total ? 100.0 * (double)done / (double)total : 100.0,
+		lc->job->label ? "] " : "", d, tot,
+		total ? 100.0 * (double)done / (double)total : 100.0,
 		rate, done && total > done ? el * (double)(total - done) / (double)done : 0.0);
 	fflush(stderr);
 	pthread_mutex_unlock(&lc->run->lock);

@@ -132,7 +132,7 @@ static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const
 	}
 	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_ARCHIVE,
-			     "neither a CRIU image directory nor a checkpoint archive: %s",
+			     "cannot read it as a checkpoint archive: %s",
 			     archive_error_string(a));
 		goto out;
 	}
@@ -255,6 +255,7 @@ static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck
 			if (p->pm.ext[k].blob)
 				rp->pages_images += p->pm.ext[k].npages;
 		rp->pages_lazy = p->pm.lazy_pages;
+		rp->pages_parent = p->pm.parent_pages;
 		for (size_t k = 0; k < p->nvmas; k++)
 			if (p->vmas[k].file)
 				rp->file_mapped_pages += (p->vmas[k].end - p->vmas[k].start) / C2C_PAGE_SIZE;
@@ -369,6 +370,7 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 			rp->segments = plan->nsegs;
 			rp->bytes_from_images = plan->data_bytes;
 			rp->bytes_from_root = plan->file_bytes;
+			rp->pages_missing = plan->missing_pages;
 		}
 		nouts++;
 		c2c_log(ctx, C2C_LOG_DEBUG,

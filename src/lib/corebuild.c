@@ -107,6 +107,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		return 0;
 	if (!known && sb->omit_unknown) {
 		sb->open = false;
+		sb->plan->missing_pages += (end - start) / C2C_PAGE_SIZE;
 		return 0;
 	}
 	if (!sb->open || sb->known != known) {

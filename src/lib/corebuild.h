@@ -37,6 +37,7 @@ struct c2c_coreplan {
 	uint64_t data_bytes; /* page data copied from the images */
 	uint64_t file_bytes; /* file data copied from the --root directory */
 	uint64_t lazy_pages; /* pages left out because no image has them */
+	uint64_t missing_pages; /* all pages left out (lazy and unsaved file pages) */
 };
 
 struct c2c_coreplan_opts {

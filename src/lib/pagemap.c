@@ -117,7 +117,7 @@ int c2c_checkpoint_keep_blob(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, str
  */
 static int take_from_parent(struct c2c_ctx *ctx, const struct c2c_pagemap *ppm, uint64_t addr,
 			    uint64_t npages, const struct c2c_loc *loc, struct extvec *out,
-			    uint64_t *lazy)
+			    uint64_t *lazy, uint64_t *parent)
 {
 	uint64_t end = addr + npages * C2C_PAGE_SIZE;
 	size_t i = c2c_pagemap_find(ppm, addr);
@@ -137,6 +137,8 @@ static int take_from_parent(struct c2c_ctx *ctx, const struct c2c_pagemap *ppm, 
 		skip = (addr - e->addr) / C2C_PAGE_SIZE;
 		if (!e->blob)
 			*lazy += (stop - addr) / C2C_PAGE_SIZE;
+		else
+			*parent += (stop - addr) / C2C_PAGE_SIZE;
 		r = extvec_push(ctx, out,
 				(struct c2c_extent){ addr, (stop - addr) / C2C_PAGE_SIZE, e->blob,
 						     e->blob ? e->off + skip * C2C_PAGE_SIZE : 0 });
@@ -160,7 +162,7 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 	ProtobufCMessage *msg = NULL;
 	PbPagemapHead *head;
 	struct c2c_image img;
-	uint64_t off = 0, lazy = 0;
+	uint64_t off = 0, lazy = 0, parent = 0;
 	bool pages_missing = false;
 	char name[64], pname[32];
 	int r;
@@ -276,7 +278,7 @@ next:
 			goto out;
 		for (size_t i = 0; i < pend.n; i++) {
 			r = take_from_parent(ctx, &ppm, pend.v[i].addr, pend.v[i].npages,
-					     &pend.locs[i], &ev, &lazy);
+					     &pend.locs[i], &ev, &lazy, &parent);
 			if (r < 0)
 				goto out;
 		}
@@ -294,7 +296,7 @@ next:
 			goto out;
 		}
 	}
-	*ret = (struct c2c_pagemap){ ev.v, ev.n, lazy };
+	*ret = (struct c2c_pagemap){ ev.v, ev.n, lazy, parent };
 	ev.v = NULL;
 	r = 0;
 out:

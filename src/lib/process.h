@@ -68,7 +68,8 @@ struct c2c_extent {
 struct c2c_pagemap {
 	struct c2c_extent *ext;
 	size_t n;
-	uint64_t lazy_pages; /* pages without data anywhere (PE_LAZY only) */
+	uint64_t lazy_pages;   /* pages without data anywhere (PE_LAZY only) */
+	uint64_t parent_pages; /* pages whose data is in a parent directory */
 };
 
 /* Content of one shared memory object (pagemap-shmem-<shmid>.img). */

@@ -209,8 +209,10 @@ static char *render_json(const struct c2c_report *rep)
 		json_field(&b, "cmdline", p->cmdline, true);
 		c2c_buf_printf(&b,
 			       "\"memory\": {\"vmas\": %zu, \"pages_in_images\": %llu, "
-			       "\"lazy_pages\": %llu, \"file_mapped_pages\": %llu}, ",
+			       "\"pages_in_parent\": %llu, \"lazy_pages\": %llu, "
+			       "\"file_mapped_pages\": %llu}, ",
 			       p->nvmas, (unsigned long long)p->pages_images,
+			       (unsigned long long)p->pages_parent,
 			       (unsigned long long)p->pages_lazy,
 			       (unsigned long long)p->file_mapped_pages);
 		c2c_buf_printf(&b, "\"core\": ");
@@ -219,11 +221,13 @@ static char *render_json(const struct c2c_report *rep)
 			c2c_buf_json_str(&b, p->core_path);
 			c2c_buf_printf(&b,
 				       ", \"size\": %llu, \"disk_usage\": %llu, \"segments\": %zu, "
-				       "\"bytes_from_images\": %llu, \"bytes_from_root\": %llu}",
+				       "\"bytes_from_images\": %llu, \"bytes_from_root\": %llu, "
+				       "\"pages_missing\": %llu}",
 				       (unsigned long long)p->core_size,
 				       (unsigned long long)p->core_disk, p->segments,
 				       (unsigned long long)p->bytes_from_images,
-				       (unsigned long long)p->bytes_from_root);
+				       (unsigned long long)p->bytes_from_root,
+				       (unsigned long long)p->pages_missing);
 		} else {
 			c2c_buf_printf(&b, "null");
 		}
@@ -307,10 +311,11 @@ static char *render_tree(const struct c2c_report *rep)
 			c2c_buf_printf(&b, "  %*s     no core: %s\n", (int)(2 * d), "", p->skipped);
 		else
 			c2c_buf_printf(&b,
-				       "  %*s     %zu VMAs, %llu pages in the images, %llu lazy, "
-				       "%llu file-mapped%s%s\n",
+				       "  %*s     %zu VMAs, %llu pages in the images (%llu in parents), "
+				       "%llu lazy, %llu file-mapped%s%s\n",
 				       (int)(2 * d), "", p->nvmas,
 				       (unsigned long long)p->pages_images,
+				       (unsigned long long)p->pages_parent,
 				       (unsigned long long)p->pages_lazy,
 				       (unsigned long long)p->file_mapped_pages,
 				       p->has_core ? ", core " : "",

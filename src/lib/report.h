@@ -21,6 +21,7 @@ struct c2c_report_proc {
 	char *cmdline;	   /* argv from memory, NULs as spaces; NULL if unknown */
 	size_t nvmas;
 	uint64_t pages_images, pages_lazy; /* private pages with data / without */
+	uint64_t pages_parent;		   /* of pages_images, from a parent directory */
 	uint64_t file_mapped_pages;	   /* pages of file mappings */
 	const char *skipped;		   /* why no core, or NULL */
 	bool has_core;
@@ -28,6 +29,7 @@ struct c2c_report_proc {
 	uint64_t core_size, core_disk; /* apparent size, bytes allocated */
 	size_t segments;
 	uint64_t bytes_from_images, bytes_from_root;
+	uint64_t pages_missing;
 };
 
 struct c2c_report {
