@@ -112,8 +112,8 @@ int c2c_image_next(struct c2c_ctx *ctx, struct c2c_image *img, const uint8_t **p
 int c2c_image_next_msg(struct c2c_ctx *ctx, struct c2c_image *img,
 		       const ProtobufCMessageDescriptor *desc, ProtobufCMessage **ret)
 {
-	const uint8_t *p;
-	size_t n;
+	const uint8_t *p = NULL;
+	size_t n = 0;
 	int r = c2c_image_next(ctx, img, &p, &n);
 
 	if (r <= 0)

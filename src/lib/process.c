@@ -815,7 +815,7 @@ static int load_pstree(struct c2c_ctx *ctx, struct c2c_source *src, struct tree_
 			t[n].threads = malloc((e->n_threads ? e->n_threads : 1) * sizeof(uint32_t));
 			if (!t[n].threads)
 				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			else
+			else if (e->n_threads) /* threads is NULL when there are none */
 				memcpy(t[n].threads, e->threads, e->n_threads * sizeof(uint32_t));
 			n++;
 		}

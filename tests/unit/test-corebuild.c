@@ -357,7 +357,7 @@ static void plan_lazy_and_special(void **state)
 	(void)state;
 	w->p.vmas = vmas;
 	w->p.nvmas = 3;
-	w->p.pm = (struct c2c_pagemap){ ext, 2, 1 };
+	w->p.pm = (struct c2c_pagemap){ .ext = ext, .n = 2, .lazy_pages = 1 };
 	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
 	assert_int_equal(plan.nsegs, 4);
 	/* The lazy page splits the VMA and gets no segment; the zero page after it does. */

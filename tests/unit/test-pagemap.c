@@ -689,7 +689,7 @@ static void find_edges(void **state)
 		{ 0x12000, 1, NULL, 0 }, /* adjacent */
 		{ 0x20000, 4, NULL, 0 }, /* after a gap */
 	};
-	struct c2c_pagemap pm = { ext, 3, 0 }, empty = { NULL, 0, 0 }, one = { ext, 1, 0 };
+	struct c2c_pagemap pm = { .ext = ext, .n = 3 }, empty = { .ext = NULL }, one = { .ext = ext, .n = 1 };
 
 	(void)state;
 	assert_int_equal(c2c_pagemap_find(&empty, 0), 0);
