@@ -35,6 +35,7 @@ import re
 import select
 import shlex
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -1016,6 +1017,58 @@ def case_progress(ctx):
             raise Fail("%s: core.1 differs from the terminal run's" % what)
 
 
+# --- interrupted conversions
+
+
+def case_interrupt(ctx):
+    """Issue #5: after SIGINT or SIGTERM in the middle of a large conversion
+    (and of a compressed archive, whose page data is spooled), nothing is left
+    in OUTDIR: cores and spool files have no name until they are complete."""
+    syn = ctx.path("syn")
+    mkimg = os.path.join(ctx.src, "tools", "c2c-mkimg.py")
+    cmd = [sys.executable, mkimg, "--synthetic", "--procs", "2", "--mem-mib", "768",
+           "--run-pages", "64", "-o", syn]
+    log("run: %s" % " ".join(cmd))
+    r = subprocess.run(cmd, capture_output=True, timeout=RUN_TIMEOUT)
+    if r.returncode:
+        raise Fail("c2c-mkimg.py failed:\n%s" % r.stderr.decode(errors="replace"))
+    arc = ctx.path("syn.tar.gz")
+    with tarfile.open(arc, "w:gz", compresslevel=1) as t:
+        t.add(syn, "checkpoint")
+    for sig, inp in ((signal.SIGINT, syn), (signal.SIGTERM, syn), (signal.SIGINT, arc)):
+        out = ctx.path("out-%s-%s" % (sig.name, os.path.basename(inp)))
+        cmd = [ctx.bin, inp, "-o", out]
+        log("run: %s, then %s once page data is being written" % (" ".join(cmd), sig.name))
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, cwd=ctx.work)
+        # Wait until the process holds an (unnamed) file open in OUTDIR: a core
+        # or the spool being written. Such fds read "OUTDIR/#N (deleted)".
+        deadline = time.monotonic() + 60
+        busy = False
+        while not busy and p.poll() is None and time.monotonic() < deadline:
+            try:
+                fds = os.listdir("/proc/%d/fd" % p.pid)
+            except OSError:
+                fds = []
+            for fd in fds:
+                try:
+                    busy = busy or os.readlink("/proc/%d/fd/%s" % (p.pid, fd)).startswith(out + "/")
+                except OSError:
+                    pass
+        if p.poll() is not None:
+            raise Fail("the conversion ended (exit %s) before it could be interrupted; "
+                       "make the checkpoint bigger" % p.returncode)
+        p.send_signal(sig)
+        p.wait(timeout=RUN_TIMEOUT)
+        left = sorted(os.listdir(out)) if os.path.isdir(out) else []
+        log("exit %s; OUTDIR holds %s" % (p.returncode, left))
+        if p.returncode != -sig:
+            raise Fail("expected death by %s, got exit %s" % (sig.name, p.returncode))
+        if left:
+            raise Fail("%s left %s in OUTDIR" % (sig.name, left))
+    log("ok: interrupted conversions leave nothing behind")
+
+
 # --- rootfs-diff
 
 
@@ -1210,6 +1263,7 @@ CASES = {
     "stdin": (case_stdin, "the same from standard input (a pipe): .tar.zst and plain .tar"),
     "extracted-dir": (case_extracted_dir, "the same from the extracted CRI-O archive"),
     "compressions": (case_compressions, "gzip, xz, bzip2, misleading names, ./ names, pax; a truncated one fails cleanly"),
+    "interrupt": (case_interrupt, "SIGINT/SIGTERM mid-conversion leave nothing in OUTDIR"),
     "decompress-once": (case_decompress_once, "one pass: a pipe, and strace: opened once, read once"),
     "batch": (case_batch, "3 archives, -j 2, one corrupted: 2 converted, one error, exit 3, manifest"),
     "inspect-tree": (case_inspect_tree, "inspect on the CRI-O tar: tree, command lines, container"),
