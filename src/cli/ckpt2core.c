@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -357,6 +358,8 @@ int main(int argc, char **argv)
 	int c, ret = EXIT_OK;
 
 	opterr = 0; /* getopt's own messages would name argv[0], not "ckpt2core: error:" */
+	/* Past a file-size limit, writes fail with EFBIG and are reported; no silent kill. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc > 1 && !strcmp(argv[1], "inspect")) {
 		o.inspect = true;
 		argv++;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "arcsource.h"
@@ -159,16 +160,68 @@ static int read_to_mem(struct c2c_ctx *ctx, struct archive *a, const struct c2c_
 	return 0;
 }
 
-/* Append the current entry's data to the spool file. */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
+}
+
+/* Length of the page at `at` in a buffer of k bytes (the last one may be short). */
+static size_t page_len(la_ssize_t k, size_t at)
+{
+	return (size_t)k - at < SPOOL_ALIGN ? (size_t)k - at : SPOOL_ALIGN;
+}
+
+static int write_all_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, const uint8_t *p,
+			size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t w = pwrite(fd, p, len, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return c2c_fail(ctx, loc, C2C_E_IO, "cannot write the spool file");
+		p += w;
+		len -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Keep this much free in the output directory's filesystem: an archive is
+ * hostile input, and a small compressed stream can expand to any size.
+ */
+#define SPOOL_RESERVE (256ULL << 20)
+#define SPOOL_CHECK_EVERY (64ULL << 20)
+
+static int check_space(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, uint64_t need)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(fd, &sv) < 0)
+		return 0; /* unknown: the write itself will fail cleanly */
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < need + SPOOL_RESERVE)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT,
+				"page data would leave less than %llu MiB free in the output "
+				"directory: stopped",
+				(unsigned long long)(SPOOL_RESERVE >> 20));
+	return 0;
+}
+
+/*
+ * Append the current entry's data to the spool file. All-zero pages are
+ * skipped (the spool is sparse): they cost no disk, and a compression bomb of
+ * zeros expands to nothing.
+ */
 static int read_to_spool(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
 			 int fd, uint64_t *spool_end, uint8_t *buf, uint64_t *ret_off,
 			 uint64_t *ret_size)
 {
-	uint64_t off = c2c_round_up(*spool_end, SPOOL_ALIGN), n = 0;
+	uint64_t off = c2c_round_up(*spool_end, SPOOL_ALIGN), n = 0, written = 0, checked = 0;
 
 	for (;;) {
 		la_ssize_t k = archive_read_data(a, buf, COPY_BUF);
-		const uint8_t *p = buf;
 
 		if (k < 0)
 			return c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
@@ -179,18 +232,36 @@ static int read_to_spool(struct c2c_ctx *ctx, struct archive *a, const struct c2
 			return c2c_fail(ctx, loc, C2C_E_LIMIT,
 					"archive expands past the cap of %llu bytes of page data",
 					(unsigned long long)C2C_MAX_SPOOL_SIZE);
-		while (k > 0) {
-			ssize_t w = pwrite(fd, p, (size_t)k, (off_t)(off + n));
+		/* Write each run of non-zero pages with one call; zero pages stay holes. */
+		for (size_t at = 0; at < (size_t)k;) {
+			size_t run = at, end;
 
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return c2c_fail(ctx, loc, C2C_E_IO, "cannot write the spool file");
-			p += w;
-			k -= w;
-			n += (uint64_t)w;
+			while (run < (size_t)k && all_zero(buf + run, page_len(k, run)))
+				run += page_len(k, run);
+			end = run;
+			while (end < (size_t)k && !all_zero(buf + end, page_len(k, end)))
+				end += page_len(k, end);
+			if (end > run) {
+				int r = write_all_at(ctx, loc, fd, buf + run, end - run, off + n + run - at);
+
+				if (r < 0)
+					return r;
+				written += end - run;
+			}
+			n += end - at;
+			at = end;
+		}
+		if (written - checked >= SPOOL_CHECK_EVERY) {
+			int r = check_space(ctx, loc, fd, 0);
+
+			if (r < 0)
+				return r;
+			checked = written;
 		}
 	}
+	/* The spool must cover trailing zero pages too: size it, sparse. */
+	if (n && ftruncate(fd, (off_t)(off + n)) < 0)
+		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the spool file");
 	*ret_off = off;
 	*ret_size = n;
 	*spool_end = off + n;

@@ -65,8 +65,50 @@ static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *
 	return 0;
 }
 
-/* Copy len bytes of a pages image into the core at out_off. */
+static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
+		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce);
+
+/*
+ * Copy len bytes of a pages image into the core at out_off, skipping the
+ * source's holes (a spool file is sparse where an archive held zero pages):
+ * they stay holes in the core, never written zeros.
+ */
 static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
+		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce)
+{
+	uint64_t pos = src->base + src_off, end = pos + len;
+
+	if (src->data)
+		return copy_range(ctx, src, src_off, fd, path, out_off, len, bounce);
+	while (pos < end) {
+		off_t data = lseek(src->fd, (off_t)pos, SEEK_DATA), hole;
+		int r;
+
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole up to the end of the file */
+		if (data < 0) /* no SEEK_DATA here: copy it all */
+			return copy_range(ctx, src, pos - src->base, fd, path,
+					  out_off + (pos - src->base - src_off), end - pos, bounce);
+		if ((uint64_t)data >= end)
+			break;
+		hole = lseek(src->fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > end)
+			hole = (off_t)end;
+		r = copy_range(ctx, src, (uint64_t)data - src->base, fd, path,
+			       out_off + ((uint64_t)data - src->base - src_off),
+			       (uint64_t)(hole - data), bounce);
+		if (r < 0)
+			return r;
+		progress(ctx, (uint64_t)data - pos); /* the hole counts as done */
+		pos = (uint64_t)hole;
+	}
+	if (pos < end)
+		progress(ctx, end - pos);
+	return 0;
+}
+
+/* Copy len bytes (no holes expected) from src at src_off into the core at out_off. */
+static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
 		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce)
 {
 	loff_t in = (loff_t)(src->base + src_off), out = (loff_t)out_off;
