@@ -557,6 +557,98 @@ int c2c_root_open(struct c2c_ctx *ctx, const char *path, int *ret_fd)
 	return 0;
 }
 
+/*
+ * What RESOLVE_IN_ROOT does, one component at a time, for systems without
+ * openat2: ".." never climbs above the root, and symlinks (absolute ones
+ * from the root) are expanded in place, at most 40 of them. Returns an fd of
+ * the regular file opened read-only, or -1 with errno set.
+ */
+#define ROOT_MAX_LINKS 40
+#define ROOT_MAX_DEPTH 256
+
+static int open_in_root_slow(int rootfd, const char *path)
+{
+	int stack[ROOT_MAX_DEPTH], depth = 0, links = 0, fd = -1;
+	char *rest = NULL, *work;
+	size_t len = strlen(path);
+
+	if (len >= 4096 || !(rest = malloc(8192)))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(rest, path, len + 1);
+	stack[0] = rootfd;
+	work = rest;
+	for (;;) {
+		char comp[256], target[4096];
+		const char *slash;
+		size_t n;
+		ssize_t tl;
+		int next;
+
+		while (*work == '/')
+			work++;
+		if (!*work) {
+			errno = EISDIR; /* the path named a directory */
+			break;
+		}
+		slash = strchr(work, '/');
+		n = slash ? (size_t)(slash - work) : strlen(work);
+		if (n >= sizeof(comp)) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		memcpy(comp, work, n);
+		comp[n] = '\0';
+		work += n;
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			if (depth > 0)
+				close(stack[depth--]);
+			continue;
+		}
+		tl = readlinkat(stack[depth], comp, target, sizeof(target) - 1);
+		if (tl >= 0) {
+			size_t restlen = strlen(work);
+
+			if (++links > ROOT_MAX_LINKS || (size_t)tl + restlen + 2 > 8192) {
+				errno = ELOOP;
+				break;
+			}
+			target[tl] = '\0';
+			/* Splice the target in front of what is left of the path ("" or "/..."). */
+			memmove(rest + tl, work, restlen + 1);
+			memcpy(rest, target, (size_t)tl);
+			work = rest;
+			if (target[0] == '/')
+				while (depth > 0)
+					close(stack[depth--]);
+			continue;
+		}
+		if (!*work) {
+			fd = openat(stack[depth], comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+			break;
+		}
+		next = openat(stack[depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			break;
+		if (depth + 1 >= ROOT_MAX_DEPTH) {
+			close(next);
+			errno = ENAMETOOLONG;
+			break;
+		}
+		stack[++depth] = next;
+	}
+	{
+		int saved = errno;
+
+		while (depth > 0)
+			close(stack[depth--]);
+		free(rest);
+		errno = saved;
+	}
+	return fd;
+}
+
 int c2c_root_open_file(struct c2c_ctx *ctx, int rootfd, const char *root, const char *path,
 		       struct c2c_blob *ret)
 {
@@ -572,6 +664,8 @@ int c2c_root_open_file(struct c2c_ctx *ctx, int rootfd, const char *root, const 
 	int fd;
 
 	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = open_in_root_slow(rootfd, path); /* old kernel, seccomp, valgrind */
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
 			return 1;
