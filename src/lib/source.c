@@ -139,6 +139,38 @@ void c2c_source_free(struct c2c_source *src)
 	free(src);
 }
 
+/* A blob over a member: its bytes in memory (borrowed) or a dup of the file holding them. */
+static int member_blob(struct c2c_ctx *ctx, const struct c2c_memtab *tab,
+		       const struct c2c_member *m, struct c2c_blob *ret)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+	int r;
+
+	b.path = c2c_asprintf("%s:%s", tab->display, m->name);
+	b.size = m->size;
+	b.base = m->off;
+	b.data = m->data;
+	b.borrowed = true;
+	if (!b.path || (!m->data && (b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
+		r = b.path ? c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open")
+			   : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		free(b.path);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+/* A directory source over an extracted archive's top directory; 1 if there is none. */
+static int open_meta_view(const struct c2c_source *src, struct c2c_source *view)
+{
+	if (!src->meta_dir)
+		return 1;
+	*view = (struct c2c_source){ .path = src->meta_dir, .dirfd = -1 };
+	view->dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return view->dirfd < 0 ? 1 : 0;
+}
+
 int c2c_source_open_meta_data(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
 			      struct c2c_blob *ret)
 {
@@ -147,29 +179,10 @@ int c2c_source_open_meta_data(struct c2c_ctx *ctx, struct c2c_source *src, const
 
 	if (src->tab) {
 		const struct c2c_member *m = c2c_memtab_find(src->tab, name);
-		struct c2c_blob b = C2C_BLOB_INIT;
 
-		if (!m || m->link)
-			return 1;
-		b.path = c2c_asprintf("%s:%s", src->tab->display, name);
-		b.size = m->size;
-		b.base = m->off;
-		b.data = m->data;
-		b.borrowed = true;
-		if (!b.path || (!m->data && (b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
-			r = b.path ? c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open")
-				   : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			free(b.path);
-			return r;
-		}
-		*ret = b;
-		return 0;
+		return !m || m->link ? 1 : member_blob(ctx, src->tab, m, ret);
 	}
-	if (!src->meta_dir)
-		return 1;
-	view = (struct c2c_source){ .path = src->meta_dir, .dirfd = -1 };
-	view.dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (view.dirfd < 0)
+	if (open_meta_view(src, &view))
 		return 1;
 	r = c2c_source_open_data(ctx, &view, name, ret);
 	close(view.dirfd);
@@ -188,20 +201,13 @@ int c2c_source_load_meta(struct c2c_ctx *ctx, struct c2c_source *src, const char
 	if (src->tab) {
 		const struct c2c_member *m = c2c_memtab_find(src->tab, name);
 
-		if (m && m->data && m->size <= C2C_MAX_META_SIZE) {
-			*ret = (struct c2c_blob){ c2c_asprintf("%s:%s", src->tab->display, name),
-						  m->data, m->size, -1, 0, true };
-			return ret->path ? 0 : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		}
+		if (m && m->data && m->size <= C2C_MAX_META_SIZE)
+			return member_blob(ctx, src->tab, m, ret);
+		/* Not at the archive root: stats-dump may sit beside the images. */
 		return m ? 1 : c2c_source_load(ctx, src, name, true, ret);
 	}
-	if (!src->meta_dir)
+	if (open_meta_view(src, &view))
 		return c2c_source_load(ctx, src, name, true, ret);
-	/* The extracted archive's top directory, through a temporary directory source. */
-	view = (struct c2c_source){ .path = src->meta_dir, .dirfd = -1 };
-	view.dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (view.dirfd < 0)
-		return 1;
 	r = c2c_source_load(ctx, &view, name, true, ret);
 	close(view.dirfd);
 	if (r == 0 && ret->size > C2C_MAX_META_SIZE) {
@@ -239,23 +245,8 @@ int c2c_source_open_data(struct c2c_ctx *ctx, struct c2c_source *src, const char
 	if (src->tab) {
 		const struct c2c_member *m = find_member(src, name);
 
-		if (!m || m->link) {
-			free(b.path);
-			return 1;
-		}
-		b.size = m->size;
-		b.base = m->off;
-		if (m->data) {
-			b.data = m->data;
-			b.borrowed = true;
-		} else if ((b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-			int r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open");
-
-			free(b.path);
-			return r;
-		}
-		*ret = b;
-		return 0;
+		free(b.path);
+		return !m || m->link ? 1 : member_blob(ctx, src->tab, m, ret);
 	}
 	/* O_NOFOLLOW: an image is a plain file; a planted symlink is refused. */
 	b.fd = openat(src->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

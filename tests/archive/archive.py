@@ -616,7 +616,10 @@ def io_census(calls, target):
             c["read"] += ret
         elif name in ("pread64", "preadv", "preadv2") and ret > 0:
             c["positional"].append((name, ret))
-        elif name == "lseek":
+        elif name == "lseek" and "SEEK_DATA" not in args and "SEEK_HOLE" not in args:
+            # SEEK_DATA/SEEK_HOLE only probe for holes before a positional
+            # copy of page data (never a re-read of the stream); other seeks
+            # move the reading position.
             c["seeks"].append((args, ret))
     return c
 
