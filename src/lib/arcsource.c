@@ -103,14 +103,7 @@ static int add_member(struct c2c_ctx *ctx, struct c2c_memtab *tab, const struct 
 {
 	struct c2c_member *v;
 
-	if (c2c_memtab_find(tab, m.name)) {
-		int r = c2c_fail(ctx, loc, C2C_E_INCONSISTENT, "member appears twice in the archive");
-
-		free(m.name);
-		free(m.data);
-		free(m.link);
-		return r;
-	}
+	(void)loc;
 	if (tab->n == tab->cap) {
 		size_t cap = tab->cap ? tab->cap * 2 : 64;
 
@@ -396,6 +389,18 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 			goto out;
 	}
 	tab->mem_bytes = mem_total;
+	/* Duplicates are found by sorting, not by a scan per member (quadratic). */
+	{
+		const struct c2c_member *dup = c2c_memtab_sort(tab);
+
+		if (dup) {
+			struct c2c_loc loc = { display, dup->name, C2C_NO_OFFSET, C2C_NO_RECORD };
+
+			r = c2c_fail(ctx, &loc, C2C_E_INCONSISTENT,
+				     "member appears twice in the archive");
+			goto out;
+		}
+	}
 	*ret = tab;
 	tab = NULL;
 out:

@@ -275,14 +275,6 @@ static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck
 	return 0;
 }
 
-static struct c2c_report_proc *report_proc(struct c2c_ctx *ctx, uint32_t pid)
-{
-	for (size_t i = 0; i < ctx->report->nprocs; i++)
-		if (ctx->report->procs[i].pid == pid)
-			return &ctx->report->procs[i];
-	return NULL;
-}
-
 /* Load src, plan and write every selected process's core into dirfd. */
 static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd,
 			  const char *outdir)
@@ -291,7 +283,8 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 	struct c2c_outfile *outs = NULL;
 	struct c2c_coreplan *plans = NULL;
 	uint32_t *pids = NULL;
-	size_t nplans = 0, nouts = 0;
+	size_t *rpi = NULL; /* index of each plan's process in the report */
+	size_t nplans = 0, nouts = 0, nselected = 0;
 	int r;
 
 	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
@@ -309,8 +302,9 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 	}
 	plans = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*plans));
 	pids = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*pids));
+	rpi = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*rpi));
 	outs = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*outs));
-	if (!plans || !pids || !outs) {
+	if (!plans || !pids || !rpi || !outs) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -326,6 +320,7 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 
 		if (!ck->selected[i])
 			continue;
+		nselected++; /* the report lists the selected processes in this order */
 		why = skip_reason(p);
 		if (why) {
 			c2c_log(ctx, C2C_LOG_INFO, "process %u (%s) %s: no core written", p->pid,
@@ -348,12 +343,14 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 				 "server had them): left out of the core",
 				 p->pid, (unsigned long long)plans[nplans].lazy_pages);
 		ctx->progress_total += plans[nplans].data_bytes + plans[nplans].file_bytes;
+		rpi[nplans] = nselected - 1;
 		pids[nplans++] = p->pid;
 	}
 
 	for (size_t i = 0; i < nplans; i++) {
 		const struct c2c_coreplan *plan = &plans[i];
-		struct c2c_report_proc *rp = report_proc(ctx, pids[i]);
+		struct c2c_report_proc *rp =
+			rpi[i] < ctx->report->nprocs ? &ctx->report->procs[rpi[i]] : NULL;
 		struct stat st;
 		char name[32];
 
@@ -406,6 +403,7 @@ out:
 		c2c_coreplan_release(&plans[i]);
 	free(plans);
 	free(pids);
+	free(rpi);
 	free(outs);
 	if (ck && ck->rootfd >= 0)
 		close(ck->rootfd);

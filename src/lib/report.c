@@ -254,21 +254,32 @@ static char *render_json(const struct c2c_report *rep)
 	return c2c_buf_take(&b);
 }
 
-/* Depth of process i in the tree (its ancestors among the reported processes). */
-static size_t depth_of(const struct c2c_report *rep, size_t i)
+/* Tree indentation stops here (a hostile pstree can be one long chain). */
+#define TREE_MAX_DEPTH 32
+
+static int cmp_pid_index(const void *a, const void *b)
 {
-	size_t d = 0;
+	const uint64_t x = *(const uint64_t *)a >> 32, y = *(const uint64_t *)b >> 32;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Depth of process i in the tree: its ancestors among the reported processes. */
+static size_t depth_of(const struct c2c_report *rep, const uint64_t *index, size_t i)
+{
 	uint32_t ppid = rep->procs[i].ppid;
+	size_t d = 0;
 
-	while (ppid && d < rep->nprocs) {
-		size_t j = 0;
+	while (ppid && d < TREE_MAX_DEPTH) {
+		uint64_t key = (uint64_t)ppid << 32;
+		const uint64_t *hit = index ? bsearch(&key, index, rep->nprocs, sizeof(*index),
+						      cmp_pid_index)
+					    : NULL;
 
-		while (j < rep->nprocs && rep->procs[j].pid != ppid)
-			j++;
-		if (j == rep->nprocs)
+		if (!hit)
 			break;
 		d++;
-		ppid = rep->procs[j].ppid;
+		ppid = rep->procs[(uint32_t)*hit].ppid;
 	}
 	return d;
 }
@@ -280,8 +291,14 @@ static const char *or_dash(const char *s)
 
 static char *render_tree(const struct c2c_report *rep)
 {
+	/* pid << 32 | position, sorted: parents are found by binary search */
+	uint64_t *index = rep->nprocs ? malloc(rep->nprocs * sizeof(*index)) : NULL;
 	struct c2c_buf b = { 0 };
 
+	for (size_t i = 0; index && i < rep->nprocs; i++)
+		index[i] = (uint64_t)rep->procs[i].pid << 32 | (uint32_t)i;
+	if (index)
+		qsort(index, rep->nprocs, sizeof(*index), cmp_pid_index);
 	c2c_buf_printf(&b, "%s (%s)\n", rep->input, or_dash(rep->kind));
 	if (rep->meta.engine)
 		c2c_buf_printf(&b,
@@ -302,7 +319,7 @@ static char *render_tree(const struct c2c_report *rep)
 	c2c_buf_printf(&b, "  processes\n");
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		const struct c2c_report_proc *p = &rep->procs[i];
-		size_t d = depth_of(rep, i);
+		size_t d = depth_of(rep, index, i);
 
 		c2c_buf_printf(&b, "  %*s%s%u %s [%s, %zu thread%s] %s\n", (int)(2 * d), "",
 			       d ? "`- " : "", p->pid, p->comm, p->state, p->nthreads,
@@ -325,6 +342,7 @@ static char *render_tree(const struct c2c_report *rep)
 		c2c_buf_printf(&b, "  warning: %s\n", rep->warnings[i]);
 	if (rep->err_code)
 		c2c_buf_printf(&b, "  error: %s\n", or_dash(rep->err_msg));
+	free(index);
 	return c2c_buf_take(&b);
 }
 

@@ -85,12 +85,32 @@ void c2c_memtab_put(struct c2c_memtab *tab)
 	free(tab);
 }
 
-struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name)
+static int cmp_member(const void *a, const void *b)
 {
-	for (size_t i = 0; i < tab->n; i++)
-		if (!strcmp(tab->v[i].name, name))
+	return strcmp(((const struct c2c_member *)a)->name, ((const struct c2c_member *)b)->name);
+}
+
+const struct c2c_member *c2c_memtab_sort(struct c2c_memtab *tab)
+{
+	if (tab->n > 1)
+		qsort(tab->v, tab->n, sizeof(*tab->v), cmp_member);
+	tab->sorted = true;
+	for (size_t i = 1; i < tab->n; i++)
+		if (!strcmp(tab->v[i - 1].name, tab->v[i].name))
 			return &tab->v[i];
 	return NULL;
+}
+
+struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name)
+{
+	struct c2c_member key = { .name = (char *)(uintptr_t)name };
+
+	if (!tab->sorted) /* while the archive is still being read */
+		for (size_t i = 0; i < tab->n; i++)
+			if (!strcmp(tab->v[i].name, name))
+				return &tab->v[i];
+	return tab->sorted && tab->n ? bsearch(&key, tab->v, tab->n, sizeof(*tab->v), cmp_member)
+				     : NULL;
 }
 
 int c2c_source_open_tab(struct c2c_ctx *ctx, struct c2c_memtab *tab, const char *prefix,

@@ -47,6 +47,7 @@ struct c2c_memtab {
 	size_t n, cap;
 	uint64_t mem_bytes; /* held in memory, checked against a cap */
 	int refs;
+	bool sorted; /* by name, for binary search (after reading) */
 };
 
 struct c2c_source {
@@ -69,6 +70,12 @@ struct c2c_memtab *c2c_memtab_new(const char *display);
 void c2c_memtab_put(struct c2c_memtab *tab);
 /* Look a member up by exact (normalized) name. */
 struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name);
+
+/*
+ * Sort the table once it is complete (lookups become binary searches).
+ * Returns a member whose name appears twice, or NULL.
+ */
+const struct c2c_member *c2c_memtab_sort(struct c2c_memtab *tab);
 
 /*
  * A source over the members of tab whose names start with prefix (which is
