@@ -223,6 +223,13 @@ static int load_remaps(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 	return r < 0 ? r : 0;
 }
 
+static int cmp_memfd(const void *a, const void *b)
+{
+	const struct c2c_memfd *x = a, *y = b;
+
+	return x->inode_id < y->inode_id ? -1 : x->inode_id > y->inode_id;
+}
+
 /* memfd.img: the inodes behind memfd and shared anonymous mappings. */
 static int load_memfds(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 {
@@ -281,6 +288,8 @@ static int ensure_files(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 		r = load_remaps(ctx, ck);
 	if (r == 0)
 		r = load_memfds(ctx, ck);
+	if (r == 0 && ck->nmemfds > 1) /* looked up by inode for every memfd VMA */
+		qsort(ck->memfds, ck->nmemfds, sizeof(*ck->memfds), cmp_memfd);
 	return r;
 }
 
@@ -289,14 +298,26 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 		     const struct c2c_shmem **ret)
 {
 	struct c2c_shmem *s, **v;
+	size_t lo = 0, hi = ck->nshmems;
 	int r;
 
-	for (size_t i = 0; i < ck->nshmems; i++) {
-		if (ck->shmems[i]->shmid == shmid) {
-			*ret = ck->shmems[i];
-			return 0;
-		}
+	/* Kept sorted by shmid: a binary search per VMA, not a scan. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ck->shmems[mid]->shmid < shmid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	if (lo < ck->nshmems && ck->shmems[lo]->shmid == shmid) {
+		*ret = ck->shmems[lo];
+		return 0;
+	}
+	if (ck->nshmems >= C2C_MAX_SHMEM_OBJECTS)
+		return c2c_fail(ctx, NULL, C2C_E_LIMIT,
+				"more than %u shared memory objects in one checkpoint",
+				C2C_MAX_SHMEM_OBJECTS);
 	s = calloc(1, sizeof(*s));
 	v = s ? reallocarray(ck->shmems, ck->nshmems + 1, sizeof(*v)) : NULL;
 	if (!v) {
@@ -316,7 +337,9 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 			 "'%s/pagemap-shmem-%llu.img' is missing: content of the shared memory "
 			 "object is left out",
 			 ck->src->path, (unsigned long long)shmid);
-	ck->shmems[ck->nshmems++] = s;
+	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*v));
+	ck->shmems[lo] = s;
+	ck->nshmems++;
 	*ret = s;
 	return 0;
 }
@@ -525,10 +548,16 @@ static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const str
 					"memfd mapping %#llx refers to file id %llu, which is not a "
 					"memfd in files.img",
 					(unsigned long long)v->start, (unsigned long long)v->shmid);
-		for (size_t i = 0; i < ck->nmemfds; i++) {
-			if (ck->memfds[i].inode_id == f->inode_id) {
-				v->path = ck->memfds[i].path;
-				return get_shmem(ctx, ck, ck->memfds[i].shmid, &v->shm);
+		{
+			const struct c2c_memfd key = { .inode_id = f->inode_id };
+			const struct c2c_memfd *m =
+				ck->nmemfds ? bsearch(&key, ck->memfds, ck->nmemfds,
+						      sizeof(*ck->memfds), cmp_memfd)
+					    : NULL;
+
+			if (m) {
+				v->path = m->path;
+				return get_shmem(ctx, ck, m->shmid, &v->shm);
 			}
 		}
 		return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,

@@ -30,6 +30,7 @@
 #define C2C_MAX_PAGEMAP_ENTRIES (1U << 24) /* entries of one pagemap image */
 #define C2C_MAX_AUXV_WORDS 1024U           /* mm_saved_auxv words (CRIU stores <= 64) */
 #define C2C_MAX_FILES (1U << 22)           /* entries of files.img */
+#define C2C_MAX_SHMEM_OBJECTS (1U << 16)   /* shared memory objects of a checkpoint */
 #define C2C_MAX_PARENT_DEPTH 64U           /* parent/parent/... chain of pre-dumps */
 #define C2C_MAX_NT_FILE_SIZE (16ULL << 20) /* kernel's CORE_FILE_NOTE_SIZE_MAX */
 #define C2C_MAX_ARCHIVE_MEM (1ULL << 30)   /* archive members held in memory */
