@@ -187,39 +187,16 @@ def fresh_dir(path, fx):
 
 def build_root(ckpt2core, fx, work):
     """A root for --root with every file the processes mapped, at the path they
-    saw: from FIXDIR/root/<path>, for /srv/fx/<name>/<rel> from FIXDIR/<rel>,
-    else this machine's file (the fixtures ran on the same Debian 12). The
-    same rule as e2e.py's --root fixture."""
-    probe = os.path.join(work, "probe")
-    os.makedirs(probe)
-    r = subprocess.run([ckpt2core, "-q", fx.images, "-o", probe], capture_output=True, text=True,
-                       timeout=CONVERT_TIMEOUT)
-    if r.returncode != 0:
-        raise Fail("probe conversion failed (%d): %s" % (r.returncode, r.stderr.strip()))
-    wanted = set()
-    for name in os.listdir(probe):
-        wanted.update(e[3] for e in nt_file(os.path.join(probe, name)))
-    root = os.path.join(work, "root")
-    os.makedirs(root)
-    for path in sorted(wanted):
-        if not path.startswith("/") or path.endswith(" (deleted)"):
-            continue
-        parts = path.split("/")
-        src = os.path.join(fx.dir, "root", path.lstrip("/"))
-        if not os.path.isfile(src) and path.startswith("/srv/fx/") and len(parts) > 4:
-            src = os.path.join(fx.dir, *parts[4:])
-        if not os.path.isfile(src):
-            src = path
-        if not os.path.isfile(src):
-            log("root: %s: no copy of it here, left out" % path)
-            continue
-        dst = os.path.join(root, path.lstrip("/"))
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-    return root
+    saw: the very rule of e2e.py's `--root fixture` (FIXDIR/root/<path>, for
+    /srv/fx/<name>/<rel> FIXDIR/<rel>, else this machine's file), reused so the
+    two client harnesses can never disagree about what the root holds."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+    import e2e  # noqa: E402  (the sibling harness)
+
+    try:
+        return e2e.build_root(argparse.Namespace(ckpt2core=ckpt2core), e2e.Fixture(fx.dir), work)
+    except e2e.Fail as e:
+        raise Fail(str(e))
 
 
 def convert(a, fx, work):

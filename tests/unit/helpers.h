@@ -22,6 +22,23 @@
 
 #include "ckpt2core/ckpt2core.h"
 
+/* Little-endian fields of encoded ELF structures (x86_64 host = file order). */
+static inline uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 /*
  * Assert that a library call succeeded; on failure print the context's error
  * message, which says far more than "-7 < 0" (libarchive assertEqualIntA).

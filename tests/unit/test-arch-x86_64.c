@@ -12,22 +12,6 @@
 
 #define CANARY 0xa5
 
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 static void assert_bytes(const uint8_t *p, size_t from, size_t to, uint8_t val)
 {
 	for (size_t i = from; i < to; i++)

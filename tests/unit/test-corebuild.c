@@ -15,22 +15,6 @@
 #define NT_SIGINFO_ 0x53494749U
 #define NT_X86_XSTATE_ 0x202U
 
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 static void add_note_layout(void **state)
 {
 	struct c2c_ctx *ctx = c2c_ctx_new();
