@@ -98,27 +98,9 @@ static int spool_open(struct c2c_ctx *ctx, int dirfd, const char *dir, int *fd)
 	return 0;
 }
 
-static int add_member(struct c2c_ctx *ctx, struct c2c_memtab *tab, const struct c2c_loc *loc,
-		      struct c2c_member m)
+static int add_member(struct c2c_ctx *ctx, struct c2c_memtab *tab, struct c2c_member m)
 {
-	struct c2c_member *v;
-
-	(void)loc;
-	if (tab->n == tab->cap) {
-		size_t cap = tab->cap ? tab->cap * 2 : 64;
-
-		v = reallocarray(tab->v, cap, sizeof(*v));
-		if (!v) {
-			free(m.name);
-			free(m.data);
-			free(m.link);
-			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		}
-		tab->v = v;
-		tab->cap = cap;
-	}
-	tab->v[tab->n++] = m;
-	return 0;
+	return c2c_memtab_add(tab, m) < 0 ? c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory") : 0;
 }
 
 /* Read the current entry's data into memory (at most cap bytes). */
@@ -326,7 +308,7 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 				goto out;
 			}
-			r = add_member(ctx, tab, &loc, m);
+			r = add_member(ctx, tab, m);
 			if (r < 0)
 				goto out;
 			continue;
@@ -384,7 +366,7 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 			free(m.name);
 			goto out;
 		}
-		r = add_member(ctx, tab, &loc, m);
+		r = add_member(ctx, tab, m);
 		if (r < 0)
 			goto out;
 	}

@@ -85,6 +85,28 @@ void c2c_memtab_put(struct c2c_memtab *tab)
 	free(tab);
 }
 
+int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m)
+{
+	if (tab->n == tab->cap) {
+		size_t cap = tab->cap ? tab->cap * 2 : 64;
+		struct c2c_member *v = reallocarray(tab->v, cap, sizeof(*v));
+
+		if (!v) {
+			free(m.name);
+			free(m.data);
+			free(m.link);
+			if (m.fd >= 0)
+				close(m.fd);
+			return C2C_E_NOMEM;
+		}
+		tab->v = v;
+		tab->cap = cap;
+	}
+	tab->v[tab->n++] = m;
+	tab->sorted = false;
+	return 0;
+}
+
 static int cmp_member(const void *a, const void *b)
 {
 	return strcmp(((const struct c2c_member *)a)->name, ((const struct c2c_member *)b)->name);

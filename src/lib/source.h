@@ -68,6 +68,12 @@ struct c2c_source {
 /* A member table with one reference; c2c_memtab_put() drops it. */
 struct c2c_memtab *c2c_memtab_new(const char *display);
 void c2c_memtab_put(struct c2c_memtab *tab);
+/*
+ * Append a member; the table takes over its name, data, link and fd (also on
+ * failure, when they are released). Returns 0 or C2C_E_NOMEM.
+ */
+int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m);
+
 /* Look a member up by exact (normalized) name. */
 struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name);
 

@@ -241,11 +241,11 @@ def convert(a, fx):
     return out
 
 
-def nt_file_paths(core):
-    """Paths named by the NT_FILE note of CORE (kernel format: count,
-    page size, count x (start, end, pgoff), then the NUL-terminated names)."""
-    hdr, phdrs = read_elf(core)
-    paths = []
+def iter_notes(core, phdrs=None):
+    """(type, descriptor bytes) of every note in CORE's PT_NOTE segments
+    (Elf64_Nhdr, name and descriptor each padded to 4 bytes)."""
+    if phdrs is None:
+        _hdr, phdrs = read_elf(core)
     with open(core, "rb") as f:
         for ph in phdrs:
             if ph.type != 4:  # PT_NOTE
@@ -256,11 +256,18 @@ def nt_file_paths(core):
             while off + 12 <= len(data):
                 namesz, descsz, ntype = struct.unpack_from("<III", data, off)
                 desc = off + 12 + (namesz + 3) // 4 * 4
-                if ntype == 0x46494C45:  # NT_FILE
-                    count = struct.unpack_from("<Q", data, desc)[0]
-                    names = data[desc + 16 + 24 * count: desc + descsz]
-                    paths += [n.decode("utf-8", "replace") for n in names.split(b"\0") if n]
+                yield ntype, data[desc:desc + descsz]
                 off = desc + (descsz + 3) // 4 * 4
+
+
+def nt_file_paths(core):
+    """Paths named by the NT_FILE note of CORE (kernel format: count,
+    page size, count x (start, end, pgoff), then the NUL-terminated names)."""
+    paths = []
+    for ntype, desc in iter_notes(core):
+        if ntype == 0x46494C45 and len(desc) >= 16:  # NT_FILE
+            count = struct.unpack_from("<Q", desc, 0)[0]
+            paths += [n.decode("utf-8", "replace") for n in desc[16 + 24 * count:].split(b"\0") if n]
     return paths
 
 
@@ -769,21 +776,13 @@ def oracle_note_counts(fx, pid):
 
 def note_pids(core, phdrs):
     """NT_PRSTATUS pr_pid (offset 32) of each thread and NT_PRPSINFO pr_pid
-    (offset 24), straight from the first PT_NOTE."""
+    (offset 24), straight from the note bytes."""
     tids, ps_pid = [], None
-    with open(core, "rb") as f:
-        ph = next(p for p in phdrs if p.type == 4)
-        f.seek(ph.offset)
-        data = f.read(ph.filesz)
-    off = 0
-    while off + 12 <= len(data):
-        namesz, descsz, ntype = struct.unpack_from("<III", data, off)
-        desc = off + 12 + (namesz + 3) // 4 * 4
-        if ntype == 1 and descsz >= 36:
-            tids.append(struct.unpack_from("<i", data, desc + 32)[0])
-        elif ntype == 3 and descsz >= 28:
-            ps_pid = struct.unpack_from("<i", data, desc + 24)[0]
-        off = desc + (descsz + 3) // 4 * 4
+    for ntype, desc in iter_notes(core, phdrs):
+        if ntype == 1 and len(desc) >= 36:
+            tids.append(struct.unpack_from("<i", desc, 32)[0])
+        elif ntype == 3 and len(desc) >= 28:
+            ps_pid = struct.unpack_from("<i", desc, 24)[0]
     return tids, ps_pid
 
 

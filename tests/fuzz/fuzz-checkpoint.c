@@ -42,36 +42,21 @@ static int zero_fd = -1;
 static bool add_member(struct c2c_memtab *tab, const char *name, const uint8_t *data,
 		       uint64_t size, bool zero)
 {
-	struct c2c_member m = { .fd = -1 };
+	struct c2c_member m = { .fd = -1, .size = size };
 
 	if (!*name || c2c_memtab_find(tab, name))
 		return true; /* no name or a duplicate: skipped */
-	if (tab->n == tab->cap) {
-		size_t cap = tab->cap ? tab->cap * 2 : 32;
-		struct c2c_member *v = realloc(tab->v, cap * sizeof(*v));
-
-		if (!v)
-			return false;
-		tab->v = v;
-		tab->cap = cap;
-	}
 	if (!(m.name = strdup(name)))
 		return false;
-	m.size = size;
-	if (zero) {
-		if ((m.fd = dup(zero_fd)) < 0) {
-			free(m.name);
-			return false;
-		}
-	} else {
-		if (!(m.data = malloc(size ? size : 1))) {
-			free(m.name);
-			return false;
-		}
+	if (zero)
+		m.fd = dup(zero_fd);
+	else if ((m.data = malloc(size ? size : 1)))
 		memcpy(m.data, data, size);
+	if (zero ? m.fd < 0 : !m.data) {
+		free(m.name);
+		return false;
 	}
-	tab->v[tab->n++] = m;
-	return true;
+	return c2c_memtab_add(tab, m) == 0;
 }
 
 static struct c2c_memtab *carve(const uint8_t *data, size_t size, unsigned *flags)

@@ -39,43 +39,25 @@ static bool add(struct c2c_memtab *tab, const char *name, const uint8_t *data, s
 		int fd, uint64_t size, const char *link)
 {
 	struct c2c_member m = { .fd = -1 };
+	bool ok;
 
-	if (tab->n == tab->cap) {
-		size_t cap = tab->cap ? tab->cap * 2 : 32;
-		struct c2c_member *v = realloc(tab->v, cap * sizeof(*v));
-
-		if (!v)
-			return false;
-		tab->v = v;
-		tab->cap = cap;
-	}
-	m.name = strdup(name);
-	if (!m.name)
+	if (!(m.name = strdup(name)))
 		return false;
 	if (link) {
-		m.link = strdup(link);
-		if (!m.link) {
-			free(m.name);
-			return false;
-		}
+		ok = (m.link = strdup(link)) != NULL;
 	} else if (fd >= 0) {
-		m.fd = dup(fd);
 		m.size = size;
-		if (m.fd < 0) {
-			free(m.name);
-			return false;
-		}
+		ok = (m.fd = dup(fd)) >= 0;
 	} else {
-		m.data = malloc(n ? n : 1);
-		if (!m.data) {
-			free(m.name);
-			return false;
-		}
-		memcpy(m.data, data, n);
 		m.size = n;
+		if ((ok = (m.data = malloc(n ? n : 1)) != NULL))
+			memcpy(m.data, data, n);
 	}
-	tab->v[tab->n++] = m;
-	return true;
+	if (!ok) {
+		free(m.name);
+		return false;
+	}
+	return c2c_memtab_add(tab, m) == 0;
 }
 
 /* One image set: its pagemap, pages-0..7.img, and optionally a parent link. */
