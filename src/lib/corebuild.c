@@ -114,7 +114,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
 		if (r < 0)
 			return r;
-		pl->segs[pl->nsegs++] = (struct c2c_segment){ start, 0, 0, sb->pflags, pl->npieces, 0 };
+		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = start, .flags = sb->pflags, .piece0 = pl->npieces };
 		sb->open = true;
 		sb->known = known;
 	}
@@ -140,7 +140,7 @@ static int seg_marker(struct segbuild *sb, uint64_t addr)
 	int r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
 
 	if (r == 0)
-		pl->segs[pl->nsegs++] = (struct c2c_segment){ addr, 0, 0, sb->pflags, pl->npieces, 0 };
+		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = addr, .flags = sb->pflags, .piece0 = pl->npieces };
 	sb->open = false;
 	return r;
 }
@@ -276,8 +276,9 @@ static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *
 	return v->pgoff == 0 && c2c_blob_is_elf(fb);
 }
 
-static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p,
-		    const struct c2c_vma *v, const struct c2c_coreplan_opts *o)
+static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
+			     const struct c2c_process *p, const struct c2c_vma *v,
+			     const struct c2c_coreplan_opts *o, bool *own)
 {
 	struct segbuild sb = { ctx, plan, pflags_of(v->prot), false, false, false };
 	struct spanvec priv = { 0 }, all = { 0 };
@@ -321,6 +322,8 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 		r = span_push(ctx, &all, priv.v[i]);
 		if (r < 0)
 			goto out;
+		if (priv.v[i].blob && priv.v[i].blob == p->pm.own)
+			*own = true;
 	}
 	if (v->shm && !v->shm->missing) {
 		uint64_t len = v->end - v->start;
@@ -396,6 +399,87 @@ out:
 	free(priv.v);
 	free(all.v);
 	return r;
+}
+
+bool c2c_layout_has_region(const struct c2c_vma *v, bool own_pages, unsigned int flags,
+			   bool file_pages)
+{
+	bool is_file = (v->status & (C2C_VMA_FILE_PRIVATE | C2C_VMA_FILE_SHARED)) &&
+		       !(v->status & C2C_VMA_MEMFD);
+
+	if ((v->status & (C2C_VMA_VVAR | C2C_VMA_SOCKET)) ||
+	    ((v->madv & C2C_MADV_DONTDUMP) && !(flags & C2C_FLAG_INCLUDE_DONTDUMP)))
+		return false; /* never any data (plan_vma_segments) */
+	if (own_pages)
+		return true;
+	if (is_file)
+		return file_pages; /* only files from --root can fill it */
+	return (v->prot & (C2C_PROT_READ | C2C_PROT_WRITE | C2C_PROT_EXEC)) != 0;
+}
+
+static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p,
+		    const struct c2c_vma *v, const struct c2c_coreplan_opts *o)
+{
+	size_t first = plan->nsegs;
+	bool own = false, region;
+	int r = plan_vma_segments(ctx, plan, p, v, o, &own);
+
+	region = c2c_layout_has_region(v, own, o->flags,
+				       o->ck && o->file_pages != C2C_FILE_PAGES_NONE);
+	for (size_t i = first; r == 0 && i < plan->nsegs; i++) {
+		plan->segs[i].has_region = region;
+		plan->segs[i].region = v->start;
+	}
+	return r;
+}
+
+/* Offsets of everything in the file (see C2C_CORE_DATA_START in corebuild.h). */
+static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_coreplan *plan)
+{
+	uint64_t pos = C2C_CORE_DATA_START, base = 0, phnum = plan->nsegs + 1;
+	const struct c2c_vma *v = NULL;
+	size_t vi = 0;
+
+	for (size_t i = 0; i < plan->nsegs; i++) {
+		struct c2c_segment *s = &plan->segs[i];
+
+		if (!s->has_region) {
+			/* Packed where it is; p_offset page aligned even when empty. */
+			s->offset = s->filesz ? c2c_layout_align(pos, s->filesz)
+					      : c2c_round_up(pos, C2C_PAGE_SIZE);
+			if (c2c_add_overflow(s->offset, s->filesz, &pos))
+				goto too_big;
+			continue;
+		}
+		/* Segments of one VMA are consecutive, VMAs in address order. */
+		if (!v || v->start != s->region) {
+			while (vi < p->nvmas && p->vmas[vi].start != s->region)
+				vi++;
+			if (vi == p->nvmas)
+				return c2c_fail(ctx, NULL, C2C_E_INCONSISTENT,
+						"segment without its VMA");
+			v = &p->vmas[vi];
+			base = c2c_layout_align(pos, v->end - v->start);
+			if (c2c_add_overflow(base, v->end - v->start, &pos))
+				goto too_big;
+		}
+		s->offset = base + (s->vaddr - v->start);
+	}
+	/* Program headers 8-aligned (Elf64_Phdr), notes 4-aligned after them. */
+	plan->phoff = c2c_round_up(pos, 8);
+	plan->notes_off = plan->phoff + phnum * sizeof(Elf64_Phdr);
+	plan->size = plan->notes_off + plan->notes_len;
+	if (phnum >= PN_XNUM) {
+		plan->shoff = c2c_round_up(plan->size, 8);
+		plan->size = plan->shoff + sizeof(Elf64_Shdr);
+	}
+	if (plan->size > C2C_MAX_CORE_SIZE || plan->size < pos)
+		goto too_big;
+	return 0;
+too_big:
+	return c2c_fail(ctx, NULL, C2C_E_LIMIT,
+			"process %u: its core would be larger than %llu bytes (even sparse)",
+			p->pid, (unsigned long long)C2C_MAX_CORE_SIZE);
 }
 
 /* NT_FILE (fs/binfmt_elf.c fill_files_note): every file-backed VMA in address order. */
@@ -542,6 +626,9 @@ int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p,
 	}
 	for (size_t i = 0; r == 0 && i < p->nvmas; i++)
 		r = plan_vma(ctx, plan, p, &p->vmas[i], opts);
+	if (r == 0)
+		r = layout(ctx, p, plan);
+	plan->pid = p->pid;
 out:
 	free(xbuf);
 	if (r < 0)

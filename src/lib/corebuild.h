@@ -25,9 +25,13 @@ struct c2c_segment {
 	uint64_t vaddr, memsz, filesz;
 	uint32_t flags; /* PF_R | PF_W | PF_X */
 	size_t piece0, npieces;
+	uint64_t offset; /* in the core file (c2c_corebuild_plan lays the file out) */
+	uint64_t region; /* start of its VMA */
+	bool has_region; /* the VMA has a region in the file (c2c_layout_has_region) */
 };
 
 struct c2c_coreplan {
+	uint32_t pid;
 	uint8_t *notes;
 	size_t notes_len, notes_cap;
 	struct c2c_segment *segs;
@@ -38,13 +42,55 @@ struct c2c_coreplan {
 	uint64_t file_bytes; /* file data copied from the --root directory */
 	uint64_t lazy_pages; /* pages left out because no image has them */
 	uint64_t missing_pages; /* all pages left out (lazy and unsaved file pages) */
+
+	/* File layout: data first, then the program headers, notes, section header 0. */
+	uint64_t phoff, notes_off, shoff; /* shoff 0 unless PN_XNUM */
+	uint64_t size;
 };
+
+/*
+ * Core file layout. The ELF header is at 0 and page data starts at
+ * C2C_CORE_DATA_START; the program header table, the notes and (PN_XNUM)
+ * section header 0 follow the data. ELF places no order on these (gdb,
+ * elfutils, lldb and readelf find them by e_phoff and p_offset), and data
+ * first lets a streamed archive write each page straight to its final
+ * offset before the process tree, and so the notes, are known.
+ *
+ * Data: every VMA that can hold data gets a region as large as the VMA, in
+ * address order, and its segments sit at region + (p_vaddr - VMA start):
+ * adjacent VMAs stay adjacent in the file as in a kernel core (elfutils
+ * reads across them only then). Which VMAs get a region depends only on
+ * mm-N.img, pagemap-N.img and the options, never on pages or files, so that
+ * convert.c can place an archive's pages while reading it; parts no segment
+ * covers are holes.
+ */
+#define C2C_CORE_DATA_START 4096ULL /* ELF_EXEC_PAGESIZE: p_offset = p_vaddr mod 4096 */
+
+/*
+ * Where data of `size` bytes goes at or after pos. Big regions start 64 KiB
+ * aligned: ext4 copies into aligned offsets with ~1.5x less kernel CPU
+ * (tools/bench.py); the gap is a hole.
+ */
+static inline uint64_t c2c_layout_align(uint64_t pos, uint64_t size)
+{
+	uint64_t a = size >= (1ULL << 20) ? (64ULL << 10) : 4096;
+
+	return (pos + a - 1) & ~(a - 1);
+}
 
 struct c2c_coreplan_opts {
 	unsigned int flags;		  /* enum c2c_flags */
 	enum c2c_file_pages file_pages; /* which file pages to take from the root */
 	struct c2c_checkpoint *ck;	  /* for --root file access, or NULL */
 };
+
+/*
+ * Whether VMA v gets a region in the core: own_pages when the process's own
+ * pages image holds pages of it (private mappings only), file_pages when
+ * file pages may come from --root.
+ */
+bool c2c_layout_has_region(const struct c2c_vma *v, bool own_pages, unsigned int flags,
+			   bool file_pages);
 
 /* Plan the core of process p (which must have memory: not a zombie). */
 int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p,

@@ -1,14 +1,16 @@
 /*
- * Stage 5: write an ELF core file the way the kernel lays it out
- * (fs/binfmt_elf.c elf_core_dump; elf-core-format §1.1):
+ * Stage 5: write an ELF core file as corebuild.c laid it out:
  *
- *   Elf64_Ehdr | PT_NOTE phdr, PT_LOAD phdrs | notes | pad to 4096 |
- *   segment data, contiguous, page aligned | [Elf64_Shdr 0 if PN_XNUM]
+ *   Elf64_Ehdr | pad to 4096 | segment data, page aligned |
+ *   PT_NOTE phdr, PT_LOAD phdrs | notes | [Elf64_Shdr 0 if PN_XNUM]
  *
- * libelf encodes the ELF header, program headers and note headers; we own the
- * layout and write everything at its offset. Page data is
- * copied with copy_file_range so that it never passes through our memory
- * (and filesystems may share extents); never-touched pages stay holes.
+ * The header values, program headers and note contents are the kernel's
+ * (fs/binfmt_elf.c elf_core_dump; elf-core-format §1.1); only their places in
+ * the file differ (see C2C_CORE_DATA_START). libelf encodes the ELF header,
+ * program headers and note headers; we write everything at its offset. Page
+ * data is copied with copy_file_range so that it never passes through our
+ * memory (and filesystems may share extents); never-touched pages stay holes.
+ * Pages an archive reader already placed in this core are not written again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +24,7 @@
 #include "elfwrite.h"
 #include "util.h"
 
-/* ELF_EXEC_PAGESIZE on x86_64: alignment of the first segment's data. */
+/* Kernel's PT_LOAD p_align (ELF_EXEC_PAGESIZE on x86_64). */
 #define CORE_DATA_ALIGN 4096
 /* Kernel's PT_NOTE p_align (4 since v6.x; gdb rejects 8, elf-core-format §3.3). */
 #define CORE_NOTE_ALIGN 4
@@ -30,14 +32,6 @@
 #define COPY_CHUNK (1U << 20)
 /* Largest single copy_file_range call, so that progress is reported regularly. */
 #define COPY_STEP (64ULL << 20)
-/*
- * Big segments start 64 KiB aligned in the file: ext4 copies into aligned
- * offsets with ~1.5x less kernel CPU (tools/bench.py). The gap is a hole, and
- * p_offset stays page aligned as gdb and elfutils need; small segments stay
- * packed as the kernel writes them.
- */
-#define BIG_SEGMENT (1ULL << 20)
-#define BIG_SEGMENT_ALIGN (64ULL << 10)
 
 static void progress(struct c2c_ctx *ctx, uint64_t n)
 {
@@ -78,6 +72,28 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 {
 	uint64_t pos = src->base + src_off, end = pos + len;
 
+	/* A placed member: copy run by run from the file each run is in. */
+	while (src->map && len) {
+		const struct c2c_place_run *run = c2c_placemap_find(src->map, src_off);
+		uint64_t in = src_off - run->member_off, n = len;
+		struct c2c_blob lin = C2C_BLOB_INIT;
+		int r;
+
+		if (in < run->len && run->len - in < n)
+			n = run->len - in;
+		lin.path = src->path;
+		lin.fd = run->in_core ? src->map->core_fd : src->map->spool_fd;
+		lin.base = run->file_off;
+		lin.size = run->len;
+		r = copy_piece(ctx, &lin, in, fd, path, out_off, n, bounce);
+		if (r < 0)
+			return r;
+		src_off += n;
+		out_off += n;
+		len -= n;
+	}
+	if (src->map)
+		return 0;
 	if (src->data)
 		return copy_range(ctx, src, src_off, fd, path, out_off, len, bounce);
 	while (pos < end) {
@@ -177,8 +193,7 @@ static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, void *src, size_t s
  * instead of leaving holes.
  */
 static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
-			 const struct c2c_coreplan *plan, const uint64_t *offs, uint64_t notes_off,
-			 uint64_t end)
+			 const struct c2c_coreplan *plan)
 {
 	size_t phnum = plan->nsegs + 1;
 	bool xnum = phnum >= PN_XNUM;
@@ -197,18 +212,18 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	eh.e_type = ET_CORE;
 	eh.e_machine = EM_X86_64;
 	eh.e_version = EV_CURRENT;
-	eh.e_phoff = sizeof(Elf64_Ehdr);
+	eh.e_phoff = plan->phoff;
 	eh.e_ehsize = sizeof(Elf64_Ehdr);
 	eh.e_phentsize = sizeof(Elf64_Phdr);
 	eh.e_phnum = xnum ? PN_XNUM : (Elf64_Half)phnum;
 	if (xnum) {
-		eh.e_shoff = end;
+		eh.e_shoff = plan->shoff;
 		eh.e_shentsize = sizeof(Elf64_Shdr);
 		eh.e_shnum = 1;
 		eh.e_shstrndx = SHN_UNDEF;
 	}
 	ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE,
-			      .p_offset = notes_off,
+			      .p_offset = plan->notes_off,
 			      .p_filesz = plan->notes_len,
 			      .p_align = CORE_NOTE_ALIGN };
 	for (size_t i = 0; i < plan->nsegs; i++) {
@@ -216,7 +231,7 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 
 		ph[i + 1] = (Elf64_Phdr){ .p_type = PT_LOAD,
 					  .p_flags = s->flags,
-					  .p_offset = offs[i],
+					  .p_offset = s->offset,
 					  .p_vaddr = s->vaddr,
 					  .p_filesz = s->filesz,
 					  .p_memsz = s->memsz,
@@ -228,14 +243,14 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	if (r == 0)
 		r = write_all(ctx, fd, path, &eh, sizeof(eh), 0);
 	if (r == 0)
-		r = write_all(ctx, fd, path, ph, phnum * sizeof(*ph), sizeof(eh));
+		r = write_all(ctx, fd, path, ph, phnum * sizeof(*ph), plan->phoff);
 	if (r == 0 && xnum) {
 		/* sh_size = e_shnum (1) and sh_info = the real count, as the kernel writes. */
 		Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf64_Word)phnum };
 
 		r = xlate(ctx, ELF_T_SHDR, &sh, &sh, sizeof(sh));
 		if (r == 0)
-			r = write_all(ctx, fd, path, &sh, sizeof(sh), end);
+			r = write_all(ctx, fd, path, &sh, sizeof(sh), plan->shoff);
 	}
 	free(ph);
 	return r;
@@ -264,43 +279,91 @@ static int create_file(struct c2c_ctx *ctx, struct c2c_outfile *of, const char *
 	return 0;
 }
 
+/* The member whose pages were placed in an unnamed core laid out for this process, or NULL. */
+static const struct c2c_placemap *placed_for(const struct c2c_coreplan *plan)
+{
+	for (size_t i = 0; i < plan->npieces; i++) {
+		const struct c2c_placemap *pm = plan->pieces[i].blob->map;
+
+		if (pm && pm->core_fd >= 0 && pm->pid == plan->pid)
+			return pm;
+	}
+	return NULL;
+}
+
+/*
+ * Whether every byte placed in pm's core is exactly where this plan puts it,
+ * and nowhere else: then that file becomes the core and those pieces are not
+ * copied. Otherwise (the reader's layout and the plan disagree, which only a
+ * hostile or unusual checkpoint causes) the core is written afresh and the
+ * placed file only read.
+ */
+static bool placement_matches(const struct c2c_coreplan *plan, const struct c2c_placemap *pm)
+{
+	uint64_t matched = 0;
+
+	for (size_t i = 0; i < plan->nsegs; i++) {
+		const struct c2c_segment *s = &plan->segs[i];
+
+		for (size_t k = 0; k < s->npieces; k++) {
+			const struct c2c_piece *pc = &plan->pieces[s->piece0 + k];
+			uint64_t off = pc->blob_off, dst = s->offset + pc->seg_off, len = pc->len;
+
+			if (pc->blob->map != pm)
+				continue;
+			while (len) {
+				const struct c2c_place_run *run = c2c_placemap_find(pm, off);
+				uint64_t in = off - run->member_off, n = len;
+
+				if (in >= run->len || !run->in_core || run->file_off + in != dst)
+					return false;
+				if (run->len - in < n)
+					n = run->len - in;
+				matched += n;
+				off += n;
+				dst += n;
+				len -= n;
+			}
+		}
+	}
+	return matched == pm->core_bytes;
+}
+
 int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const char *final_name,
 		      const struct c2c_coreplan *plan, struct c2c_outfile *ret)
 {
 	struct c2c_outfile of = { dirfd, dir, -1, NULL, NULL, false, 0 };
-	uint64_t notes_off, pos, *offs = NULL;
+	const struct c2c_placemap *placed = placed_for(plan);
 	uint8_t *bounce = NULL;
 	char *path = NULL;
 	int r;
 
 	of.final_name = c2c_strdup(final_name);
 	path = c2c_asprintf("%s/%s", dir, final_name);
-	offs = calloc(plan->nsegs + 1, sizeof(*offs));
-	if (!of.final_name || !path || !offs) {
+	if (!of.final_name || !path) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	r = create_file(ctx, &of, path);
-	if (r < 0)
+	if (placed && !placement_matches(plan, placed))
+		placed = NULL;
+	if (placed && (of.fd = fcntl(placed->core_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot reopen the core file");
 		goto out;
+	}
+	if (!placed) {
+		r = create_file(ctx, &of, path);
+		if (r < 0)
+			goto out;
+	}
 	/* A core holds every secret of the process: owner-only, whatever the umask. */
 	if (fchmod(of.fd, 0600) < 0) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set mode 0600");
 		goto out;
 	}
-
-	notes_off = sizeof(Elf64_Ehdr) + (plan->nsegs + 1) * sizeof(Elf64_Phdr);
-	pos = c2c_round_up(notes_off + plan->notes_len, CORE_DATA_ALIGN);
-	for (size_t i = 0; i < plan->nsegs; i++) {
-		if (plan->segs[i].filesz >= BIG_SEGMENT)
-			pos = c2c_round_up(pos, BIG_SEGMENT_ALIGN);
-		offs[i] = pos;
-		pos += plan->segs[i].filesz;
-	}
-	r = write_headers(ctx, of.fd, path, plan, offs, notes_off, pos);
+	r = write_headers(ctx, of.fd, path, plan);
 	if (r < 0)
 		goto out;
-	r = write_all(ctx, of.fd, path, plan->notes, plan->notes_len, notes_off);
+	r = write_all(ctx, of.fd, path, plan->notes, plan->notes_len, plan->notes_off);
 	if (r < 0)
 		goto out;
 	/*
@@ -317,8 +380,12 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 
 			for (size_t k = 0; r == 0 && k < s->npieces; k++) {
 				const struct c2c_piece *pc = &plan->pieces[s->piece0 + k];
-				uint64_t dst = offs[i] + pc->seg_off;
+				uint64_t dst = s->offset + pc->seg_off;
 
+				if (placed && pc->blob->map == placed) {
+					progress(ctx, pc->len); /* already in place */
+					continue;
+				}
 				if (len && pc->blob == blob && pc->blob_off == from + len &&
 				    dst == to + len) {
 					len += pc->len;
@@ -338,22 +405,18 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 	}
 	if (r < 0)
 		goto out;
-	/* Section header 0 follows the data (extended numbering). */
-	if (plan->nsegs + 1 >= PN_XNUM)
-		pos += sizeof(Elf64_Shdr);
-	/* Untouched pages are holes: extend the file without writing them. */
-	if (ftruncate(of.fd, (off_t)pos) < 0) {
+	/* Untouched pages are holes: size the file without writing them. */
+	if (ftruncate(of.fd, (off_t)plan->size) < 0) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot set file size");
 		goto out;
 	}
-	of.size = pos;
+	of.size = plan->size;
 	*ret = of;
 	of = (struct c2c_outfile){ .fd = -1 };
 	r = 0;
 out:
 	c2c_elfwrite_discard(&of);
 	free(path);
-	free(offs);
 	free(bounce);
 	return r;
 }

@@ -296,7 +296,7 @@ next:
 			goto out;
 		}
 	}
-	*ret = (struct c2c_pagemap){ ev.v, ev.n, lazy, parent };
+	*ret = (struct c2c_pagemap){ ev.v, ev.n, lazy, parent, pages };
 	ev.v = NULL;
 	r = 0;
 out:

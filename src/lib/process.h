@@ -70,6 +70,7 @@ struct c2c_pagemap {
 	size_t n;
 	uint64_t lazy_pages;   /* pages without data anywhere (PE_LAZY only) */
 	uint64_t parent_pages; /* pages whose data is in a parent directory */
+	const struct c2c_blob *own; /* this image's own pages-N.img, or NULL */
 };
 
 /* Content of one shared memory object (pagemap-shmem-<shmid>.img). */

@@ -79,6 +79,7 @@ void c2c_memtab_put(struct c2c_memtab *tab)
 		free(m->link);
 		if (m->fd >= 0)
 			close(m->fd);
+		c2c_placemap_free(m->map);
 	}
 	free(tab->v);
 	free(tab->display);
@@ -97,6 +98,7 @@ int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m)
 			free(m.link);
 			if (m.fd >= 0)
 				close(m.fd);
+			c2c_placemap_free(m.map);
 			return C2C_E_NOMEM;
 		}
 		tab->v = v;
@@ -193,7 +195,8 @@ static int member_blob(struct c2c_ctx *ctx, const struct c2c_memtab *tab,
 	b.base = m->off;
 	b.data = m->data;
 	b.borrowed = true;
-	if (!b.path || (!m->data && (b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
+	b.map = m->map;
+	if (!b.path || (!m->data && !m->map && (b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
 		r = b.path ? c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open")
 			   : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		free(b.path);
@@ -552,7 +555,21 @@ int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, 
 		return 0;
 	}
 	while (len) {
-		ssize_t n = pread(blob->fd, p, len, (off_t)(blob->base + off));
+		int fd = blob->fd;
+		uint64_t at = blob->base + off;
+		size_t want = len;
+		ssize_t n;
+
+		if (blob->map) {
+			const struct c2c_place_run *run = c2c_placemap_find(blob->map, off);
+			uint64_t in = off - run->member_off;
+
+			fd = run->in_core ? blob->map->core_fd : blob->map->spool_fd;
+			at = run->file_off + in;
+			if (in < run->len && run->len - in < want)
+				want = (size_t)(run->len - in);
+		}
+		n = pread(fd, p, want, (off_t)at);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -566,6 +583,33 @@ int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, 
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+void c2c_placemap_free(struct c2c_placemap *pm)
+{
+	if (!pm)
+		return;
+	if (pm->core_fd >= 0)
+		close(pm->core_fd);
+	if (pm->spool_fd >= 0)
+		close(pm->spool_fd);
+	free(pm->runs);
+	free(pm);
+}
+
+const struct c2c_place_run *c2c_placemap_find(const struct c2c_placemap *pm, uint64_t off)
+{
+	size_t lo = 0, hi = pm->n;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pm->runs[mid].member_off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &pm->runs[lo];
 }
 
 void c2c_blob_release(struct c2c_blob *blob)

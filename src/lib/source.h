@@ -15,6 +15,31 @@
 
 #include "error.h"
 
+/*
+ * Page data of an archive member placed while the archive was read
+ * (convert.c place_pages): runs of the member's bytes, each in a core file at
+ * the offset its pages have in that core, or in the spool file.
+ */
+struct c2c_place_run {
+	uint64_t member_off, len;
+	uint64_t file_off;
+	bool in_core;
+};
+
+struct c2c_placemap {
+	struct c2c_place_run *runs; /* ascending member_off, covering the whole member */
+	size_t n;
+	int core_fd;	     /* the unnamed core file of process pid (owned) */
+	int spool_fd;	     /* the archive's spool file, for runs not in_core (owned), or -1 */
+	uint32_t pid;
+	uint64_t core_bytes; /* member bytes placed in core_fd */
+};
+
+void c2c_placemap_free(struct c2c_placemap *pm);
+
+/* The run holding member byte off (the last run if off is past the end). */
+const struct c2c_place_run *c2c_placemap_find(const struct c2c_placemap *pm, uint64_t off);
+
 /* One image file: either loaded into memory (data) or open for reading (fd). */
 struct c2c_blob {
 	char *path;    /* display path: "<dir>/<name>" or "<archive>:<member>" */
@@ -23,9 +48,10 @@ struct c2c_blob {
 	int fd;	       /* open file (page data), or -1 */
 	uint64_t base; /* where the content starts in fd (a spool file holds many) */
 	bool borrowed; /* data belongs to the source, not to the blob */
+	const struct c2c_placemap *map; /* placed member: where its runs are (fd unused) */
 };
 
-#define C2C_BLOB_INIT ((struct c2c_blob){ NULL, NULL, 0, -1, 0, false })
+#define C2C_BLOB_INIT ((struct c2c_blob){ NULL, NULL, 0, -1, 0, false, NULL })
 
 /*
  * Members of an archive (or of an in-memory image set), read once: small ones
@@ -39,6 +65,7 @@ struct c2c_member {
 	int fd;		/* spool file holding the content at `off`, or -1 */
 	uint64_t off;
 	char *link;	/* symlink target (only kept for a `parent` link), or NULL */
+	struct c2c_placemap *map; /* page data placed into a core as it was read, or NULL */
 };
 
 struct c2c_memtab {

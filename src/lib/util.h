@@ -35,6 +35,7 @@
 #define C2C_MAX_NT_FILE_SIZE (16ULL << 20) /* kernel's CORE_FILE_NOTE_SIZE_MAX */
 #define C2C_MAX_ARCHIVE_MEM (1ULL << 30)   /* archive members held in memory */
 #define C2C_MAX_SPOOL_SIZE (1ULL << 40)    /* page data spooled from one archive */
+#define C2C_MAX_CORE_SIZE (1ULL << 62)     /* apparent core size: offsets stay within off_t */
 
 static inline bool c2c_add_overflow(uint64_t a, uint64_t b, uint64_t *r)
 {
