@@ -140,12 +140,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
-/* Length of the page at `at` in a buffer of k bytes (the last one may be short). */
-static size_t page_len(la_ssize_t k, size_t at)
-{
-	return (size_t)k - at < SPOOL_ALIGN ? (size_t)k - at : SPOOL_ALIGN;
-}
-
 static int write_all_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, const uint8_t *p,
 			size_t len, uint64_t off)
 {
@@ -184,17 +178,51 @@ static int check_space(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, u
 	return 0;
 }
 
-/*
- * Append the current entry's data to the spool file. All-zero pages are
- * skipped (the spool is sparse): they cost no disk, and a compression bomb of
- * zeros expands to nothing.
- */
-static int read_to_spool(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
-			 int fd, uint64_t *spool_end, uint8_t *buf, uint64_t *ret_off,
-			 uint64_t *ret_size)
-{
-	uint64_t off = c2c_round_up(*spool_end, SPOOL_ALIGN), n = 0, written = 0, checked = 0;
+/* Write what is pending (one call per run of non-zero pages contiguous in one file). */
+struct pending {
+	int fd;
+	uint64_t off;
+	const uint8_t *p;
+	size_t len;
+};
 
+static int flush(struct c2c_ctx *ctx, const struct c2c_loc *loc, struct pending *w,
+		 uint64_t *written)
+{
+	int r = 0;
+
+	if (w->len) {
+		r = write_all_at(ctx, loc, w->fd, w->p, w->len, w->off);
+		*written += w->len;
+	}
+	w->len = 0;
+	return r;
+}
+
+/*
+ * Stream the current entry's data where `runs` say: into the core file
+ * (in_core, at the offset the page has in that core) or into the spool.
+ * All-zero pages are skipped: they cost no disk, and a compression bomb of
+ * zeros expands to nothing. Runs not in_core get spool offsets here; the
+ * last run is open-ended and takes whatever follows.
+ */
+static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+		     int spoolfd, int corefd, uint64_t *spool_end, uint8_t *buf,
+		     struct c2c_place_run *runs, size_t nruns, uint64_t *ret_size)
+{
+	struct pending w = { -1, 0, NULL, 0 };
+	uint64_t n = 0, written = 0, checked = 0, core_end = 0;
+	struct c2c_place_run *tail = &runs[nruns - 1];
+	size_t ri = 0;
+	int r;
+
+	for (size_t i = 0; i < nruns; i++) {
+		if (runs[i].in_core)
+			continue;
+		runs[i].file_off = c2c_round_up(*spool_end, SPOOL_ALIGN);
+		if (&runs[i] != tail)
+			*spool_end = runs[i].file_off + runs[i].len;
+	}
 	for (;;) {
 		la_ssize_t k = archive_read_data(a, buf, COPY_BUF);
 
@@ -203,48 +231,106 @@ static int read_to_spool(struct c2c_ctx *ctx, struct archive *a, const struct c2
 					archive_error_string(a));
 		if (k == 0)
 			break;
-		if (off + n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
+		if (n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
 			return c2c_fail(ctx, loc, C2C_E_LIMIT,
 					"archive expands past the cap of %llu bytes of page data",
 					(unsigned long long)C2C_MAX_SPOOL_SIZE);
-		/* Write each run of non-zero pages with one call; zero pages stay holes. */
 		for (size_t at = 0; at < (size_t)k;) {
-			size_t run = at, end;
+			uint64_t x = n + at, step = SPOOL_ALIGN - x % SPOOL_ALIGN, off;
+			const struct c2c_place_run *run;
+			int fd;
 
-			while (run < (size_t)k && all_zero(buf + run, page_len(k, run)))
-				run += page_len(k, run);
-			end = run;
-			while (end < (size_t)k && !all_zero(buf + end, page_len(k, end)))
-				end += page_len(k, end);
-			if (end > run) {
-				int r = write_all_at(ctx, loc, fd, buf + run, end - run, off + n + run - at);
-
-				if (r < 0)
-					return r;
-				written += end - run;
+			while (ri + 1 < nruns && x - runs[ri].member_off >= runs[ri].len)
+				ri++;
+			run = &runs[ri];
+			if (step > (size_t)k - at)
+				step = (size_t)k - at;
+			if (step > run->len - (x - run->member_off))
+				step = run->len - (x - run->member_off);
+			fd = run->in_core ? corefd : spoolfd;
+			off = run->file_off + (x - run->member_off);
+			if (run->in_core && off + step > core_end)
+				core_end = off + step;
+			if (all_zero(buf + at, (size_t)step)) {
+				r = flush(ctx, loc, &w, &written);
+			} else if (w.len && w.fd == fd && w.off + w.len == off && w.p + w.len == buf + at) {
+				w.len += (size_t)step;
+				r = 0;
+			} else {
+				r = flush(ctx, loc, &w, &written);
+				w = (struct pending){ fd, off, buf + at, (size_t)step };
 			}
-			n += end - at;
-			at = end;
+			if (r < 0)
+				return r;
+			at += (size_t)step;
 		}
+		r = flush(ctx, loc, &w, &written); /* buf is reused */
+		if (r < 0)
+			return r;
+		n += (uint64_t)k;
 		if (written - checked >= SPOOL_CHECK_EVERY) {
-			int r = check_space(ctx, loc, fd, 0);
-
+			r = check_space(ctx, loc, spoolfd, 0);
 			if (r < 0)
 				return r;
 			checked = written;
 		}
 	}
-	/* The spool must cover trailing zero pages too: size it, sparse. */
-	if (n && ftruncate(fd, (off_t)(off + n)) < 0)
+	if (n > tail->member_off)
+		*spool_end = tail->file_off + (n - tail->member_off);
+	/* Both files must cover trailing zero pages too: size them, sparse. */
+	if (*spool_end && ftruncate(spoolfd, (off_t)*spool_end) < 0)
 		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the spool file");
-	*ret_off = off;
+	if (corefd >= 0 && core_end && ftruncate(corefd, (off_t)core_end) < 0)
+		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the core file");
 	*ret_size = n;
-	*spool_end = off + n;
 	return 0;
 }
 
+/* Read page member m: placed where the placer says, else spooled whole. */
+static int read_pages(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+		      const struct c2c_memtab *tab, const struct c2c_placer *placer, int spoolfd,
+		      uint64_t *spool_end, uint8_t *buf, struct c2c_member *m)
+{
+	struct c2c_place_run whole = { 0, UINT64_MAX, 0, false };
+	struct c2c_placemap *map = NULL;
+	int r;
+
+	if (placer) {
+		r = placer->place(placer->data, tab, m->name, &map);
+		if (r < 0)
+			return r;
+	}
+	r = read_runs(ctx, a, loc, spoolfd, map ? map->core_fd : -1, spool_end, buf,
+		      map ? map->runs : &whole, map ? map->n : 1, &m->size);
+	if (r == 0 && !map && (m->fd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		r = c2c_fail(ctx, loc, C2C_E_IO, "cannot reopen the spool file");
+	m->off = whole.file_off;
+	if (r < 0 || !map)
+		goto out;
+	if ((map->spool_fd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		r = c2c_fail(ctx, loc, C2C_E_IO, "cannot reopen the spool file");
+		goto out;
+	}
+	/* What the core really received (the member may be shorter than its pagemap says). */
+	map->core_bytes = 0;
+	for (size_t i = 0; i < map->n; i++) {
+		const struct c2c_place_run *run = &map->runs[i];
+
+		if (run->in_core && m->size > run->member_off)
+			map->core_bytes += m->size - run->member_off < run->len
+						   ? m->size - run->member_off
+						   : run->len;
+	}
+	m->map = map;
+	map = NULL;
+out:
+	c2c_placemap_free(map);
+	return r;
+}
+
 int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display, int infd,
-		     int spooldirfd, const char *spooldir, struct c2c_memtab **ret)
+		     int spooldirfd, const char *spooldir, const struct c2c_placer *placer,
+		     struct c2c_memtab **ret)
 {
 	struct c2c_memtab *tab = c2c_memtab_new(display);
 	struct archive_entry *e;
@@ -346,10 +432,8 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 		} else if (spooled(m.name, claimed)) {
 			r = spool_open(ctx, spooldirfd, spooldir, &spoolfd);
 			if (r == 0)
-				r = read_to_spool(ctx, a, &loc, spoolfd, &spool_end, buf, &m.off,
-						  &m.size);
-			if (r == 0 && (m.fd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) < 0)
-				r = c2c_fail(ctx, &loc, C2C_E_IO, "cannot reopen the spool file");
+				r = read_pages(ctx, a, &loc, tab, placer, spoolfd, &spool_end, buf,
+					       &m);
 		} else {
 			if ((uint64_t)claimed + mem_total > C2C_MAX_ARCHIVE_MEM)
 				r = c2c_fail(ctx, &loc, C2C_E_LIMIT,
@@ -364,11 +448,14 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 				close(m.fd);
 			free(m.data);
 			free(m.name);
+			c2c_placemap_free(m.map);
 			goto out;
 		}
 		r = add_member(ctx, tab, m);
 		if (r < 0)
 			goto out;
+		if (placer && placer->added)
+			placer->added(placer->data, tab, tab->n - 1);
 	}
 	tab->mem_bytes = mem_total;
 	/* Duplicates are found by sorting, not by a scan per member (quadratic). */

@@ -19,6 +19,7 @@
 #include "arcsource.h"
 #include "corebuild.h"
 #include "elfwrite.h"
+#include "place.h"
 #include "process.h"
 #include "report.h"
 #include "util.h"
@@ -109,9 +110,15 @@ static const char *image_prefix(struct c2c_memtab *tab)
 	return NULL;
 }
 
+/*
+ * Read an archive in one pass. When converting (place), page data is written
+ * straight into the cores where it can be (place.h), else spooled in outdir.
+ */
 static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
-			struct c2c_source **ret)
+			bool place, struct c2c_source **ret)
 {
+	struct c2c_place_state ps;
+	struct c2c_placer placer;
 	bool use_stdin = !strcmp(input, "-");
 	const char *display = use_stdin ? "<stdin>" : input;
 	struct archive *a = archive_read_new();
@@ -136,9 +143,11 @@ static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const
 			     archive_error_string(a));
 		goto out;
 	}
+	c2c_place_init(&ps, ctx, outfd, &placer);
 	r = c2c_archive_read(ctx, a, display,
 			     !use_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1,
-			     outfd, outdir, &tab);
+			     outfd, outdir, place ? &placer : NULL, &tab);
+	c2c_place_release(&ps);
 	if (r < 0)
 		goto out;
 	prefix = image_prefix(tab);
@@ -162,7 +171,7 @@ out:
  * file in any compression, or "-" for an archive on standard input.
  */
 static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
-		      struct c2c_source **ret)
+		      bool place, struct c2c_source **ret)
 {
 	struct stat st;
 	char *sub;
@@ -173,7 +182,7 @@ static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const c
 				"cannot open input: %s", strerror(errno));
 	if (!strcmp(input, "-") || !S_ISDIR(st.st_mode)) {
 		ctx->report->kind = "archive";
-		return open_archive(ctx, input, outfd, outdir, ret);
+		return open_archive(ctx, input, outfd, outdir, place, ret);
 	}
 	ctx->report->kind = "image directory";
 	sub = c2c_asprintf("%s/inventory.img", input);
@@ -449,13 +458,13 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	if (r == 0 && !input)
 		r = c2c_fail(ctx, NULL, C2C_E_USAGE, "an input is required");
 	if (r == 0)
-		r = open_input(ctx, input, dirfd, outdir, &src);
+		r = open_input(ctx, input, dirfd, outdir, true, &src);
 	if (r == 0)
 		c2c_report_load_meta(ctx, ctx->report, src);
 	if (r == 0 && ctx->parent_input) {
 		struct c2c_source *psrc;
 
-		r = open_input(ctx, ctx->parent_input, dirfd, outdir, &psrc);
+		r = open_input(ctx, ctx->parent_input, dirfd, outdir, false, &psrc);
 		if (r == 0)
 			c2c_source_set_parent(src, psrc);
 	}
@@ -485,7 +494,7 @@ int c2c_inspect(struct c2c_ctx *ctx, const char *input)
 	if (spoolfd < 0)
 		r = c2c_fail(ctx, &C2C_LOC_FILE(tmp), C2C_E_IO, "cannot open temporary directory");
 	else
-		r = open_input(ctx, input, spoolfd, tmp, &src);
+		r = open_input(ctx, input, spoolfd, tmp, false, &src);
 	if (r == 0)
 		c2c_report_load_meta(ctx, ctx->report, src);
 	if (r == 0)
@@ -524,8 +533,14 @@ int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 			r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_ARCHIVE,
 				     "not a checkpoint archive: %s", archive_error_string(a));
 	}
-	if (r == 0)
-		r = c2c_archive_read(ctx, a, "<memory>", -1, dirfd, outdir, &tab);
+	if (r == 0) {
+		struct c2c_place_state ps;
+		struct c2c_placer placer;
+
+		c2c_place_init(&ps, ctx, dirfd, &placer);
+		r = c2c_archive_read(ctx, a, "<memory>", -1, dirfd, outdir, &placer, &tab);
+		c2c_place_release(&ps);
+	}
 	if (r == 0 && !(prefix = image_prefix(tab)))
 		r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_MISSING,
 			     "no CRIU images in the archive (no checkpoint/inventory.img)");

@@ -344,8 +344,15 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (placed && !placement_matches(plan, placed))
+	if (placed && !placement_matches(plan, placed)) {
+		c2c_log(ctx, C2C_LOG_DEBUG,
+			"%s: pages placed while reading do not match the plan: copied instead",
+			final_name);
 		placed = NULL;
+	} else if (placed) {
+		c2c_log(ctx, C2C_LOG_DEBUG, "%s: %llu bytes of pages already in place", final_name,
+			(unsigned long long)placed->core_bytes);
+	}
 	if (placed && (of.fd = fcntl(placed->core_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "cannot reopen the core file");
 		goto out;

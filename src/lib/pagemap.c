@@ -310,3 +310,59 @@ out:
 	c2c_blob_release(&mapb);
 	return r;
 }
+
+int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *b, uint64_t *pages_id,
+			struct c2c_extent **ret, size_t *ret_n)
+{
+	struct extvec ev = { 0 };
+	ProtobufCMessage *msg = NULL;
+	struct c2c_image img;
+	uint64_t off = 0;
+	int r;
+
+	r = c2c_image_open(ctx, b, C2C_IMG_PAGEMAP, &img);
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, &img, &pb_pagemap_head__descriptor, &msg);
+	if (r == 0 || (r == 1 && !((PbPagemapHead *)msg)->has_pages_id))
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_MISSING, "pagemap has no pages_id");
+	if (r < 0)
+		goto out;
+	*pages_id = ((PbPagemapHead *)msg)->pages_id;
+	protobuf_c_message_free_unpacked(msg, NULL);
+	msg = NULL;
+	/* The same rules as c2c_pagemap_load, present entries only. */
+	while ((r = c2c_image_next_msg(ctx, &img, &pb_pagemap_entry__descriptor, &msg)) == 1) {
+		PbPagemapEntry *e = (PbPagemapEntry *)msg;
+		uint32_t flags = e->has_flags ? e->flags : PE_PRESENT;
+		uint64_t nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages, len, end;
+
+		if (e->has_in_parent && e->in_parent)
+			flags = PE_PARENT;
+		if (img.record > (int64_t)C2C_MAX_PAGEMAP_ENTRIES || !e->has_vaddr ||
+		    e->vaddr % C2C_PAGE_SIZE || c2c_mul_overflow(nr, C2C_PAGE_SIZE, &len) ||
+		    c2c_add_overflow(e->vaddr, len, &end) || c2c_add_overflow(off, len, &end)) {
+			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_INCONSISTENT,
+				     "unusable pagemap entry");
+			goto out;
+		}
+		if (nr && (flags & PE_PRESENT)) {
+			r = extvec_push(ctx, &ev, (struct c2c_extent){ e->vaddr, nr, NULL, off });
+			if (r < 0)
+				goto out;
+			off = end;
+		}
+		protobuf_c_message_free_unpacked(msg, NULL);
+		msg = NULL;
+	}
+	if (r < 0)
+		goto out;
+	*ret = ev.v;
+	*ret_n = ev.n;
+	ev.v = NULL;
+	r = 0;
+out:
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	free(ev.v);
+	return r;
+}

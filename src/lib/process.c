@@ -589,6 +589,82 @@ static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const str
 	return 0;
 }
 
+/* The VMAs of an MmEntry, checked, sorted and not overlapping (files not resolved). */
+static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbMmEntry *mm,
+		       struct c2c_vma **ret, size_t *ret_n)
+{
+	struct c2c_vma *vmas;
+	size_t nv = 0;
+
+	if (mm->n_vmas > C2C_MAX_VMAS)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT, "%zu VMAs exceed the cap of %u", mm->n_vmas,
+				C2C_MAX_VMAS);
+	vmas = calloc(mm->n_vmas ? mm->n_vmas : 1, sizeof(*vmas));
+	if (!vmas)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const PbVmaEntry *e = mm->vmas[i];
+
+		/* Guard-region and uprobes pseudo-VMAs describe no memory of their own. */
+		if (e->status & (C2C_VMA_GUARD | C2C_VMA_UPROBES))
+			continue;
+		if (e->start >= e->end || e->start % C2C_PAGE_SIZE || e->end % C2C_PAGE_SIZE) {
+			free(vmas);
+			return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					"VMA %zu [%#llx, %#llx) is empty or not page aligned", i,
+					(unsigned long long)e->start, (unsigned long long)e->end);
+		}
+		vmas[nv++] = (struct c2c_vma){ .start = e->start,
+					       .end = e->end,
+					       .pgoff = e->pgoff,
+					       .shmid = e->shmid,
+					       .madv = e->madv,
+					       .prot = e->prot,
+					       .flags = e->flags,
+					       .status = e->status };
+	}
+	if (nv > 1)
+		qsort(vmas, nv, sizeof(*vmas), cmp_vma);
+	for (size_t i = 1; i < nv; i++) {
+		if (vmas[i].start < vmas[i - 1].end) {
+			int r = c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					 "VMAs [%#llx, %#llx) and [%#llx, %#llx) overlap",
+					 (unsigned long long)vmas[i - 1].start,
+					 (unsigned long long)vmas[i - 1].end,
+					 (unsigned long long)vmas[i].start,
+					 (unsigned long long)vmas[i].end);
+			free(vmas);
+			return r;
+		}
+	}
+	*ret = vmas;
+	*ret_n = nv;
+	return 0;
+}
+
+int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *b, struct c2c_vma **ret,
+		size_t *ret_n)
+{
+	ProtobufCMessage *msg = NULL;
+	struct c2c_image img;
+	struct c2c_loc loc;
+	int r;
+
+	r = c2c_image_open(ctx, b, C2C_IMG_MM, &img);
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, &msg);
+	if (r == 0)
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
+	if (r < 0)
+		goto out;
+	loc = C2C_IMAGE_LOC(&img);
+	r = decode_vmas(ctx, &loc, (const PbMmEntry *)msg, ret, ret_n);
+out:
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	return r;
+}
+
 static int load_mm(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_process *p)
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
@@ -596,7 +672,7 @@ static int load_mm(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_pr
 	struct c2c_image img;
 	struct c2c_loc loc;
 	PbMmEntry *mm;
-	size_t nv = 0, na;
+	size_t na;
 	char name[32];
 	int r;
 
@@ -648,53 +724,10 @@ static int load_mm(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_pr
 		memcpy(p->auxv, mm->mm_saved_auxv, na * sizeof(*p->auxv));
 	p->nauxv = na + 2;
 
-	if (mm->n_vmas > C2C_MAX_VMAS) {
-		r = c2c_fail(ctx, &loc, C2C_E_LIMIT, "%zu VMAs exceed the cap of %u", mm->n_vmas,
-			     C2C_MAX_VMAS);
+	r = decode_vmas(ctx, &loc, mm, &p->vmas, &p->nvmas);
+	if (r < 0)
 		goto out;
-	}
-	p->vmas = calloc(mm->n_vmas ? mm->n_vmas : 1, sizeof(*p->vmas));
-	if (!p->vmas) {
-		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const PbVmaEntry *e = mm->vmas[i];
-		struct c2c_vma *v = &p->vmas[nv];
-
-		/* Guard-region and uprobes pseudo-VMAs describe no memory of their own. */
-		if (e->status & (C2C_VMA_GUARD | C2C_VMA_UPROBES))
-			continue;
-		if (e->start >= e->end || e->start % C2C_PAGE_SIZE || e->end % C2C_PAGE_SIZE) {
-			r = c2c_fail(ctx, &loc, C2C_E_INCONSISTENT,
-				     "VMA %zu [%#llx, %#llx) is empty or not page aligned", i,
-				     (unsigned long long)e->start, (unsigned long long)e->end);
-			goto out;
-		}
-		*v = (struct c2c_vma){ .start = e->start,
-				       .end = e->end,
-				       .pgoff = e->pgoff,
-				       .shmid = e->shmid,
-				       .madv = e->madv,
-				       .prot = e->prot,
-				       .flags = e->flags,
-				       .status = e->status };
-		nv++;
-	}
-	p->nvmas = nv;
-	qsort(p->vmas, nv, sizeof(*p->vmas), cmp_vma);
-	for (size_t i = 1; i < nv; i++) {
-		if (p->vmas[i].start < p->vmas[i - 1].end) {
-			r = c2c_fail(ctx, &loc, C2C_E_INCONSISTENT,
-				     "VMAs [%#llx, %#llx) and [%#llx, %#llx) overlap",
-				     (unsigned long long)p->vmas[i - 1].start,
-				     (unsigned long long)p->vmas[i - 1].end,
-				     (unsigned long long)p->vmas[i].start,
-				     (unsigned long long)p->vmas[i].end);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < nv; i++) {
+	for (size_t i = 0; i < p->nvmas; i++) {
 		r = resolve_vma(ctx, ck, &loc, &p->vmas[i]);
 		if (r < 0)
 			goto out;

@@ -217,6 +217,18 @@ void c2c_rootdiff_free(struct c2c_rootdiff *d);
 /* Whether a blob starts with the ELF magic. */
 bool c2c_blob_is_elf(const struct c2c_blob *b);
 
+/*
+ * For placing an archive's page data while it is read (convert.c): the VMAs
+ * of an mm image (start, end, pgoff, prot, flags, status, madv; files not
+ * resolved), sorted; and a task pagemap image's pages_id with its PE_PRESENT
+ * entries in image order (addr, npages; off = their offset in the pages
+ * image; blob NULL). Return 0 or a negative error; *ret is malloc'd.
+ */
+int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *mm, struct c2c_vma **ret,
+		size_t *ret_n);
+int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *pagemap, uint64_t *pages_id,
+			struct c2c_extent **ret, size_t *ret_n);
+
 /* pagemap.c: resolve one pagemap image (and its parents) into extents. */
 enum c2c_pagemap_kind { C2C_PAGEMAP_TASK, C2C_PAGEMAP_SHMEM };
 

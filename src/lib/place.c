@@ -1,0 +1,299 @@
+/*
+ * Page placement for archives (see place.h). Only the image set a conversion
+ * uses is placed: members at the top of the archive or under checkpoint/.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corebuild.h"
+#include "place.h"
+#include "util.h"
+
+/* Beyond this many processes, pages are spooled (lookups stay cheap). */
+#define PLACE_MAX_PROCS 4096
+
+struct place_map {
+	int dir; /* 0: top level, 1: checkpoint/ */
+	uint32_t pid;
+	uint64_t pages_id;
+	struct c2c_extent *ext; /* PE_PRESENT entries in image order */
+	size_t n;
+};
+
+struct place_mm {
+	int dir;
+	uint32_t pid;
+	size_t idx; /* member index */
+};
+
+/* "checkpoint/<prefix><u32>.img" or "<prefix><u32>.img": the directory kind, or -1. */
+static int parse_name(const char *name, const char *prefix, uint32_t *id)
+{
+	int dir = 0;
+	size_t n = strlen(prefix);
+	uint64_t v = 0;
+	const char *p;
+
+	if (!strncmp(name, "checkpoint/", 11)) {
+		name += 11;
+		dir = 1;
+	}
+	if (strncmp(name, prefix, n))
+		return -1;
+	p = name + n;
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9' && v <= UINT32_MAX)
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	if (v > UINT32_MAX || strcmp(p, ".img"))
+		return -1;
+	*id = (uint32_t)v;
+	return dir;
+}
+
+static struct c2c_blob member_view(const struct c2c_member *m)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+
+	b.path = m->name;
+	b.data = m->data;
+	b.size = m->size;
+	b.borrowed = true;
+	return b;
+}
+
+static void added(void *data, const struct c2c_memtab *tab, size_t i)
+{
+	struct c2c_place_state *st = data;
+	const struct c2c_member *m = &tab->v[i];
+	struct c2c_blob b = member_view(m);
+	uint32_t id;
+	int dir;
+
+	if (!m->data)
+		return;
+	if ((dir = parse_name(m->name, "mm-", &id)) >= 0 && st->nmms < PLACE_MAX_PROCS) {
+		struct place_mm *v = reallocarray(st->mms, st->nmms + 1, sizeof(*v));
+
+		if (v) {
+			st->mms = v;
+			v[st->nmms++] = (struct place_mm){ dir, id, i };
+		}
+	} else if ((dir = parse_name(m->name, "pagemap-", &id)) >= 0 &&
+		   st->nmaps < PLACE_MAX_PROCS) {
+		struct place_map pm = { dir, id, 0, NULL, 0 };
+		struct place_map *v;
+
+		/* Undecodable: not placed; the loader reports it if it matters. */
+		if (c2c_pagemap_present(st->ctx, &b, &pm.pages_id, &pm.ext, &pm.n) < 0) {
+			c2c_clear_error(st->ctx);
+			return;
+		}
+		v = reallocarray(st->maps, st->nmaps + 1, sizeof(*v));
+		if (!v) {
+			free(pm.ext);
+			return;
+		}
+		st->maps = v;
+		v[st->nmaps++] = pm;
+	}
+}
+
+static bool selected(const struct c2c_ctx *ctx, uint32_t pid)
+{
+	for (size_t i = 0; i < ctx->npids; i++)
+		if (ctx->pids[i] == pid)
+			return true;
+	return ctx->npids == 0;
+}
+
+static int cmp_ext(const void *a, const void *b)
+{
+	const struct c2c_extent *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The VMA holding addr, or NULL; *next is the start of the next VMA above addr. */
+static const struct c2c_vma *vma_at(const struct c2c_vma *v, size_t n, uint64_t addr,
+				    uint64_t *next)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*next = lo < n ? v[lo].start : UINT64_MAX;
+	return lo < n && v[lo].start <= addr ? &v[lo] : NULL;
+}
+
+static int push_run(struct c2c_place_run **runs, size_t *n, size_t *cap, struct c2c_place_run r)
+{
+	struct c2c_place_run *last = *n ? &(*runs)[*n - 1] : NULL;
+
+	if (last && last->in_core == r.in_core &&
+	    (!r.in_core || last->file_off + last->len == r.file_off)) {
+		last->len += r.len;
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		struct c2c_place_run *v = reallocarray(*runs, c, sizeof(*v));
+
+		if (!v)
+			return -1;
+		*runs = v;
+		*cap = c;
+	}
+	(*runs)[(*n)++] = r;
+	return 0;
+}
+
+/*
+ * The runs of a pages image: each PE_PRESENT entry goes, VMA by VMA, to the
+ * core offset corebuild's layout gives it, or to the spool where the layout
+ * has no place for it. Returns 0 (runs set), 1 to decline, -1 out of memory.
+ */
+static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size_t nv,
+		     const struct place_map *pm, struct c2c_placemap *out)
+{
+	bool file_pages = ctx->root && ctx->file_pages != C2C_FILE_PAGES_NONE;
+	uint64_t *base = calloc(nv ? nv : 1, sizeof(*base)), pos = C2C_CORE_DATA_START, total = 0;
+	struct c2c_extent *sx = malloc((pm->n ? pm->n : 1) * sizeof(*sx));
+	size_t cap = 0, k = 0;
+	int r = -1;
+
+	if (!base || !sx)
+		goto out;
+	memcpy(sx, pm->ext, pm->n * sizeof(*sx));
+	if (pm->n > 1)
+		qsort(sx, pm->n, sizeof(*sx), cmp_ext);
+	/* Regions in address order, exactly as corebuild.c layout() assigns them. */
+	for (size_t i = 0; i < nv; i++) {
+		const struct c2c_vma *v = &vmas[i];
+		bool own = false;
+
+		while (k < pm->n && sx[k].addr + sx[k].npages * C2C_PAGE_SIZE <= v->start)
+			k++;
+		if (!(v->flags & C2C_MAP_SHARED) && !(v->status & C2C_VMA_VSYSCALL))
+			own = k < pm->n && sx[k].addr < v->end;
+		base[i] = UINT64_MAX;
+		if (!c2c_layout_has_region(v, own, ctx->flags, file_pages))
+			continue;
+		base[i] = c2c_layout_align(pos, v->end - v->start);
+		if (c2c_add_overflow(base[i], v->end - v->start, &pos) || pos > C2C_MAX_CORE_SIZE) {
+			r = 1;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < pm->n; i++) {
+		const struct c2c_extent *e = &pm->ext[i];
+		uint64_t a = e->addr, end = e->addr + e->npages * C2C_PAGE_SIZE;
+
+		while (a < end) {
+			uint64_t next, stop;
+			const struct c2c_vma *v = vma_at(vmas, nv, a, &next);
+			struct c2c_place_run run = { e->off + (a - e->addr), 0, 0, false };
+
+			stop = v ? (v->end < end ? v->end : end) : (next < end ? next : end);
+			run.len = stop - a;
+			if (v && base[v - vmas] != UINT64_MAX && !(v->flags & C2C_MAP_SHARED) &&
+			    !(v->status & C2C_VMA_VSYSCALL)) {
+				run.in_core = true;
+				run.file_off = base[v - vmas] + (a - v->start);
+			}
+			if (push_run(&out->runs, &out->n, &cap, run) < 0)
+				goto out;
+			a = stop;
+		}
+		total = e->off + e->npages * C2C_PAGE_SIZE;
+	}
+	/* Whatever follows the last entry: spooled, open-ended. */
+	if (push_run(&out->runs, &out->n, &cap,
+		     (struct c2c_place_run){ total, UINT64_MAX - total, 0, false }) < 0)
+		goto out;
+	r = 0;
+out:
+	free(base);
+	free(sx);
+	return r;
+}
+
+static int place(void *data, const struct c2c_memtab *tab, const char *name,
+		 struct c2c_placemap **ret)
+{
+	struct c2c_place_state *st = data;
+	const struct place_map *pm = NULL;
+	const struct place_mm *mm = NULL;
+	struct c2c_placemap *map = NULL;
+	struct c2c_vma *vmas = NULL;
+	struct c2c_blob b;
+	size_t nv = 0;
+	uint32_t id;
+	int dir = parse_name(name, "pages-", &id), r;
+
+	*ret = NULL;
+	for (size_t i = 0; dir >= 0 && i < st->nmaps; i++) {
+		if (st->maps[i].dir != dir || st->maps[i].pages_id != id)
+			continue;
+		if (pm)
+			return 0; /* two pagemaps share it: spool */
+		pm = &st->maps[i];
+	}
+	if (!pm || !pm->n || !selected(st->ctx, pm->pid))
+		return 0;
+	for (size_t i = 0; i < st->nmms; i++)
+		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
+			mm = &st->mms[i];
+	if (!mm)
+		return 0;
+	b = member_view(&tab->v[mm->idx]);
+	if (c2c_mm_vmas(st->ctx, &b, &vmas, &nv) < 0) {
+		c2c_clear_error(st->ctx);
+		return 0;
+	}
+	map = calloc(1, sizeof(*map));
+	if (!map) {
+		free(vmas);
+		return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	map->core_fd = map->spool_fd = -1;
+	map->pid = pm->pid;
+	r = plan_runs(st->ctx, vmas, nv, pm, map);
+	free(vmas);
+	if (r < 0) {
+		c2c_placemap_free(map);
+		return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	/* Declined, or no O_TMPFILE here: spool it. */
+	if (r > 0 || (map->core_fd = openat(st->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+					    0600)) < 0) {
+		c2c_placemap_free(map);
+		return 0;
+	}
+	*ret = map;
+	return 0;
+}
+
+void c2c_place_init(struct c2c_place_state *st, struct c2c_ctx *ctx, int dirfd,
+		    struct c2c_placer *placer)
+{
+	*st = (struct c2c_place_state){ .ctx = ctx, .dirfd = dirfd };
+	*placer = (struct c2c_placer){ added, place, st };
+}
+
+void c2c_place_release(struct c2c_place_state *st)
+{
+	for (size_t i = 0; i < st->nmaps; i++)
+		free(st->maps[i].ext);
+	free(st->maps);
+	free(st->mms);
+	*st = (struct c2c_place_state){ .dirfd = -1 };
+}
