@@ -304,6 +304,7 @@ static int read_pages(struct c2c_ctx *ctx, struct archive *a, const struct c2c_l
 		      map ? map->runs : &whole, map ? map->n : 1, &m->size);
 	if (r == 0 && !map && (m->fd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) < 0)
 		r = c2c_fail(ctx, loc, C2C_E_IO, "cannot reopen the spool file");
+	m->spooled = !map;
 	m->off = whole.file_off;
 	if (r < 0 || !map)
 		goto out;
@@ -454,8 +455,8 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 		r = add_member(ctx, tab, m);
 		if (r < 0)
 			goto out;
-		if (placer && placer->added)
-			placer->added(placer->data, tab, tab->n - 1);
+		if (placer && placer->added && (r = placer->added(placer->data, tab, tab->n - 1)) < 0)
+			goto out;
 	}
 	tab->mem_bytes = mem_total;
 	/* Duplicates are found by sorting, not by a scan per member (quadratic). */

@@ -14,8 +14,13 @@ struct archive;
  * member's bytes can be written straight into the core file they belong to.
  */
 struct c2c_placer {
-	/* Member tab->v[i] was just added (metadata members are in memory). */
-	void (*added)(void *data, const struct c2c_memtab *tab, size_t i);
+	/*
+	 * Member tab->v[i] was just added (metadata in memory, page data
+	 * spooled or placed). The placer may place page data spooled before
+	 * the images describing it came (it then updates that member).
+	 * Returns 0 or a negative error.
+	 */
+	int (*added)(void *data, struct c2c_memtab *tab, size_t i);
 	/*
 	 * The data of page member `name` comes next: 0 with *ret set (runs by
 	 * member offset, the last one open-ended; runs not in_core get their

@@ -2,6 +2,7 @@
  * Page placement for archives (see place.h). Only the image set a conversion
  * uses is placed: members at the top of the archive or under checkpoint/.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,13 @@ struct place_mm {
 	int dir;
 	uint32_t pid;
 	size_t idx; /* member index */
+};
+
+/* A pages member spooled before the images that describe it came. */
+struct place_pages {
+	int dir;
+	uint32_t id;
+	size_t idx;
 };
 
 /* "checkpoint/<prefix><u32>.img" or "<prefix><u32>.img": the directory kind, or -1. */
@@ -62,43 +70,6 @@ static struct c2c_blob member_view(const struct c2c_member *m)
 	b.size = m->size;
 	b.borrowed = true;
 	return b;
-}
-
-static void added(void *data, const struct c2c_memtab *tab, size_t i)
-{
-	struct c2c_place_state *st = data;
-	const struct c2c_member *m = &tab->v[i];
-	struct c2c_blob b = member_view(m);
-	uint32_t id;
-	int dir;
-
-	if (!m->data)
-		return;
-	if ((dir = parse_name(m->name, "mm-", &id)) >= 0 && st->nmms < PLACE_MAX_PROCS) {
-		struct place_mm *v = reallocarray(st->mms, st->nmms + 1, sizeof(*v));
-
-		if (v) {
-			st->mms = v;
-			v[st->nmms++] = (struct place_mm){ dir, id, i };
-		}
-	} else if ((dir = parse_name(m->name, "pagemap-", &id)) >= 0 &&
-		   st->nmaps < PLACE_MAX_PROCS) {
-		struct place_map pm = { dir, id, 0, NULL, 0 };
-		struct place_map *v;
-
-		/* Undecodable: not placed; the loader reports it if it matters. */
-		if (c2c_pagemap_present(st->ctx, &b, &pm.pages_id, &pm.ext, &pm.n) < 0) {
-			c2c_clear_error(st->ctx);
-			return;
-		}
-		v = reallocarray(st->maps, st->nmaps + 1, sizeof(*v));
-		if (!v) {
-			free(pm.ext);
-			return;
-		}
-		st->maps = v;
-		v[st->nmaps++] = pm;
-	}
 }
 
 static bool selected(const struct c2c_ctx *ctx, uint32_t pid)
@@ -226,18 +197,21 @@ out:
 	return r;
 }
 
-static int place(void *data, const struct c2c_memtab *tab, const char *name,
-		 struct c2c_placemap **ret)
+/*
+ * Where the pages of pages-<id>.img in directory kind dir go: 0 with *ret
+ * set (core file created), 0 with *ret NULL when they cannot be placed (yet),
+ * or a negative error.
+ */
+static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, int dir,
+		    uint32_t id, struct c2c_placemap **ret)
 {
-	struct c2c_place_state *st = data;
 	const struct place_map *pm = NULL;
 	const struct place_mm *mm = NULL;
 	struct c2c_placemap *map = NULL;
 	struct c2c_vma *vmas = NULL;
 	struct c2c_blob b;
 	size_t nv = 0;
-	uint32_t id;
-	int dir = parse_name(name, "pages-", &id), r;
+	int r;
 
 	*ret = NULL;
 	for (size_t i = 0; dir >= 0 && i < st->nmaps; i++) {
@@ -256,7 +230,7 @@ static int place(void *data, const struct c2c_memtab *tab, const char *name,
 		return 0;
 	b = member_view(&tab->v[mm->idx]);
 	if (c2c_mm_vmas(st->ctx, &b, &vmas, &nv) < 0) {
-		c2c_clear_error(st->ctx);
+		c2c_clear_error(st->ctx); /* the loader reports it if it matters */
 		return 0;
 	}
 	map = calloc(1, sizeof(*map));
@@ -282,6 +256,161 @@ static int place(void *data, const struct c2c_memtab *tab, const char *name,
 	return 0;
 }
 
+static int place(void *data, const struct c2c_memtab *tab, const char *name,
+		 struct c2c_placemap **ret)
+{
+	uint32_t id;
+	int dir = parse_name(name, "pages-", &id);
+
+	*ret = NULL;
+	return dir < 0 ? 0 : make_map(data, tab, dir, id, ret);
+}
+
+/* Copy len bytes from `in` to `out`, skipping holes (they stay holes). */
+static int copy_sparse(int in, uint64_t from, int out, uint64_t to, uint64_t len)
+{
+	uint64_t end = from + len;
+
+	while (from < end) {
+		off_t d = lseek(in, (off_t)from, SEEK_DATA), h;
+		loff_t i, o;
+
+		if (d < 0 && errno == ENXIO)
+			return 0;
+		if (d < 0)
+			d = (off_t)from; /* no SEEK_DATA: copy everything */
+		if ((uint64_t)d >= end)
+			return 0;
+		h = lseek(in, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > end)
+			h = (off_t)end;
+		i = d;
+		o = (loff_t)(to + ((uint64_t)d - from));
+		while (i < h) {
+			ssize_t n = copy_file_range(in, &i, out, &o, (size_t)(h - i), 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return -1; /* same filesystem, both ours: no fallback needed */
+		}
+		to += (uint64_t)h - from;
+		from = (uint64_t)h;
+	}
+	return 0;
+}
+
+/*
+ * Pages spooled before their mm and pagemap came: move them into the core
+ * now, while they are likely still in the page cache, and punch them out of
+ * the spool so that its dirty pages are dropped instead of written back.
+ */
+static int place_late(struct c2c_place_state *st, struct c2c_memtab *tab, int dir, uint64_t id)
+{
+	struct c2c_placemap *map = NULL;
+	struct c2c_member *m = NULL;
+	uint64_t core_end = 0;
+	int r;
+
+	for (size_t i = 0; i < st->npages; i++)
+		if (st->pages[i].dir == dir && st->pages[i].id == id)
+			m = &tab->v[st->pages[i].idx];
+	if (!m || !m->spooled || m->map || m->fd < 0 || id > UINT32_MAX)
+		return 0;
+	r = make_map(st, tab, dir, (uint32_t)id, &map);
+	if (r < 0 || !map)
+		return r;
+	map->core_bytes = 0;
+	for (size_t i = 0; i < map->n; i++) {
+		struct c2c_place_run *run = &map->runs[i];
+		uint64_t len = m->size > run->member_off ? m->size - run->member_off : 0;
+
+		if (!run->in_core) {
+			run->file_off = m->off + run->member_off;
+			continue;
+		}
+		if (len > run->len)
+			len = run->len;
+		if (!len)
+			continue;
+		if (copy_sparse(m->fd, m->off + run->member_off, map->core_fd, run->file_off, len) < 0) {
+			struct c2c_loc loc = { tab->display, m->name, C2C_NO_OFFSET, C2C_NO_RECORD };
+
+			c2c_placemap_free(map);
+			return c2c_fail(st->ctx, &loc, C2C_E_IO, "cannot move page data into a core");
+		}
+		/* Best effort: without hole punching the spool just keeps its copy. */
+		(void)fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)(m->off + run->member_off), (off_t)len);
+		if (run->file_off + len > core_end)
+			core_end = run->file_off + len;
+		map->core_bytes += len;
+	}
+	if (core_end && ftruncate(map->core_fd, (off_t)core_end) < 0) {
+		struct c2c_loc loc = { tab->display, m->name, C2C_NO_OFFSET, C2C_NO_RECORD };
+
+		c2c_placemap_free(map);
+		return c2c_fail(st->ctx, &loc, C2C_E_IO, "cannot size the core file");
+	}
+	map->spool_fd = m->fd;
+	m->fd = -1;
+	m->map = map;
+	m->spooled = false;
+	return 0;
+}
+
+static int added(void *data, struct c2c_memtab *tab, size_t i)
+{
+	struct c2c_place_state *st = data;
+	const struct c2c_member *m = &tab->v[i];
+	struct c2c_blob b = member_view(m);
+	uint32_t id;
+	int dir;
+
+	if (!m->data) {
+		/* Only our own spool: an archive used in place is the user's file. */
+		if (m->spooled && (dir = parse_name(m->name, "pages-", &id)) >= 0 &&
+		    st->npages < PLACE_MAX_PROCS) {
+			struct place_pages *v = reallocarray(st->pages, st->npages + 1, sizeof(*v));
+
+			if (!v)
+				return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
+			st->pages = v;
+			v[st->npages++] = (struct place_pages){ dir, id, i };
+		}
+		return 0;
+	}
+	if ((dir = parse_name(m->name, "mm-", &id)) >= 0 && st->nmms < PLACE_MAX_PROCS) {
+		struct place_mm *v = reallocarray(st->mms, st->nmms + 1, sizeof(*v));
+
+		if (!v)
+			return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
+		st->mms = v;
+		v[st->nmms++] = (struct place_mm){ dir, id, i };
+		for (size_t k = 0; k < st->nmaps; k++)
+			if (st->maps[k].dir == dir && st->maps[k].pid == id)
+				return place_late(st, tab, dir, st->maps[k].pages_id);
+	} else if ((dir = parse_name(m->name, "pagemap-", &id)) >= 0 &&
+		   st->nmaps < PLACE_MAX_PROCS) {
+		struct place_map pm = { dir, id, 0, NULL, 0 };
+		struct place_map *v;
+
+		if (c2c_pagemap_present(st->ctx, &b, &pm.pages_id, &pm.ext, &pm.n) < 0) {
+			c2c_clear_error(st->ctx); /* the loader reports it if it matters */
+			return 0;
+		}
+		v = reallocarray(st->maps, st->nmaps + 1, sizeof(*v));
+		if (!v) {
+			free(pm.ext);
+			return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
+		}
+		st->maps = v;
+		v[st->nmaps++] = pm;
+		return place_late(st, tab, dir, pm.pages_id);
+	}
+	return 0;
+}
+
 void c2c_place_init(struct c2c_place_state *st, struct c2c_ctx *ctx, int dirfd,
 		    struct c2c_placer *placer)
 {
@@ -295,5 +424,6 @@ void c2c_place_release(struct c2c_place_state *st)
 		free(st->maps[i].ext);
 	free(st->maps);
 	free(st->mms);
+	free(st->pages);
 	*st = (struct c2c_place_state){ .dirfd = -1 };
 }

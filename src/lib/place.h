@@ -21,6 +21,8 @@ struct c2c_place_state {
 	size_t nmaps;
 	struct place_mm *mms; /* mm images seen */
 	size_t nmms;
+	struct place_pages *pages; /* pages images spooled */
+	size_t npages;
 };
 
 /* Set up st and the placer callbacks for c2c_archive_read. */

@@ -66,6 +66,7 @@ struct c2c_member {
 	uint64_t off;
 	char *link;	/* symlink target (only kept for a `parent` link), or NULL */
 	struct c2c_placemap *map; /* page data placed into a core as it was read, or NULL */
+	bool spooled;	/* fd is our own spool file (never the user's archive) */
 };
 
 struct c2c_memtab {
