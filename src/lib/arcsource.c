@@ -17,6 +17,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,23 +141,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
-static int write_all_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, const uint8_t *p,
-			size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t w = pwrite(fd, p, len, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return c2c_fail(ctx, loc, C2C_E_IO, "cannot write the spool file");
-		p += w;
-		len -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 /*
  * Keep this much free in the output directory's filesystem: an archive is
  * hostile input, and a small compressed stream can expand to any size.
@@ -164,57 +148,166 @@ static int write_all_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, 
 #define SPOOL_RESERVE (256ULL << 20)
 #define SPOOL_CHECK_EVERY (64ULL << 20)
 
-static int check_space(struct c2c_ctx *ctx, const struct c2c_loc *loc, int fd, uint64_t need)
-{
-	struct statvfs sv;
-
-	if (fstatvfs(fd, &sv) < 0)
-		return 0; /* unknown: the write itself will fail cleanly */
-	if ((uint64_t)sv.f_bavail * sv.f_frsize < need + SPOOL_RESERVE)
-		return c2c_fail(ctx, loc, C2C_E_LIMIT,
-				"page data would leave less than %llu MiB free in the output "
-				"directory: stopped",
-				(unsigned long long)(SPOOL_RESERVE >> 20));
-	return 0;
-}
-
-/* Write what is pending (one call per run of non-zero pages contiguous in one file). */
-struct pending {
-	int fd;
-	uint64_t off;
-	const uint8_t *p;
-	size_t len;
+/*
+ * Where the bytes of one page member go, chunk by chunk (runs as the placer
+ * gave them). It runs in a writer thread for big members, so it records its
+ * failure instead of touching the context.
+ */
+struct sink {
+	struct c2c_place_run *runs;
+	size_t nruns, ri;
+	int spoolfd, corefd;
+	uint64_t n; /* member bytes consumed */
+	uint64_t written, checked, core_end;
+	struct {
+		int fd;
+		uint64_t off;
+		const uint8_t *p;
+		size_t len;
+	} w; /* pending: one write per run of non-zero pages contiguous in one file */
+	int err; /* 0, C2C_E_IO (err_errno set) or C2C_E_LIMIT */
+	int err_errno;
 };
 
-static int flush(struct c2c_ctx *ctx, const struct c2c_loc *loc, struct pending *w,
-		 uint64_t *written)
+static void sink_flush(struct sink *s)
 {
-	int r = 0;
+	const uint8_t *p = s->w.p;
+	size_t len = s->w.len;
+	uint64_t off = s->w.off;
 
-	if (w->len) {
-		r = write_all_at(ctx, loc, w->fd, w->p, w->len, w->off);
-		*written += w->len;
+	s->w.len = 0;
+	while (len && !s->err) {
+		ssize_t n = pwrite(s->w.fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->err = C2C_E_IO;
+			s->err_errno = n < 0 ? errno : ENOSPC;
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+		s->written += (uint64_t)n;
 	}
-	w->len = 0;
-	return r;
 }
+
+/*
+ * Write the next k bytes of the member. All-zero pages are skipped: they cost
+ * no disk, and a compression bomb of zeros expands to nothing.
+ */
+static void sink_put(struct sink *s, const uint8_t *buf, size_t k)
+{
+	for (size_t at = 0; at < k && !s->err;) {
+		uint64_t x = s->n + at, step = SPOOL_ALIGN - x % SPOOL_ALIGN, off;
+		const struct c2c_place_run *run;
+		int fd;
+
+		while (s->ri + 1 < s->nruns && x - s->runs[s->ri].member_off >= s->runs[s->ri].len)
+			s->ri++;
+		run = &s->runs[s->ri];
+		if (step > k - at)
+			step = k - at;
+		if (step > run->len - (x - run->member_off))
+			step = run->len - (x - run->member_off);
+		fd = run->in_core ? s->corefd : s->spoolfd;
+		off = run->file_off + (x - run->member_off);
+		if (run->in_core && off + step > s->core_end)
+			s->core_end = off + step;
+		if (all_zero(buf + at, (size_t)step)) {
+			sink_flush(s);
+		} else if (s->w.len && s->w.fd == fd && s->w.off + s->w.len == off &&
+			   s->w.p + s->w.len == buf + at) {
+			s->w.len += (size_t)step;
+		} else {
+			sink_flush(s);
+			s->w.fd = fd;
+			s->w.off = off;
+			s->w.p = buf + at;
+			s->w.len = (size_t)step;
+		}
+		at += (size_t)step;
+	}
+	sink_flush(s); /* buf is reused */
+	s->n += k;
+	if (!s->err && s->written - s->checked >= SPOOL_CHECK_EVERY) {
+		struct statvfs sv;
+
+		if (fstatvfs(s->spoolfd, &sv) == 0 &&
+		    (uint64_t)sv.f_bavail * sv.f_frsize < SPOOL_RESERVE)
+			s->err = C2C_E_LIMIT;
+		s->checked = s->written;
+	}
+}
+
+/* A writer thread: decompression and writing overlap (two buffers). */
+struct writer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sink *s;
+	const uint8_t *job;
+	size_t len;
+	bool busy, quit;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *wr = arg;
+
+	pthread_mutex_lock(&wr->mu);
+	for (;;) {
+		while (!wr->busy && !wr->quit)
+			pthread_cond_wait(&wr->cv, &wr->mu);
+		if (!wr->busy)
+			break;
+		pthread_mutex_unlock(&wr->mu);
+		sink_put(wr->s, wr->job, wr->len);
+		pthread_mutex_lock(&wr->mu);
+		wr->busy = false;
+		pthread_cond_broadcast(&wr->cv);
+	}
+	pthread_mutex_unlock(&wr->mu);
+	return NULL;
+}
+
+/* Wait until the writer is idle; hand it the next chunk unless quitting. */
+static void writer_hand(struct writer *wr, const uint8_t *job, size_t len, bool quit)
+{
+	pthread_mutex_lock(&wr->mu);
+	while (wr->busy)
+		pthread_cond_wait(&wr->cv, &wr->mu);
+	if (quit || wr->s->err) {
+		wr->quit = true;
+	} else {
+		wr->job = job;
+		wr->len = len;
+		wr->busy = true;
+	}
+	pthread_cond_broadcast(&wr->cv);
+	pthread_mutex_unlock(&wr->mu);
+}
+
+/* Members smaller than this are written by the reading thread itself. */
+#define WRITER_THREAD_MIN (8ULL << 20)
 
 /*
  * Stream the current entry's data where `runs` say: into the core file
  * (in_core, at the offset the page has in that core) or into the spool.
- * All-zero pages are skipped: they cost no disk, and a compression bomb of
- * zeros expands to nothing. Runs not in_core get spool offsets here; the
- * last run is open-ended and takes whatever follows.
+ * Runs not in_core get spool offsets here; the last run is open-ended and
+ * takes whatever follows.
  */
 static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
-		     int spoolfd, int corefd, uint64_t *spool_end, uint8_t *buf,
-		     struct c2c_place_run *runs, size_t nruns, uint64_t *ret_size)
+		     int spoolfd, int corefd, uint64_t *spool_end, uint8_t *bufs[2],
+		     uint64_t claimed, struct c2c_place_run *runs, size_t nruns,
+		     uint64_t *ret_size)
 {
-	struct pending w = { -1, 0, NULL, 0 };
-	uint64_t n = 0, written = 0, checked = 0, core_end = 0;
+	struct sink s = { .runs = runs, .nruns = nruns, .spoolfd = spoolfd, .corefd = corefd };
 	struct c2c_place_run *tail = &runs[nruns - 1];
-	size_t ri = 0;
-	int r;
+	struct writer wr = { .s = &s };
+	bool threaded = false;
+	uint64_t n = 0;
+	int r = 0, cur = 0;
 
 	for (size_t i = 0; i < nruns; i++) {
 		if (runs[i].in_core)
@@ -223,64 +316,71 @@ static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_lo
 		if (&runs[i] != tail)
 			*spool_end = runs[i].file_off + runs[i].len;
 	}
-	for (;;) {
-		la_ssize_t k = archive_read_data(a, buf, COPY_BUF);
+	if (claimed >= WRITER_THREAD_MIN && pthread_mutex_init(&wr.mu, NULL) == 0) {
+		pthread_t t;
+
+		if (pthread_cond_init(&wr.cv, NULL) == 0) {
+			threaded = pthread_create(&t, NULL, writer_main, &wr) == 0;
+			if (threaded) {
+				for (;;) {
+					la_ssize_t k = archive_read_data(a, bufs[cur], COPY_BUF);
+
+					if (k < 0)
+						r = c2c_fail(ctx, loc, C2C_E_ARCHIVE,
+							     "cannot read member: %s",
+							     archive_error_string(a));
+					else if (n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
+						r = C2C_E_LIMIT;
+					if (k <= 0 || r < 0)
+						break;
+					writer_hand(&wr, bufs[cur], (size_t)k, false);
+					if (s.err)
+						break;
+					n += (uint64_t)k;
+					cur ^= 1;
+				}
+				writer_hand(&wr, NULL, 0, true);
+				pthread_join(t, NULL);
+			}
+			pthread_cond_destroy(&wr.cv);
+		}
+		pthread_mutex_destroy(&wr.mu);
+	}
+	while (!threaded && r == 0 && !s.err) {
+		la_ssize_t k = archive_read_data(a, bufs[0], COPY_BUF);
 
 		if (k < 0)
-			return c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
-					archive_error_string(a));
-		if (k == 0)
+			r = c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
+				     archive_error_string(a));
+		else if (n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
+			r = C2C_E_LIMIT;
+		if (k <= 0 || r < 0)
 			break;
-		if (n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
-			return c2c_fail(ctx, loc, C2C_E_LIMIT,
-					"archive expands past the cap of %llu bytes of page data",
-					(unsigned long long)C2C_MAX_SPOOL_SIZE);
-		for (size_t at = 0; at < (size_t)k;) {
-			uint64_t x = n + at, step = SPOOL_ALIGN - x % SPOOL_ALIGN, off;
-			const struct c2c_place_run *run;
-			int fd;
-
-			while (ri + 1 < nruns && x - runs[ri].member_off >= runs[ri].len)
-				ri++;
-			run = &runs[ri];
-			if (step > (size_t)k - at)
-				step = (size_t)k - at;
-			if (step > run->len - (x - run->member_off))
-				step = run->len - (x - run->member_off);
-			fd = run->in_core ? corefd : spoolfd;
-			off = run->file_off + (x - run->member_off);
-			if (run->in_core && off + step > core_end)
-				core_end = off + step;
-			if (all_zero(buf + at, (size_t)step)) {
-				r = flush(ctx, loc, &w, &written);
-			} else if (w.len && w.fd == fd && w.off + w.len == off && w.p + w.len == buf + at) {
-				w.len += (size_t)step;
-				r = 0;
-			} else {
-				r = flush(ctx, loc, &w, &written);
-				w = (struct pending){ fd, off, buf + at, (size_t)step };
-			}
-			if (r < 0)
-				return r;
-			at += (size_t)step;
-		}
-		r = flush(ctx, loc, &w, &written); /* buf is reused */
-		if (r < 0)
-			return r;
+		sink_put(&s, bufs[0], (size_t)k);
 		n += (uint64_t)k;
-		if (written - checked >= SPOOL_CHECK_EVERY) {
-			r = check_space(ctx, loc, spoolfd, 0);
-			if (r < 0)
-				return r;
-			checked = written;
-		}
 	}
+	if (r == C2C_E_LIMIT && !c2c_errcode(ctx))
+		return c2c_fail(ctx, loc, C2C_E_LIMIT,
+				"archive expands past the cap of %llu bytes of page data",
+				(unsigned long long)C2C_MAX_SPOOL_SIZE);
+	if (r < 0)
+		return r;
+	if (s.err == C2C_E_IO) {
+		errno = s.err_errno;
+		return c2c_fail(ctx, loc, C2C_E_IO, "cannot write page data into '%s'", loc->file);
+	}
+	if (s.err == C2C_E_LIMIT)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT,
+				"page data would leave less than %llu MiB free in the output "
+				"directory: stopped",
+				(unsigned long long)(SPOOL_RESERVE >> 20));
+	n = s.n;
 	if (n > tail->member_off)
 		*spool_end = tail->file_off + (n - tail->member_off);
 	/* Both files must cover trailing zero pages too: size them, sparse. */
 	if (*spool_end && ftruncate(spoolfd, (off_t)*spool_end) < 0)
 		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the spool file");
-	if (corefd >= 0 && core_end && ftruncate(corefd, (off_t)core_end) < 0)
+	if (corefd >= 0 && s.core_end && ftruncate(corefd, (off_t)s.core_end) < 0)
 		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the core file");
 	*ret_size = n;
 	return 0;
@@ -289,7 +389,8 @@ static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_lo
 /* Read page member m: placed where the placer says, else spooled whole. */
 static int read_pages(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
 		      const struct c2c_memtab *tab, const struct c2c_placer *placer, int spoolfd,
-		      uint64_t *spool_end, uint8_t *buf, struct c2c_member *m)
+		      uint64_t *spool_end, uint8_t *bufs[2], uint64_t claimed,
+		      struct c2c_member *m)
 {
 	struct c2c_place_run whole = { 0, UINT64_MAX, 0, false };
 	struct c2c_placemap *map = NULL;
@@ -300,7 +401,7 @@ static int read_pages(struct c2c_ctx *ctx, struct archive *a, const struct c2c_l
 		if (r < 0)
 			return r;
 	}
-	r = read_runs(ctx, a, loc, spoolfd, map ? map->core_fd : -1, spool_end, buf,
+	r = read_runs(ctx, a, loc, spoolfd, map ? map->core_fd : -1, spool_end, bufs, claimed,
 		      map ? map->runs : &whole, map ? map->n : 1, &m->size);
 	if (r == 0 && !map && (m->fd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) < 0)
 		r = c2c_fail(ctx, loc, C2C_E_IO, "cannot reopen the spool file");
@@ -336,11 +437,12 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 	struct c2c_memtab *tab = c2c_memtab_new(display);
 	struct archive_entry *e;
 	uint64_t spool_end = 0, mem_total = 0;
-	uint8_t *buf = NULL;
+	uint8_t *bufs[2] = { NULL, NULL };
 	int spoolfd = -1, r = 0;
 	bool in_place;
 
-	if (!tab || !(buf = malloc(COPY_BUF))) {
+	if (!tab || !(bufs[0] = malloc(COPY_BUF)) || !(bufs[1] = malloc(COPY_BUF))) {
+		free(bufs[0]);
 		c2c_memtab_put(tab);
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	}
@@ -433,8 +535,8 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 		} else if (spooled(m.name, claimed)) {
 			r = spool_open(ctx, spooldirfd, spooldir, &spoolfd);
 			if (r == 0)
-				r = read_pages(ctx, a, &loc, tab, placer, spoolfd, &spool_end, buf,
-					       &m);
+				r = read_pages(ctx, a, &loc, tab, placer, spoolfd, &spool_end, bufs,
+					       (uint64_t)claimed, &m);
 		} else {
 			if ((uint64_t)claimed + mem_total > C2C_MAX_ARCHIVE_MEM)
 				r = c2c_fail(ctx, &loc, C2C_E_LIMIT,
@@ -476,7 +578,8 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 out:
 	if (spoolfd >= 0)
 		close(spoolfd);
-	free(buf);
+	free(bufs[0]);
+	free(bufs[1]);
 	c2c_memtab_put(tab);
 	return r;
 }
