@@ -152,7 +152,7 @@ static struct world *world_new(void)
 				     .exe_path = "/usr/bin/proc", .arg_start = 0x600000,
 				     .arg_end = 0x600008, .auxv = w->auxv, .nauxv = 4,
 				     .vmas = w->vmas, .nvmas = 5,
-				     .pm = { w->ext, 3, 0 } };
+				     .pm = { .ext = w->ext, .n = 3, .own = &w->blob } };
 	return w;
 }
 
@@ -356,6 +356,79 @@ static void plan_lazy_and_special(void **state)
 	c2c_ctx_free(ctx);
 }
 
+/*
+ * File layout (corebuild.h): data from 4096, one region per VMA that can
+ * hold data, in address order, each segment at region + (vaddr - VMA start);
+ * program headers, notes and (PN_XNUM) section header 0 after the data.
+ */
+static void plan_layout(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct world *w = world_new();
+	struct c2c_coreplan plan;
+	struct c2c_vma *many;
+	const size_t nmany = 70000;
+
+	(void)state;
+	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
+	assert_int_equal(plan.nsegs, 5);
+	/* The executable holds own pages: its region is [4096, 4096 + 3 pages). */
+	assert_int_equal(plan.segs[0].offset, 4096);		/* marker at 0x400000 */
+	assert_int_equal(plan.segs[1].offset, 4096 + PG);	/* 0x401000 */
+	/* libc (no own pages, no --root) gets no region; the anonymous VMA comes next. */
+	assert_int_equal(plan.segs[2].offset, 4096 + 3 * PG);
+	/* DONTDUMP and vvar: no region, an empty segment at the current offset. */
+	assert_int_equal(plan.segs[3].offset, 4096 + 5 * PG);
+	assert_int_equal(plan.segs[4].offset, 4096 + 5 * PG);
+	assert_int_equal(plan.phoff, 4096 + 5 * PG);
+	assert_int_equal(plan.notes_off, plan.phoff + 6 * sizeof(Elf64_Phdr));
+	assert_int_equal(plan.size, plan.notes_off + plan.notes_len);
+	assert_int_equal(plan.shoff, 0);
+	c2c_coreplan_release(&plan);
+
+	/* Without own pages in it, an anonymous VMA still has its region; a file one not. */
+	w->p.pm.own = NULL;
+	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
+	assert_int_equal(plan.segs[0].offset, 4096);
+	assert_int_equal(plan.segs[1].offset, 4096);	/* packed */
+	assert_int_equal(plan.segs[2].offset, 4096 + PG);
+	c2c_coreplan_release(&plan);
+	w->p.pm.own = &w->blob;
+
+	/* Regions of 1 MiB and more start 64 KiB aligned. */
+	w->vmas[2].end = 0x600000 + (1ULL << 20);
+	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
+	assert_int_equal(plan.segs[2].offset, 64 << 10);
+	assert_int_equal(plan.segs[2].filesz, 1ULL << 20);
+	assert_int_equal(plan.phoff, (64 << 10) + (1ULL << 20));
+	c2c_coreplan_release(&plan);
+
+	/* PN_XNUM: section header 0 follows the notes, 8-aligned, and ends the file. */
+	many = calloc(nmany, sizeof(*many));
+	assert_non_null(many);
+	for (size_t i = 0; i < nmany; i++)
+		many[i] = (struct c2c_vma){ .start = 0x10000000 + 2 * PG * i,
+					    .end = 0x10000000 + 2 * PG * i + PG,
+					    .flags = C2C_MAP_PRIVATE,
+					    .status = C2C_VMA_REGULAR | C2C_VMA_ANON_PRIVATE };
+	many[0].start = 0x600000; /* argv */
+	many[0].end = 0x601000;
+	many[0].prot = 3;
+	w->p.vmas = many;
+	w->p.nvmas = nmany;
+	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
+	assert_int_equal(plan.nsegs, nmany);
+	assert_int_equal(plan.segs[0].offset, 4096);
+	assert_int_equal(plan.phoff, 4096 + PG);
+	assert_int_equal(plan.notes_off, plan.phoff + (nmany + 1) * sizeof(Elf64_Phdr));
+	assert_int_equal(plan.shoff, (plan.notes_off + plan.notes_len + 7) & ~7ULL);
+	assert_int_equal(plan.size, plan.shoff + sizeof(Elf64_Shdr));
+	c2c_coreplan_release(&plan);
+	free(many);
+	free(w);
+	c2c_ctx_free(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(add_note_layout),
 	cmocka_unit_test(plan_note_order),
@@ -363,6 +436,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(plan_segments),
 	cmocka_unit_test(plan_file_first_page_present),
 	cmocka_unit_test(plan_lazy_and_special),
+	cmocka_unit_test(plan_layout),
 };
 
 C2C_UNIT_MAIN(tests)
