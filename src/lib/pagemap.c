@@ -330,6 +330,8 @@ int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *b, uint64_t 
 	*pages_id = ((PbPagemapHead *)msg)->pages_id;
 	protobuf_c_message_free_unpacked(msg, NULL);
 	msg = NULL;
+	if (!ret)
+		return 0;
 	/* The same rules as c2c_pagemap_load, present entries only. */
 	while ((r = c2c_image_next_msg(ctx, &img, &pb_pagemap_entry__descriptor, &msg)) == 1) {
 		PbPagemapEntry *e = (PbPagemapEntry *)msg;

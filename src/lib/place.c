@@ -15,12 +15,12 @@
 /* Beyond this many processes, pages are spooled (lookups stay cheap). */
 #define PLACE_MAX_PROCS 4096
 
+/* A task pagemap seen: only its head is decoded until its pages are placed. */
 struct place_map {
 	int dir; /* 0: top level, 1: checkpoint/ */
 	uint32_t pid;
 	uint64_t pages_id;
-	struct c2c_extent *ext; /* PE_PRESENT entries in image order */
-	size_t n;
+	size_t idx; /* member index */
 };
 
 struct place_mm {
@@ -133,28 +133,28 @@ static int push_run(struct c2c_place_run **runs, size_t *n, size_t *cap, struct 
  * has no place for it. Returns 0 (runs set), 1 to decline, -1 out of memory.
  */
 static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size_t nv,
-		     const struct place_map *pm, struct c2c_placemap *out)
+		     const struct c2c_extent *ext, size_t n, struct c2c_placemap *out)
 {
 	bool file_pages = ctx->root && ctx->file_pages != C2C_FILE_PAGES_NONE;
 	uint64_t *base = calloc(nv ? nv : 1, sizeof(*base)), pos = C2C_CORE_DATA_START, total = 0;
-	struct c2c_extent *sx = malloc((pm->n ? pm->n : 1) * sizeof(*sx));
+	struct c2c_extent *sx = malloc((n ? n : 1) * sizeof(*sx));
 	size_t cap = 0, k = 0;
 	int r = -1;
 
 	if (!base || !sx)
 		goto out;
-	memcpy(sx, pm->ext, pm->n * sizeof(*sx));
-	if (pm->n > 1)
-		qsort(sx, pm->n, sizeof(*sx), cmp_ext);
+	memcpy(sx, ext, n * sizeof(*sx));
+	if (n > 1)
+		qsort(sx, n, sizeof(*sx), cmp_ext);
 	/* Regions in address order, exactly as corebuild.c layout() assigns them. */
 	for (size_t i = 0; i < nv; i++) {
 		const struct c2c_vma *v = &vmas[i];
 		bool own = false;
 
-		while (k < pm->n && sx[k].addr + sx[k].npages * C2C_PAGE_SIZE <= v->start)
+		while (k < n && sx[k].addr + sx[k].npages * C2C_PAGE_SIZE <= v->start)
 			k++;
 		if (!(v->flags & C2C_MAP_SHARED) && !(v->status & C2C_VMA_VSYSCALL))
-			own = k < pm->n && sx[k].addr < v->end;
+			own = k < n && sx[k].addr < v->end;
 		base[i] = UINT64_MAX;
 		if (!c2c_layout_has_region(v, own, ctx->flags, file_pages))
 			continue;
@@ -164,8 +164,8 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < pm->n; i++) {
-		const struct c2c_extent *e = &pm->ext[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct c2c_extent *e = &ext[i];
 		uint64_t a = e->addr, end = e->addr + e->npages * C2C_PAGE_SIZE;
 
 		while (a < end) {
@@ -208,9 +208,11 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 	const struct place_map *pm = NULL;
 	const struct place_mm *mm = NULL;
 	struct c2c_placemap *map = NULL;
+	struct c2c_extent *ext = NULL;
 	struct c2c_vma *vmas = NULL;
+	uint64_t pages_id;
 	struct c2c_blob b;
-	size_t nv = 0;
+	size_t nv = 0, next = 0;
 	int r;
 
 	*ret = NULL;
@@ -221,27 +223,35 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 			return 0; /* two pagemaps share it: spool */
 		pm = &st->maps[i];
 	}
-	if (!pm || !pm->n || !selected(st->ctx, pm->pid))
+	if (!pm || !selected(st->ctx, pm->pid))
 		return 0;
 	for (size_t i = 0; i < st->nmms; i++)
 		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
 			mm = &st->mms[i];
 	if (!mm)
 		return 0;
-	b = member_view(&tab->v[mm->idx]);
-	if (c2c_mm_vmas(st->ctx, &b, &vmas, &nv) < 0) {
+	b = member_view(&tab->v[pm->idx]);
+	if (c2c_pagemap_present(st->ctx, &b, &pages_id, &ext, &next) < 0) {
 		c2c_clear_error(st->ctx); /* the loader reports it if it matters */
+		return 0;
+	}
+	b = member_view(&tab->v[mm->idx]);
+	if (!next || c2c_mm_vmas(st->ctx, &b, &vmas, &nv) < 0) {
+		c2c_clear_error(st->ctx);
+		free(ext);
 		return 0;
 	}
 	map = calloc(1, sizeof(*map));
 	if (!map) {
 		free(vmas);
+		free(ext);
 		return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
 	}
 	map->core_fd = map->spool_fd = -1;
 	map->pid = pm->pid;
-	r = plan_runs(st->ctx, vmas, nv, pm, map);
+	r = plan_runs(st->ctx, vmas, nv, ext, next, map);
 	free(vmas);
+	free(ext);
 	if (r < 0) {
 		c2c_placemap_free(map);
 		return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
@@ -392,18 +402,16 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 				return place_late(st, tab, dir, st->maps[k].pages_id);
 	} else if ((dir = parse_name(m->name, "pagemap-", &id)) >= 0 &&
 		   st->nmaps < PLACE_MAX_PROCS) {
-		struct place_map pm = { dir, id, 0, NULL, 0 };
+		struct place_map pm = { dir, id, 0, i };
 		struct place_map *v;
 
-		if (c2c_pagemap_present(st->ctx, &b, &pm.pages_id, &pm.ext, &pm.n) < 0) {
+		if (c2c_pagemap_present(st->ctx, &b, &pm.pages_id, NULL, NULL) < 0) {
 			c2c_clear_error(st->ctx); /* the loader reports it if it matters */
 			return 0;
 		}
 		v = reallocarray(st->maps, st->nmaps + 1, sizeof(*v));
-		if (!v) {
-			free(pm.ext);
+		if (!v)
 			return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
-		}
 		st->maps = v;
 		v[st->nmaps++] = pm;
 		return place_late(st, tab, dir, pm.pages_id);
@@ -420,8 +428,6 @@ void c2c_place_init(struct c2c_place_state *st, struct c2c_ctx *ctx, int dirfd,
 
 void c2c_place_release(struct c2c_place_state *st)
 {
-	for (size_t i = 0; i < st->nmaps; i++)
-		free(st->maps[i].ext);
 	free(st->maps);
 	free(st->mms);
 	free(st->pages);

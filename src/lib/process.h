@@ -222,7 +222,8 @@ bool c2c_blob_is_elf(const struct c2c_blob *b);
  * of an mm image (start, end, pgoff, prot, flags, status, madv; files not
  * resolved), sorted; and a task pagemap image's pages_id with its PE_PRESENT
  * entries in image order (addr, npages; off = their offset in the pages
- * image; blob NULL). Return 0 or a negative error; *ret is malloc'd.
+ * image; blob NULL), or only the pages_id when ret is NULL. Return 0 or a
+ * negative error; *ret is malloc'd.
  */
 int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *mm, struct c2c_vma **ret,
 		size_t *ret_n);
