@@ -271,13 +271,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Wait until the writer is idle; hand it the next chunk unless quitting. */
-static void writer_hand(struct writer *wr, const uint8_t *job, size_t len, bool quit)
+/*
+ * Wait until the writer is idle; hand it the next chunk unless quitting.
+ * Returns false when the writer has failed (it is then told to quit).
+ */
+static bool writer_hand(struct writer *wr, const uint8_t *job, size_t len, bool quit)
 {
+	bool ok;
+
 	pthread_mutex_lock(&wr->mu);
 	while (wr->busy)
 		pthread_cond_wait(&wr->cv, &wr->mu);
-	if (quit || wr->s->err) {
+	ok = !wr->s->err;
+	if (quit || !ok) {
 		wr->quit = true;
 	} else {
 		wr->job = job;
@@ -286,10 +292,66 @@ static void writer_hand(struct writer *wr, const uint8_t *job, size_t len, bool 
 	}
 	pthread_cond_broadcast(&wr->cv);
 	pthread_mutex_unlock(&wr->mu);
+	return ok;
 }
 
 /* Members smaller than this are written by the reading thread itself. */
 #define WRITER_THREAD_MIN (8ULL << 20)
+
+/* The next chunk of the member: its length (0 at the end) or a negative error. */
+static la_ssize_t next_chunk(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+			     uint8_t *buf, uint64_t done)
+{
+	la_ssize_t k = archive_read_data(a, buf, COPY_BUF);
+
+	if (k < 0)
+		return c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
+				archive_error_string(a));
+	if (done + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT,
+				"archive expands past the cap of %llu bytes of page data",
+				(unsigned long long)C2C_MAX_SPOOL_SIZE);
+	return k;
+}
+
+/*
+ * Decompress into one buffer while a writer thread writes the other. Returns
+ * 0 or a negative error, or 1 when no thread could be started (nothing read).
+ */
+static int pump_threaded(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+			 uint8_t *bufs[2], struct sink *s)
+{
+	struct writer wr = { .s = s };
+	uint64_t n = 0;
+	pthread_t t;
+	int r = 1, cur = 0;
+
+	if (pthread_mutex_init(&wr.mu, NULL) != 0)
+		return 1;
+	if (pthread_cond_init(&wr.cv, NULL) != 0)
+		goto out_mutex;
+	if (pthread_create(&t, NULL, writer_main, &wr) != 0)
+		goto out_cond;
+	for (r = 0;;) {
+		la_ssize_t k = next_chunk(ctx, a, loc, bufs[cur], n);
+
+		if (k <= 0) {
+			r = (int)k;
+			break;
+		}
+		if (!writer_hand(&wr, bufs[cur], (size_t)k, false))
+			break; /* the writer failed: s->err says why */
+		n += (uint64_t)k;
+		cur ^= 1;
+	}
+	(void)writer_hand(&wr, NULL, 0, true);
+	pthread_join(t, NULL);
+out_cond:
+	pthread_cond_destroy(&wr.cv);
+out_mutex:
+	pthread_mutex_destroy(&wr.mu);
+	return r;
+}
 
 /*
  * Stream the current entry's data where `runs` say: into the core file
@@ -304,10 +366,7 @@ static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_lo
 {
 	struct sink s = { .runs = runs, .nruns = nruns, .spoolfd = spoolfd, .corefd = corefd };
 	struct c2c_place_run *tail = &runs[nruns - 1];
-	struct writer wr = { .s = &s };
-	bool threaded = false;
-	uint64_t n = 0;
-	int r = 0, cur = 0;
+	int r = 1;
 
 	for (size_t i = 0; i < nruns; i++) {
 		if (runs[i].in_core)
@@ -316,73 +375,34 @@ static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_lo
 		if (&runs[i] != tail)
 			*spool_end = runs[i].file_off + runs[i].len;
 	}
-	if (claimed >= WRITER_THREAD_MIN && pthread_mutex_init(&wr.mu, NULL) == 0) {
-		pthread_t t;
+	if (claimed >= WRITER_THREAD_MIN)
+		r = pump_threaded(ctx, a, loc, bufs, &s);
+	if (r == 1) { /* small member, or no thread: write inline */
+		la_ssize_t k = 0;
 
-		if (pthread_cond_init(&wr.cv, NULL) == 0) {
-			threaded = pthread_create(&t, NULL, writer_main, &wr) == 0;
-			if (threaded) {
-				for (;;) {
-					la_ssize_t k = archive_read_data(a, bufs[cur], COPY_BUF);
-
-					if (k < 0)
-						r = c2c_fail(ctx, loc, C2C_E_ARCHIVE,
-							     "cannot read member: %s",
-							     archive_error_string(a));
-					else if (n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
-						r = C2C_E_LIMIT;
-					if (k <= 0 || r < 0)
-						break;
-					writer_hand(&wr, bufs[cur], (size_t)k, false);
-					if (s.err)
-						break;
-					n += (uint64_t)k;
-					cur ^= 1;
-				}
-				writer_hand(&wr, NULL, 0, true);
-				pthread_join(t, NULL);
-			}
-			pthread_cond_destroy(&wr.cv);
-		}
-		pthread_mutex_destroy(&wr.mu);
+		while (!s.err && (k = next_chunk(ctx, a, loc, bufs[0], s.n)) > 0)
+			sink_put(&s, bufs[0], (size_t)k);
+		r = s.err ? 0 : (int)k;
 	}
-	while (!threaded && r == 0 && !s.err) {
-		la_ssize_t k = archive_read_data(a, bufs[0], COPY_BUF);
-
-		if (k < 0)
-			r = c2c_fail(ctx, loc, C2C_E_ARCHIVE, "cannot read member: %s",
-				     archive_error_string(a));
-		else if (n + (uint64_t)k > C2C_MAX_SPOOL_SIZE)
-			r = C2C_E_LIMIT;
-		if (k <= 0 || r < 0)
-			break;
-		sink_put(&s, bufs[0], (size_t)k);
-		n += (uint64_t)k;
-	}
-	if (r == C2C_E_LIMIT && !c2c_errcode(ctx))
-		return c2c_fail(ctx, loc, C2C_E_LIMIT,
-				"archive expands past the cap of %llu bytes of page data",
-				(unsigned long long)C2C_MAX_SPOOL_SIZE);
 	if (r < 0)
 		return r;
 	if (s.err == C2C_E_IO) {
 		errno = s.err_errno;
-		return c2c_fail(ctx, loc, C2C_E_IO, "cannot write page data into '%s'", loc->file);
+		return c2c_fail(ctx, loc, C2C_E_IO, "cannot write page data into the output directory");
 	}
 	if (s.err == C2C_E_LIMIT)
 		return c2c_fail(ctx, loc, C2C_E_LIMIT,
 				"page data would leave less than %llu MiB free in the output "
 				"directory: stopped",
 				(unsigned long long)(SPOOL_RESERVE >> 20));
-	n = s.n;
-	if (n > tail->member_off)
-		*spool_end = tail->file_off + (n - tail->member_off);
+	if (s.n > tail->member_off)
+		*spool_end = tail->file_off + (s.n - tail->member_off);
 	/* Both files must cover trailing zero pages too: size them, sparse. */
 	if (*spool_end && ftruncate(spoolfd, (off_t)*spool_end) < 0)
 		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the spool file");
 	if (corefd >= 0 && s.core_end && ftruncate(corefd, (off_t)s.core_end) < 0)
 		return c2c_fail(ctx, loc, C2C_E_IO, "cannot size the core file");
-	*ret_size = n;
+	*ret_size = s.n;
 	return 0;
 }
 
