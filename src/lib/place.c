@@ -276,7 +276,7 @@ static int place(void *data, const struct c2c_memtab *tab, const char *name,
 	return dir < 0 ? 0 : make_map(data, tab, dir, id, ret);
 }
 
-/* Copy len bytes from `in` to `out`, skipping holes (they stay holes). */
+/* Copy len bytes from `in` to `out`, skipping holes (they stay holes). 0 or -errno. */
 static int copy_sparse(int in, uint64_t from, int out, uint64_t to, uint64_t len)
 {
 	uint64_t end = from + len;
@@ -302,7 +302,7 @@ static int copy_sparse(int in, uint64_t from, int out, uint64_t to, uint64_t len
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				return -1; /* same filesystem, both ours: no fallback needed */
+				return n < 0 ? -errno : -EIO;
 		}
 		to += (uint64_t)h - from;
 		from = (uint64_t)h;
@@ -343,10 +343,18 @@ static int place_late(struct c2c_place_state *st, struct c2c_memtab *tab, int di
 			len = run->len;
 		if (!len)
 			continue;
-		if (copy_sparse(m->fd, m->off + run->member_off, map->core_fd, run->file_off, len) < 0) {
+		r = copy_sparse(m->fd, m->off + run->member_off, map->core_fd, run->file_off, len);
+		if (r < 0 && !map->core_bytes &&
+		    (r == -EXDEV || r == -EINVAL || r == -ENOSYS || r == -EOPNOTSUPP)) {
+			/* No in-kernel copy here: leave the pages in the spool (copied later). */
+			c2c_placemap_free(map);
+			return 0;
+		}
+		if (r < 0) {
 			struct c2c_loc loc = { tab->display, m->name, C2C_NO_OFFSET, C2C_NO_RECORD };
 
 			c2c_placemap_free(map);
+			errno = -r;
 			return c2c_fail(st->ctx, &loc, C2C_E_IO, "cannot move page data into a core");
 		}
 		/* Best effort: without hole punching the spool just keeps its copy. */
