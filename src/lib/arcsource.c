@@ -4,10 +4,12 @@
  * (container-archives.md §2). The result is a member table for source.c.
  *
  * Every member is read exactly once. Small members (images, config.dump...)
- * are kept in memory under a cap; page data goes to one spool file in the
+ * are kept in memory under a cap; page data goes where the placer (place.c)
+ * says, straight into an unnamed core, or else to one spool file in the
  * output directory (O_TMPFILE: it never has a name, and disappears with the
- * process). An uncompressed archive given as a regular file is not copied at
- * all: members point at their bytes inside it.
+ * process). A writer thread writes big page members while libarchive
+ * decompresses the next chunk. An uncompressed archive given as a regular
+ * file is not copied at all: members point at their bytes inside it.
  *
  * Entry names are untrusted data: they are only compared, never used as
  * paths. Absolute names, ".." components, links other than CRIU's `parent`,

@@ -1,12 +1,15 @@
 /*
  * Page placement for archives: while an archive streams by, decide for each
- * pages-N.img where its bytes go. The engines' tar order puts mm-N.img and
- * pagemap-N.img before pages-N.img (container-archives.md §2), and a core's
- * page offsets depend only on those (corebuild.h), so the pages of a process
- * are written once, straight into its unnamed core file, instead of into a
- * spool and then again into the core. Whatever cannot be placed is spooled;
- * the writer checks every placed byte against its plan before adopting the
- * file (elfwrite.c), so a wrong guess costs a copy, never a wrong core.
+ * pages-N.img where its bytes go. A core's page offsets depend only on
+ * mm-N.img and pagemap-N.img (corebuild.h). When both came before pages-N.img
+ * the pages are written once, straight into the process's unnamed core file.
+ * The engines write members in directory order (the real CRI-O and Podman
+ * archives of fixture counter put pages-1.img first), so often they come
+ * after: then the pages are spooled, and moved into the core (page cache to
+ * page cache) and punched out of the spool as soon as the last of the two
+ * arrives. Whatever cannot be placed stays spooled; the writer checks every
+ * placed byte against its plan before adopting the file (elfwrite.c), so a
+ * wrong guess costs a copy, never a wrong core.
  */
 #ifndef C2C_PLACE_H
 #define C2C_PLACE_H
