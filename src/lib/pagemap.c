@@ -150,6 +150,53 @@ static int take_from_parent(struct c2c_ctx *ctx, const struct c2c_pagemap *ppm, 
 	return 0;
 }
 
+/* Open a pagemap image and read its head: the pages image it names. */
+static int open_pagemap(struct c2c_ctx *ctx, const struct c2c_blob *b, enum c2c_image_kind ik,
+			struct c2c_image *img, uint64_t *pages_id)
+{
+	ProtobufCMessage *msg = NULL;
+	int r = c2c_image_open(ctx, b, ik, img);
+
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, img, &pb_pagemap_head__descriptor, &msg);
+	if (r == 0)
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_TRUNCATED,
+			     "pagemap has no head record");
+	else if (r == 1 && !((PbPagemapHead *)msg)->has_pages_id)
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_MISSING, "pagemap head has no pages_id");
+	else if (r == 1)
+		*pages_id = ((PbPagemapHead *)msg)->pages_id;
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Flags and page count of an entry as CRIU reads them (see the top of this
+ * file), checked: a page-aligned vaddr, no overflow of vaddr + len.
+ */
+static int entry_decode(struct c2c_ctx *ctx, const struct c2c_image *img, const PbPagemapEntry *e,
+			uint32_t *flags, uint64_t *nr, uint64_t *len)
+{
+	uint64_t end;
+
+	*flags = e->has_flags ? e->flags : PE_PRESENT;
+	*nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages;
+	if (e->has_in_parent && e->in_parent)
+		*flags = PE_PARENT;
+	if (img->record > (int64_t)C2C_MAX_PAGEMAP_ENTRIES)
+		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_LIMIT, "more than %u pagemap entries",
+				C2C_MAX_PAGEMAP_ENTRIES);
+	if (!e->has_vaddr || e->vaddr % C2C_PAGE_SIZE)
+		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_INCONSISTENT,
+				"pagemap entry has no page-aligned vaddr");
+	if (c2c_mul_overflow(*nr, C2C_PAGE_SIZE, len) || c2c_add_overflow(e->vaddr, *len, &end))
+		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_INCONSISTENT,
+				"pagemap entry %#llx + %llu pages overflows",
+				(unsigned long long)e->vaddr, (unsigned long long)*nr);
+	return 0;
+}
+
 int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
 		     enum c2c_pagemap_kind kind, uint64_t id, struct c2c_pagemap *ret)
 {
@@ -160,9 +207,8 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 	struct c2c_pagemap ppm = { 0 };
 	struct c2c_loc parent_loc = C2C_LOC_NONE;
 	ProtobufCMessage *msg = NULL;
-	PbPagemapHead *head;
 	struct c2c_image img;
-	uint64_t off = 0, lazy = 0, parent = 0;
+	uint64_t off = 0, lazy = 0, parent = 0, pages_id = 0;
 	bool pages_missing = false;
 	char name[64], pname[32];
 	int r;
@@ -171,23 +217,10 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 	r = c2c_source_load(ctx, src, name, kind == C2C_PAGEMAP_SHMEM, &mapb);
 	if (r != 0)
 		return r;
-	r = c2c_image_open(ctx, &mapb, ik, &img);
+	r = open_pagemap(ctx, &mapb, ik, &img, &pages_id);
 	if (r < 0)
 		goto out;
-	r = c2c_image_next_msg(ctx, &img, &pb_pagemap_head__descriptor, &msg);
-	if (r == 0)
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED,
-			     "pagemap has no head record");
-	if (r < 0)
-		goto out;
-	head = (PbPagemapHead *)msg;
-	if (!head->has_pages_id) {
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_MISSING, "pagemap head has no pages_id");
-		goto out;
-	}
-	snprintf(pname, sizeof(pname), "pages-%u.img", head->pages_id);
-	protobuf_c_message_free_unpacked(msg, NULL);
-	msg = NULL;
+	snprintf(pname, sizeof(pname), "pages-%llu.img", (unsigned long long)pages_id);
 	r = c2c_source_open_data(ctx, src, pname, &pagesb);
 	if (r < 0)
 		goto out;
@@ -198,29 +231,12 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 
 	while ((r = c2c_image_next_msg(ctx, &img, &pb_pagemap_entry__descriptor, &msg)) == 1) {
 		PbPagemapEntry *e = (PbPagemapEntry *)msg;
-		uint32_t flags = e->has_flags ? e->flags : PE_PRESENT;
-		uint64_t nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages;
-		uint64_t len, end;
+		uint64_t nr, len, end;
+		uint32_t flags;
 
-		if (e->has_in_parent && e->in_parent)
-			flags = PE_PARENT;
-		if (img.record > (int64_t)C2C_MAX_PAGEMAP_ENTRIES) {
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_LIMIT,
-				     "more than %u pagemap entries", C2C_MAX_PAGEMAP_ENTRIES);
+		r = entry_decode(ctx, &img, e, &flags, &nr, &len);
+		if (r < 0)
 			goto out;
-		}
-		if (!e->has_vaddr || e->vaddr % C2C_PAGE_SIZE) {
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_INCONSISTENT,
-				     "pagemap entry has no page-aligned vaddr");
-			goto out;
-		}
-		if (c2c_mul_overflow(nr, C2C_PAGE_SIZE, &len) ||
-		    c2c_add_overflow(e->vaddr, len, &end)) {
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_INCONSISTENT,
-				     "pagemap entry %#llx + %llu pages overflows",
-				     (unsigned long long)e->vaddr, (unsigned long long)nr);
-			goto out;
-		}
 		if (nr == 0)
 			goto next;
 		if (flags & PE_PRESENT) {
@@ -320,33 +336,21 @@ int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *b, uint64_t 
 	uint64_t off = 0;
 	int r;
 
-	r = c2c_image_open(ctx, b, C2C_IMG_PAGEMAP, &img);
-	if (r == 0)
-		r = c2c_image_next_msg(ctx, &img, &pb_pagemap_head__descriptor, &msg);
-	if (r == 0 || (r == 1 && !((PbPagemapHead *)msg)->has_pages_id))
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_MISSING, "pagemap has no pages_id");
-	if (r < 0)
-		goto out;
-	*pages_id = ((PbPagemapHead *)msg)->pages_id;
-	protobuf_c_message_free_unpacked(msg, NULL);
-	msg = NULL;
-	if (!ret)
-		return 0;
+	r = open_pagemap(ctx, b, C2C_IMG_PAGEMAP, &img, pages_id);
+	if (r < 0 || !ret)
+		return r;
 	/* The same rules as c2c_pagemap_load, present entries only. */
 	while ((r = c2c_image_next_msg(ctx, &img, &pb_pagemap_entry__descriptor, &msg)) == 1) {
-		PbPagemapEntry *e = (PbPagemapEntry *)msg;
-		uint32_t flags = e->has_flags ? e->flags : PE_PRESENT;
-		uint64_t nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages, len, end;
+		const PbPagemapEntry *e = (PbPagemapEntry *)msg;
+		uint64_t nr = 0, len = 0, end = 0;
+		uint32_t flags = 0;
 
-		if (e->has_in_parent && e->in_parent)
-			flags = PE_PARENT;
-		if (img.record > (int64_t)C2C_MAX_PAGEMAP_ENTRIES || !e->has_vaddr ||
-		    e->vaddr % C2C_PAGE_SIZE || c2c_mul_overflow(nr, C2C_PAGE_SIZE, &len) ||
-		    c2c_add_overflow(e->vaddr, len, &end) || c2c_add_overflow(off, len, &end)) {
+		r = entry_decode(ctx, &img, e, &flags, &nr, &len);
+		if (r == 0 && c2c_add_overflow(off, len, &end))
 			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_INCONSISTENT,
-				     "unusable pagemap entry");
+				     "pages image offset overflows");
+		if (r < 0)
 			goto out;
-		}
 		if (nr && (flags & PE_PRESENT)) {
 			r = extvec_push(ctx, &ev, (struct c2c_extent){ e->vaddr, nr, NULL, off });
 			if (r < 0)

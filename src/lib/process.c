@@ -642,24 +642,31 @@ static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbM
 	return 0;
 }
 
+/* The MmEntry of an mm image (*msg to be freed by the caller) and where it is. */
+static int read_mm_entry(struct c2c_ctx *ctx, const struct c2c_blob *b, ProtobufCMessage **msg,
+			 struct c2c_loc *loc)
+{
+	struct c2c_image img;
+	int r = c2c_image_open(ctx, b, C2C_IMG_MM, &img);
+
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, msg);
+	if (r == 0)
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
+	if (r == 1)
+		*loc = C2C_IMAGE_LOC(&img);
+	return r < 0 ? r : 0;
+}
+
 int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *b, struct c2c_vma **ret,
 		size_t *ret_n)
 {
 	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
 	struct c2c_loc loc;
-	int r;
+	int r = read_mm_entry(ctx, b, &msg, &loc);
 
-	r = c2c_image_open(ctx, b, C2C_IMG_MM, &img);
 	if (r == 0)
-		r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, &msg);
-	if (r == 0)
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
-	if (r < 0)
-		goto out;
-	loc = C2C_IMAGE_LOC(&img);
-	r = decode_vmas(ctx, &loc, (const PbMmEntry *)msg, ret, ret_n);
-out:
+		r = decode_vmas(ctx, &loc, (const PbMmEntry *)msg, ret, ret_n);
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 	return r;
@@ -669,7 +676,6 @@ static int load_mm(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_pr
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
 	struct c2c_loc loc;
 	PbMmEntry *mm;
 	size_t na;
@@ -680,15 +686,9 @@ static int load_mm(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_pr
 	r = c2c_source_load(ctx, ck->src, name, false, &b);
 	if (r < 0)
 		return r;
-	r = c2c_image_open(ctx, &b, C2C_IMG_MM, &img);
+	r = read_mm_entry(ctx, &b, &msg, &loc);
 	if (r < 0)
 		goto out;
-	r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, &msg);
-	if (r == 0)
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
-	if (r < 0)
-		goto out;
-	loc = C2C_IMAGE_LOC(&img);
 	mm = (PbMmEntry *)msg;
 	p->has_mm = true;
 	p->arg_start = mm->mm_arg_start;
