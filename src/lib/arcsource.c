@@ -569,11 +569,7 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 			mem_total += m.size;
 		}
 		if (r < 0) {
-			if (m.fd >= 0)
-				close(m.fd);
-			free(m.data);
-			free(m.name);
-			c2c_placemap_free(m.map);
+			c2c_member_release(&m);
 			goto out;
 		}
 		r = add_member(ctx, tab, m);

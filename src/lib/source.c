@@ -67,20 +67,22 @@ struct c2c_memtab *c2c_memtab_new(const char *display)
 	return tab;
 }
 
+void c2c_member_release(struct c2c_member *m)
+{
+	free(m->name);
+	free(m->data);
+	free(m->link);
+	if (m->fd >= 0)
+		close(m->fd);
+	c2c_placemap_free(m->map);
+}
+
 void c2c_memtab_put(struct c2c_memtab *tab)
 {
 	if (!tab || --tab->refs > 0)
 		return;
-	for (size_t i = 0; i < tab->n; i++) {
-		struct c2c_member *m = &tab->v[i];
-
-		free(m->name);
-		free(m->data);
-		free(m->link);
-		if (m->fd >= 0)
-			close(m->fd);
-		c2c_placemap_free(m->map);
-	}
+	for (size_t i = 0; i < tab->n; i++)
+		c2c_member_release(&tab->v[i]);
 	free(tab->v);
 	free(tab->display);
 	free(tab);
@@ -93,12 +95,7 @@ int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m)
 		struct c2c_member *v = reallocarray(tab->v, cap, sizeof(*v));
 
 		if (!v) {
-			free(m.name);
-			free(m.data);
-			free(m.link);
-			if (m.fd >= 0)
-				close(m.fd);
-			c2c_placemap_free(m.map);
+			c2c_member_release(&m);
 			return C2C_E_NOMEM;
 		}
 		tab->v = v;

@@ -102,6 +102,9 @@ void c2c_memtab_put(struct c2c_memtab *tab);
  */
 int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m);
 
+/* Free what a member holds (name, data, link, fd, placement). */
+void c2c_member_release(struct c2c_member *m);
+
 /* Look a member up by exact (normalized) name. */
 struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name);
 

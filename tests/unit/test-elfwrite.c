@@ -103,11 +103,21 @@ static void check_core(struct fixture *f)
 	close(fd);
 }
 
-/* Same inode as the placed file? (Adopted, not copied.) */
-static bool adopted(struct fixture *f)
+/*
+ * Write and commit core.7 from the fixture's plan, check it, and say whether
+ * it is the placed file itself (same inode: adopted, not copied).
+ */
+static bool write_and_check(struct fixture *f)
 {
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_outfile of;
 	struct stat a, b;
 
+	c2c_assert_ok(ctx, c2c_elfwrite_core(ctx, f->dirfd, f->dir, "core.7", &f->plan, &of));
+	c2c_assert_ok(ctx, c2c_elfwrite_commit(ctx, &of, false));
+	c2c_elfwrite_release(&of);
+	c2c_ctx_free(ctx);
+	check_core(f);
 	assert_int_equal(fstat(f->placed_fd, &a), 0);
 	assert_int_equal(fstatat(f->dirfd, "core.7", &b, 0), 0);
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
@@ -115,69 +125,41 @@ static bool adopted(struct fixture *f)
 
 static void write_adopts_placed_core(void **state)
 {
-	struct c2c_ctx *ctx = c2c_ctx_new();
 	struct fixture *f = fixture_new(4096);
-	struct c2c_outfile of;
 
 	(void)state;
-	c2c_assert_ok(ctx, c2c_elfwrite_core(ctx, f->dirfd, f->dir, "core.7", &f->plan, &of));
-	c2c_assert_ok(ctx, c2c_elfwrite_commit(ctx, &of, false));
-	c2c_elfwrite_release(&of);
-	check_core(f);
-	assert_true(adopted(f));
+	assert_true(write_and_check(f));
 	fixture_free(f);
-	c2c_ctx_free(ctx);
 }
 
 static void write_copies_when_placement_differs(void **state)
 {
-	struct c2c_ctx *ctx = c2c_ctx_new();
 	struct fixture *f = fixture_new(8 * PG); /* not where the plan puts the pages */
-	struct c2c_outfile of;
 
 	(void)state;
-	c2c_assert_ok(ctx, c2c_elfwrite_core(ctx, f->dirfd, f->dir, "core.7", &f->plan, &of));
-	c2c_assert_ok(ctx, c2c_elfwrite_commit(ctx, &of, false));
-	c2c_elfwrite_release(&of);
-	check_core(f);
-	assert_false(adopted(f));
+	assert_false(write_and_check(f));
 	fixture_free(f);
-	c2c_ctx_free(ctx);
 }
 
 static void write_copies_when_bytes_unclaimed(void **state)
 {
-	struct c2c_ctx *ctx = c2c_ctx_new();
 	struct fixture *f = fixture_new(4096);
-	struct c2c_outfile of;
 
 	(void)state;
 	/* The reader placed a third page the plan does not use: it would be garbage there. */
 	f->map.core_bytes = 3 * PG;
-	c2c_assert_ok(ctx, c2c_elfwrite_core(ctx, f->dirfd, f->dir, "core.7", &f->plan, &of));
-	c2c_assert_ok(ctx, c2c_elfwrite_commit(ctx, &of, false));
-	c2c_elfwrite_release(&of);
-	check_core(f);
-	assert_false(adopted(f));
+	assert_false(write_and_check(f));
 	fixture_free(f);
-	c2c_ctx_free(ctx);
 }
 
 static void write_other_pid_never_adopts(void **state)
 {
-	struct c2c_ctx *ctx = c2c_ctx_new();
 	struct fixture *f = fixture_new(4096);
-	struct c2c_outfile of;
 
 	(void)state;
 	f->map.pid = 8; /* laid out for another process */
-	c2c_assert_ok(ctx, c2c_elfwrite_core(ctx, f->dirfd, f->dir, "core.7", &f->plan, &of));
-	c2c_assert_ok(ctx, c2c_elfwrite_commit(ctx, &of, false));
-	c2c_elfwrite_release(&of);
-	check_core(f);
-	assert_false(adopted(f));
+	assert_false(write_and_check(f));
 	fixture_free(f);
-	c2c_ctx_free(ctx);
 }
 
 static const struct CMUnitTest tests[] = {
