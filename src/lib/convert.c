@@ -111,14 +111,26 @@ static const char *image_prefix(struct c2c_memtab *tab)
 }
 
 /*
- * Read an archive in one pass. When converting (place), page data is written
- * straight into the cores where it can be (place.h), else spooled in outdir.
+ * Read an opened archive in one pass into a member table. When converting
+ * (place), page data is written straight into the cores where it can be
+ * (place.h), else spooled in outdir.
  */
-static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
-			bool place, struct c2c_source **ret)
+static int read_archive(struct c2c_ctx *ctx, struct archive *a, const char *display, int infd,
+			int outfd, const char *outdir, bool place, struct c2c_memtab **tab)
 {
 	struct c2c_place_state ps;
 	struct c2c_placer placer;
+	int r;
+
+	c2c_place_init(&ps, ctx, outfd, &placer);
+	r = c2c_archive_read(ctx, a, display, infd, outfd, outdir, place ? &placer : NULL, tab);
+	c2c_place_release(&ps);
+	return r;
+}
+
+static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
+			bool place, struct c2c_source **ret)
+{
 	bool use_stdin = !strcmp(input, "-");
 	const char *display = use_stdin ? "<stdin>" : input;
 	struct archive *a = archive_read_new();
@@ -143,11 +155,9 @@ static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const
 			     archive_error_string(a));
 		goto out;
 	}
-	c2c_place_init(&ps, ctx, outfd, &placer);
-	r = c2c_archive_read(ctx, a, display,
-			     !use_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1,
-			     outfd, outdir, place ? &placer : NULL, &tab);
-	c2c_place_release(&ps);
+	r = read_archive(ctx, a, display,
+			 !use_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1, outfd,
+			 outdir, place, &tab);
 	if (r < 0)
 		goto out;
 	prefix = image_prefix(tab);
@@ -533,14 +543,8 @@ int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 			r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_ARCHIVE,
 				     "not a checkpoint archive: %s", archive_error_string(a));
 	}
-	if (r == 0) {
-		struct c2c_place_state ps;
-		struct c2c_placer placer;
-
-		c2c_place_init(&ps, ctx, dirfd, &placer);
-		r = c2c_archive_read(ctx, a, "<memory>", -1, dirfd, outdir, &placer, &tab);
-		c2c_place_release(&ps);
-	}
+	if (r == 0)
+		r = read_archive(ctx, a, "<memory>", -1, dirfd, outdir, true, &tab);
 	if (r == 0 && !(prefix = image_prefix(tab)))
 		r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_MISSING,
 			     "no CRIU images in the archive (no checkpoint/inventory.img)");

@@ -74,18 +74,19 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 
 	/* A placed member: copy run by run from the file each run is in. */
 	while (src->map && len) {
-		const struct c2c_place_run *run = c2c_placemap_find(src->map, src_off);
-		uint64_t in = src_off - run->member_off, n = len;
 		struct c2c_blob lin = C2C_BLOB_INIT;
+		bool in_core = false;
+		uint64_t at = 0, n = c2c_placemap_locate(src->map, src_off, len, &in_core, &at);
 		int r;
 
-		if (in < run->len && run->len - in < n)
-			n = run->len - in;
+		if (!n)
+			return c2c_fail(ctx, &C2C_LOC_AT(src->path, src_off), C2C_E_TRUNCATED,
+					"pages image ended early");
 		lin.path = src->path;
-		lin.fd = run->in_core ? src->map->core_fd : src->map->spool_fd;
-		lin.base = run->file_off;
-		lin.size = run->len;
-		r = copy_piece(ctx, &lin, in, fd, path, out_off, n, bounce);
+		lin.fd = in_core ? src->map->core_fd : src->map->spool_fd;
+		lin.size = n;
+		lin.base = at;
+		r = copy_piece(ctx, &lin, 0, fd, path, out_off, n, bounce);
 		if (r < 0)
 			return r;
 		src_off += n;
@@ -312,13 +313,11 @@ static bool placement_matches(const struct c2c_coreplan *plan, const struct c2c_
 			if (pc->blob->map != pm)
 				continue;
 			while (len) {
-				const struct c2c_place_run *run = c2c_placemap_find(pm, off);
-				uint64_t in = off - run->member_off, n = len;
+				bool in_core = false;
+				uint64_t at = 0, n = c2c_placemap_locate(pm, off, len, &in_core, &at);
 
-				if (in >= run->len || !run->in_core || run->file_off + in != dst)
+				if (!n || !in_core || at != dst)
 					return false;
-				if (run->len - in < n)
-					n = run->len - in;
 				matched += n;
 				off += n;
 				dst += n;

@@ -558,13 +558,13 @@ int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, 
 		ssize_t n;
 
 		if (blob->map) {
-			const struct c2c_place_run *run = c2c_placemap_find(blob->map, off);
-			uint64_t in = off - run->member_off;
+			bool in_core = false;
 
-			fd = run->in_core ? blob->map->core_fd : blob->map->spool_fd;
-			at = run->file_off + in;
-			if (in < run->len && run->len - in < want)
-				want = (size_t)(run->len - in);
+			want = (size_t)c2c_placemap_locate(blob->map, off, len, &in_core, &at);
+			fd = in_core ? blob->map->core_fd : blob->map->spool_fd;
+			if (!want)
+				return c2c_fail(ctx, &C2C_LOC_AT(blob->path, off), C2C_E_TRUNCATED,
+						"file ended early");
 		}
 		n = pread(fd, p, want, (off_t)at);
 
@@ -594,11 +594,14 @@ void c2c_placemap_free(struct c2c_placemap *pm)
 	free(pm);
 }
 
-const struct c2c_place_run *c2c_placemap_find(const struct c2c_placemap *pm, uint64_t off)
+uint64_t c2c_placemap_locate(const struct c2c_placemap *pm, uint64_t off, uint64_t len,
+			     bool *in_core, uint64_t *file_off)
 {
 	size_t lo = 0, hi = pm->n;
+	const struct c2c_place_run *run;
+	uint64_t in;
 
-	while (hi - lo > 1) {
+	while (hi - lo > 1) { /* the last run starting at or before off */
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (pm->runs[mid].member_off <= off)
@@ -606,7 +609,13 @@ const struct c2c_place_run *c2c_placemap_find(const struct c2c_placemap *pm, uin
 		else
 			hi = mid;
 	}
-	return &pm->runs[lo];
+	run = &pm->runs[lo];
+	in = off - run->member_off;
+	if (off < run->member_off || in >= run->len)
+		return 0;
+	*in_core = run->in_core;
+	*file_off = run->file_off + in;
+	return run->len - in < len ? run->len - in : len;
 }
 
 void c2c_blob_release(struct c2c_blob *blob)

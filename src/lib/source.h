@@ -37,8 +37,14 @@ struct c2c_placemap {
 
 void c2c_placemap_free(struct c2c_placemap *pm);
 
-/* The run holding member byte off (the last run if off is past the end). */
-const struct c2c_place_run *c2c_placemap_find(const struct c2c_placemap *pm, uint64_t off);
+/*
+ * Where member byte off is: *in_core says which file (core_fd or spool_fd),
+ * *file_off where in it. Returns how many of the len bytes from off lie in
+ * the same run (contiguous there), at least 1 when len > 0; 0 if off is
+ * past the runs.
+ */
+uint64_t c2c_placemap_locate(const struct c2c_placemap *pm, uint64_t off, uint64_t len,
+			     bool *in_core, uint64_t *file_off);
 
 /* One image file: either loaded into memory (data) or open for reading (fd). */
 struct c2c_blob {
