@@ -98,26 +98,17 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	if (src->data)
 		return copy_range(ctx, src, src_off, fd, path, out_off, len, bounce);
 	while (pos < end) {
-		off_t data = lseek(src->fd, (off_t)pos, SEEK_DATA), hole;
+		uint64_t data = 0, n = c2c_next_data(src->fd, pos, end - pos, &data);
 		int r;
 
-		if (data < 0 && errno == ENXIO)
-			break; /* only a hole up to the end of the file */
-		if (data < 0) /* no SEEK_DATA here: copy it all */
-			return copy_range(ctx, src, pos - src->base, fd, path,
-					  out_off + (pos - src->base - src_off), end - pos, bounce);
-		if ((uint64_t)data >= end)
+		if (!n)
 			break;
-		hole = lseek(src->fd, data, SEEK_HOLE);
-		if (hole < 0 || (uint64_t)hole > end)
-			hole = (off_t)end;
-		r = copy_range(ctx, src, (uint64_t)data - src->base, fd, path,
-			       out_off + ((uint64_t)data - src->base - src_off),
-			       (uint64_t)(hole - data), bounce);
+		r = copy_range(ctx, src, data - src->base, fd, path,
+			       out_off + (data - src->base - src_off), n, bounce);
 		if (r < 0)
 			return r;
-		progress(ctx, (uint64_t)data - pos); /* the hole counts as done */
-		pos = (uint64_t)hole;
+		progress(ctx, data - pos); /* the hole counts as done */
+		pos = data + n;
 	}
 	if (pos < end)
 		progress(ctx, end - pos);

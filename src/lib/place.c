@@ -279,33 +279,21 @@ static int place(void *data, const struct c2c_memtab *tab, const char *name,
 /* Copy len bytes from `in` to `out`, skipping holes (they stay holes). 0 or -errno. */
 static int copy_sparse(int in, uint64_t from, int out, uint64_t to, uint64_t len)
 {
-	uint64_t end = from + len;
+	uint64_t end = from + len, d = 0, n;
 
-	while (from < end) {
-		off_t d = lseek(in, (off_t)from, SEEK_DATA), h;
-		loff_t i, o;
+	while (from < end && (n = c2c_next_data(in, from, end - from, &d)) > 0) {
+		loff_t i = (loff_t)d, o = (loff_t)(to + (d - from));
 
-		if (d < 0 && errno == ENXIO)
-			return 0;
-		if (d < 0)
-			d = (off_t)from; /* no SEEK_DATA: copy everything */
-		if ((uint64_t)d >= end)
-			return 0;
-		h = lseek(in, d, SEEK_HOLE);
-		if (h < 0 || (uint64_t)h > end)
-			h = (off_t)end;
-		i = d;
-		o = (loff_t)(to + ((uint64_t)d - from));
-		while (i < h) {
-			ssize_t n = copy_file_range(in, &i, out, &o, (size_t)(h - i), 0);
+		while (i < (loff_t)(d + n)) {
+			ssize_t k = copy_file_range(in, &i, out, &o, (size_t)(d + n - (uint64_t)i), 0);
 
-			if (n < 0 && errno == EINTR)
+			if (k < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
+			if (k <= 0)
+				return k < 0 ? -errno : -EIO;
 		}
-		to += (uint64_t)h - from;
-		from = (uint64_t)h;
+		to += d + n - from;
+		from = d + n;
 	}
 	return 0;
 }

@@ -1,8 +1,10 @@
-/* Small string helpers (the library has no other allocation wrappers). */
+/* Small string helpers (the library has no other allocation wrappers), sparse files. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -26,4 +28,21 @@ char *c2c_asprintf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	return n < 0 ? NULL : s;
+}
+
+uint64_t c2c_next_data(int fd, uint64_t off, uint64_t len, uint64_t *data)
+{
+	off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
+
+	if (d < 0 && errno == ENXIO)
+		return 0; /* only a hole up to the end of the file */
+	if (d < 0) /* no SEEK_DATA here: treat it all as data */
+		d = (off_t)off;
+	if ((uint64_t)d >= off + len)
+		return 0;
+	h = lseek(fd, d, SEEK_HOLE);
+	if (h < 0 || (uint64_t)h > off + len)
+		h = (off_t)(off + len);
+	*data = (uint64_t)d;
+	return (uint64_t)(h - d);
 }

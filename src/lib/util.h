@@ -58,4 +58,11 @@ char *c2c_strdup(const char *s);
 /* printf into a new string; NULL when out of memory. */
 char *c2c_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The first run of data (not a hole) of fd within [off, off + len): its
+ * length, 0 when there is only hole, with *data its offset. Without
+ * SEEK_DATA support the whole range counts as data. Moves fd's file offset.
+ */
+uint64_t c2c_next_data(int fd, uint64_t off, uint64_t len, uint64_t *data);
+
 #endif /* C2C_UTIL_H */
