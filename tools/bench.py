@@ -453,7 +453,7 @@ def report(cases, coredump_note):
 def parse_args(argv):
     ap = argparse.ArgumentParser(
         prog='bench.py', description='Benchmark ckpt2core against cp (issue #6).',
-        epilog='Example: tools/bench.py --sizes 1,4   (needs ~13 GiB free under /var/tmp)')
+        epilog='Example: tools/bench.py --sizes 1,4   (needs ~17 GiB free under /var/tmp)')
     ap.add_argument('--ckpt2core', default=os.path.join(REPO, 'build', 'ckpt2core'),
                     help='binary to measure (default: build/ckpt2core)')
     ap.add_argument('--workdir', default='/var/tmp',
