@@ -276,6 +276,23 @@ static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *
 	return v->pgoff == 0 && c2c_blob_is_elf(fb);
 }
 
+/*
+ * Content the kernel leaves out (fs/coredump.c vma_dump_size): vvar is not
+ * readable, MADV_DONTDUMP is honoured, socket rings are device memory.
+ */
+static bool dumps_nothing(const struct c2c_vma *v, unsigned int flags)
+{
+	return (v->status & (C2C_VMA_VVAR | C2C_VMA_SOCKET)) ||
+	       ((v->madv & C2C_MADV_DONTDUMP) && !(flags & C2C_FLAG_INCLUDE_DONTDUMP));
+}
+
+/* A regular file mapping (a memfd is shared memory, not a file to read). */
+static bool is_file_vma(const struct c2c_vma *v)
+{
+	return (v->status & (C2C_VMA_FILE_PRIVATE | C2C_VMA_FILE_SHARED)) &&
+	       !(v->status & C2C_VMA_MEMFD);
+}
+
 static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 			     const struct c2c_process *p, const struct c2c_vma *v,
 			     const struct c2c_coreplan_opts *o, bool *own)
@@ -289,19 +306,15 @@ static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 	int r = 0;
 
 	/*
-	 * Content the kernel leaves out (fs/coredump.c vma_dump_size): vvar is
-	 * not readable, MADV_DONTDUMP is honoured, socket rings are device
-	 * memory. The vsyscall page is always dumped; CRIU has no copy, and on
-	 * current kernels (vsyscall=xonly) the kernel itself writes a hole.
+	 * The vsyscall page is always dumped; CRIU has no copy, and on current
+	 * kernels (vsyscall=xonly) the kernel itself writes a hole.
 	 */
-	if ((v->status & (C2C_VMA_VVAR | C2C_VMA_SOCKET)) ||
-	    ((v->madv & C2C_MADV_DONTDUMP) && !(flags & C2C_FLAG_INCLUDE_DONTDUMP)))
+	if (dumps_nothing(v, flags))
 		return seg_emit(&sb, v->start, v->end, false, NULL, 0);
 	if (v->status & C2C_VMA_VSYSCALL)
 		return seg_emit(&sb, v->start, v->end, true, NULL, 0);
 
-	is_file = (v->status & (C2C_VMA_FILE_PRIVATE | C2C_VMA_FILE_SHARED)) &&
-		  !(v->status & C2C_VMA_MEMFD);
+	is_file = is_file_vma(v);
 	/*
 	 * Pages whose data exists but not in the images (file pages CRIU did not
 	 * save, lazy pages, shared memory without its pagemap) get no PT_LOAD:
@@ -313,7 +326,7 @@ static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 	 */
 	sb.omit_unknown = true;
 	/* Private pages: COW copies of file pages, anonymous memory, private memfd maps. */
-	if (!(v->flags & C2C_MAP_SHARED)) {
+	if (c2c_layout_private_pages(v, flags)) {
 		r = collect(ctx, &p->pm, v->start, v->end, 0, NULL, &priv);
 		if (r < 0)
 			goto out;
@@ -401,18 +414,20 @@ out:
 	return r;
 }
 
+bool c2c_layout_private_pages(const struct c2c_vma *v, unsigned int flags)
+{
+	return !dumps_nothing(v, flags) && !(v->status & C2C_VMA_VSYSCALL) &&
+	       !(v->flags & C2C_MAP_SHARED);
+}
+
 bool c2c_layout_has_region(const struct c2c_vma *v, bool own_pages, unsigned int flags,
 			   bool file_pages)
 {
-	bool is_file = (v->status & (C2C_VMA_FILE_PRIVATE | C2C_VMA_FILE_SHARED)) &&
-		       !(v->status & C2C_VMA_MEMFD);
-
-	if ((v->status & (C2C_VMA_VVAR | C2C_VMA_SOCKET)) ||
-	    ((v->madv & C2C_MADV_DONTDUMP) && !(flags & C2C_FLAG_INCLUDE_DONTDUMP)))
-		return false; /* never any data (plan_vma_segments) */
+	if (dumps_nothing(v, flags))
+		return false; /* never any data */
 	if (own_pages)
 		return true;
-	if (is_file)
+	if (is_file_vma(v))
 		return file_pages; /* only files from --root can fill it */
 	return (v->prot & (C2C_PROT_READ | C2C_PROT_WRITE | C2C_PROT_EXEC)) != 0;
 }

@@ -85,6 +85,12 @@ struct c2c_coreplan_opts {
 };
 
 /*
+ * Whether the core of v's process takes v's pages from the process's own
+ * pagemap (private mappings the kernel would dump; not vsyscall).
+ */
+bool c2c_layout_private_pages(const struct c2c_vma *v, unsigned int flags);
+
+/*
  * Whether VMA v gets a region in the core: own_pages when the process's own
  * pages image holds pages of it (private mappings only), file_pages when
  * file pages may come from --root.

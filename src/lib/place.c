@@ -153,7 +153,7 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 
 		while (k < n && sx[k].addr + sx[k].npages * C2C_PAGE_SIZE <= v->start)
 			k++;
-		if (!(v->flags & C2C_MAP_SHARED) && !(v->status & C2C_VMA_VSYSCALL))
+		if (c2c_layout_private_pages(v, ctx->flags))
 			own = k < n && sx[k].addr < v->end;
 		base[i] = UINT64_MAX;
 		if (!c2c_layout_has_region(v, own, ctx->flags, file_pages))
@@ -175,8 +175,8 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 
 			stop = v ? (v->end < end ? v->end : end) : (next < end ? next : end);
 			run.len = stop - a;
-			if (v && base[v - vmas] != UINT64_MAX && !(v->flags & C2C_MAP_SHARED) &&
-			    !(v->status & C2C_VMA_VSYSCALL)) {
+			if (v && base[v - vmas] != UINT64_MAX &&
+			    c2c_layout_private_pages(v, ctx->flags)) {
 				run.in_core = true;
 				run.file_off = base[v - vmas] + (a - v->start);
 			}
