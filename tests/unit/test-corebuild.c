@@ -11,9 +11,6 @@
 
 #define PG 4096ULL
 
-#define NT_FILE_ 0x46494c45U
-#define NT_SIGINFO_ 0x53494749U
-#define NT_X86_XSTATE_ 0x202U
 
 static void add_note_layout(void **state)
 {
@@ -122,11 +119,11 @@ static struct world *world_new(void)
 		struct c2c_thread *t = &w->threads[i];
 
 		t->tid = 100 + (uint32_t)i;
-		t->has_fpregs = true;
-		memset(t->fxsave, 0x60 + i, sizeof(t->fxsave));
-		t->has_xsave = true;
-		t->xfeatures = i == 0 ? 0x7 : 0x3; /* AVX on the leader only */
-		t->xstate_bv = t->xfeatures;
+		t->regs.fpvalid = true;
+		memset(c2c_regs_add_set(&t->regs, "CORE", NT_PRFPREG, 512), 0x60 + i, 512);
+		/* AVX on the leader only */
+		memset(c2c_regs_add_set(&t->regs, "LINUX", NT_X86_XSTATE, i == 0 ? 832 : 576),
+		       0x70 + i, i == 0 ? 832 : 576);
 	}
 	w->auxv[0] = 6; /* AT_PAGESZ */
 	w->auxv[1] = 4096;
@@ -148,6 +145,7 @@ static struct world *world_new(void)
 
 	w->p = (struct c2c_process){ .pid = 100, .ppid = 1, .pgid = 100, .sid = 100,
 				     .state = C2C_TASK_ALIVE, .comm = "renamed",
+				     .arch = &c2c_arch_x86_64,
 				     .threads = w->threads, .nthreads = 2, .has_mm = true,
 				     .exe_path = "/usr/bin/proc", .arg_start = 0x600000,
 				     .arg_end = 0x600008, .auxv = w->auxv, .nauxv = 4,
@@ -195,11 +193,11 @@ static void plan_note_order(void **state)
 		uint32_t type, descsz;
 	} want[] = {
 		{ "CORE", NT_PRSTATUS, 336 },	  { "CORE", NT_PRPSINFO, 136 },
-		{ "CORE", NT_SIGINFO_, 128 },	  { "CORE", NT_AUXV, 32 },
-		{ "CORE", NT_FILE_, 16 + 2 * 24 + 14 + 15 },
-		{ "CORE", NT_PRFPREG, 512 },	  { "LINUX", NT_X86_XSTATE_, 832 },
+		{ "CORE", NT_SIGINFO, 128 },	  { "CORE", NT_AUXV, 32 },
+		{ "CORE", NT_FILE, 16 + 2 * 24 + 14 + 15 },
+		{ "CORE", NT_PRFPREG, 512 },	  { "LINUX", NT_X86_XSTATE, 832 },
 		{ "CORE", NT_PRSTATUS, 336 },	  { "CORE", NT_PRFPREG, 512 },
-		{ "LINUX", NT_X86_XSTATE_, 576 },
+		{ "LINUX", NT_X86_XSTATE, 576 },
 	};
 
 	(void)state;
@@ -244,7 +242,7 @@ static void plan_nt_file(void **state)
 	(void)state;
 	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
 	assert_int_equal(parse_notes(&plan, n, 16), 10);
-	assert_int_equal(n[4].type, NT_FILE_);
+	assert_int_equal(n[4].type, NT_FILE);
 	d = n[4].desc;
 	assert_int_equal(get64(d), 2);	      /* count: file-backed VMAs only */
 	assert_int_equal(get64(d + 8), 4096); /* page size */

@@ -61,7 +61,7 @@ static struct fixture *fixture_new(uint64_t place_off)
 					   .flags = PF_R | PF_W, .piece0 = 0, .npieces = 1,
 					   .offset = 4096, .region = 0x10000, .has_region = true };
 	f->pieces[0] = (struct c2c_piece){ 0, 2 * PG, &f->blob, 0 };
-	f->plan = (struct c2c_coreplan){ .pid = 7, .segs = f->segs, .nsegs = 1,
+	f->plan = (struct c2c_coreplan){ .pid = 7, .arch = &c2c_arch_x86_64, .segs = f->segs, .nsegs = 1,
 					 .pieces = f->pieces, .npieces = 1,
 					 .phoff = 4096 + 2 * PG };
 	f->plan.notes_off = f->plan.phoff + 2 * sizeof(Elf64_Phdr);

@@ -1,5 +1,5 @@
 /*
- * Stage 3: page runs. A pagemap image (pagemap-<pid>.img, or
+ * Stage 4, process model: page runs. A pagemap image (pagemap-<pid>.img, or
  * pagemap-shmem-<shmid>.img for shared memory) is a PagemapHead naming
  * pages-<pages_id>.img, then PagemapEntry records (criu-image-format §2.5).
  *

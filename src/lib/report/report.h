@@ -1,5 +1,5 @@
 /*
- * What one conversion (or inspection) found and did, for the JSON manifest
+ * Stage 7, report: what one conversion (or inspection) found and did, for the JSON manifest
  * and `ckpt2core inspect`: container metadata, CRIU dump statistics, the
  * process tree with memory figures, the cores written, warnings and the
  * error. Built by convert.c; rendered by report.c.
@@ -46,8 +46,6 @@ struct c2c_report {
 	} stats;
 	struct c2c_report_proc *procs;
 	size_t nprocs;
-	char **warnings;
-	size_t nwarnings;
 	int err_code;
 	char *err_msg;
 };
@@ -57,9 +55,6 @@ struct c2c_ctx;
 /* Start a fresh report for `input` in ctx (replacing the previous one). */
 int c2c_report_begin(struct c2c_ctx *ctx, const char *input);
 void c2c_report_free(struct c2c_report *rep);
-
-/* Record a warning text (called by c2c_warn; capped). */
-void c2c_report_add_warning(struct c2c_report *rep, const char *msg);
 
 /*
  * Container metadata and dump statistics from the files beside the images:

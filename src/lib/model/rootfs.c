@@ -1,5 +1,5 @@
 /*
- * Stage 3: file content from a root directory (--root). The images name each
+ * Stage 4, process model: file content from a root directory (--root). The images name each
  * mapped file by the path the process saw; its clean pages (text, read-only
  * data: CRIU never saves them) can be taken from a copy of the process's
  * files, a container's rootfs or / for a host process.
@@ -11,6 +11,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <jansson.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "process.h"
 #include "util.h"
 
@@ -114,7 +114,7 @@ struct c2c_rootdiff {
 	struct c2c_blob tar;
 	struct diff_entry *v;
 	size_t n;
-	struct c2c_json *deleted; /* deleted.files: a JSON array of paths */
+	json_t *deleted; /* deleted.files: a JSON array of paths (jansson), or NULL */
 };
 
 void c2c_rootdiff_free(struct c2c_rootdiff *d)
@@ -128,7 +128,7 @@ void c2c_rootdiff_free(struct c2c_rootdiff *d)
 	}
 	free(d->v);
 	c2c_blob_release(&d->tar);
-	c2c_json_free(d->deleted);
+	json_decref(d->deleted);
 	free(d);
 }
 
@@ -177,7 +177,8 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	d->tar = C2C_BLOB_INIT;
 	if (c2c_source_load_meta(ctx, src, "deleted.files", &del) == 0)
-		d->deleted = c2c_json_parse((const char *)del.data, (size_t)del.size);
+		/* Untrusted: a malformed file only means no deleted paths are known. */
+		d->deleted = json_loadb((const char *)del.data, (size_t)del.size, 0, NULL);
 	c2c_blob_release(&del);
 	r = c2c_source_open_meta_data(ctx, src, "rootfs-diff.tar", &d->tar);
 	if (r != 0)
@@ -300,10 +301,13 @@ static int diff_file(struct c2c_ctx *ctx, const struct c2c_rootdiff *d, const ch
 /* Whether deleted.files lists the path (the container deleted the file). */
 static bool diff_deleted(const struct c2c_rootdiff *d, const char *path)
 {
-	if (!d || !d->deleted || d->deleted->type != C2C_JSON_ARR)
+	size_t i;
+	json_t *j;
+
+	if (!d || !json_is_array(d->deleted))
 		return false;
-	for (const struct c2c_json *j = d->deleted->child; j; j = j->next)
-		if (j->type == C2C_JSON_STR && !strcmp(j->str, path))
+	json_array_foreach(d->deleted, i, j)
+		if (json_is_string(j) && !strcmp(json_string_value(j), path))
 			return true;
 	return false;
 }

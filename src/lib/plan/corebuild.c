@@ -1,10 +1,12 @@
 /*
- * Stage 4: the core plan of one process.
+ * Stage 5: the core plan of one process.
  *
  * Notes, in the kernel's order (fs/binfmt_elf.c write_note_info;
  * elf-core-format §1.4):
- *   PRSTATUS(t0) PRPSINFO SIGINFO AUXV FILE FPREGSET(t0) X86_XSTATE(t0)
- *   then PRSTATUS FPREGSET X86_XSTATE for every other thread.
+ *   PRSTATUS(t0) PRPSINFO SIGINFO AUXV FILE regsets(t0)
+ *   then PRSTATUS regsets for every other thread, where regsets are the
+ *   architecture's register-set notes in its regset order (on x86_64
+ *   FPREGSET and X86_XSTATE; arch/).
  *
  * Segments: one PT_LOAD per VMA in address order, split where the content
  * changes between "known" (page data from the images, or zeros for anonymous
@@ -22,15 +24,6 @@
 
 #include "corebuild.h"
 #include "util.h"
-
-/* Note types (include/uapi/linux/elf.h). */
-#define C2C_NT_PRSTATUS 1
-#define C2C_NT_PRFPREG 2
-#define C2C_NT_PRPSINFO 3
-#define C2C_NT_AUXV 6
-#define C2C_NT_SIGINFO 0x53494749
-#define C2C_NT_FILE 0x46494c45
-#define C2C_NT_X86_XSTATE 0x202
 
 static int grow(struct c2c_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -539,21 +532,21 @@ static int add_nt_file(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const str
 		memcpy(buf + spos, v->path, n);
 		spos += n;
 	}
-	r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_FILE, buf, size);
+	r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_FILE, buf, size);
 	free(buf);
 	return r;
 }
 
 /* pr_psargs: argv from process memory, NULs turned into spaces, at most 79 bytes. */
 static int read_psargs(struct c2c_ctx *ctx, const struct c2c_process *p,
-		       char out[C2C_X86_PSARGS_MAX])
+		       char out[C2C_PSARGS_MAX])
 {
 	uint64_t len = p->arg_end > p->arg_start ? p->arg_end - p->arg_start : 0;
 	int r;
 
-	memset(out, 0, C2C_X86_PSARGS_MAX);
-	if (len >= C2C_X86_PSARGS_MAX)
-		len = C2C_X86_PSARGS_MAX - 1;
+	memset(out, 0, C2C_PSARGS_MAX);
+	if (len >= C2C_PSARGS_MAX)
+		len = C2C_PSARGS_MAX - 1;
 	r = c2c_process_read_mem(ctx, p, p->arg_start, out, len);
 	if (r < 0)
 		return r;
@@ -588,64 +581,78 @@ static void exe_name(const struct c2c_process *p, char out[16])
 	snprintf(out, 16, "%.*s", (int)n, base);
 }
 
-static int add_thread_regsets(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
-			      const struct c2c_thread *t, uint8_t *xbuf)
+/* The task-identity values of thread t's notes. */
+static struct c2c_task_info task_info(const struct c2c_process *p, const struct c2c_thread *t)
 {
-	int r = 0;
+	return (struct c2c_task_info){ .pid = p->pid,
+				       .tid = t->tid,
+				       .ppid = p->ppid,
+				       .pgid = p->pgid,
+				       .sid = p->sid,
+				       .state = p->state,
+				       .nice = p->nice,
+				       .uid = p->uid,
+				       .gid = p->gid,
+				       .pf_flags = p->pf_flags,
+				       .sigpend = t->sigpend,
+				       .sighold = t->sighold };
+}
 
-	if (t->has_fpregs)
-		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRFPREG, t->fxsave,
-					   C2C_X86_FPREGSET_SIZE);
-	if (r == 0 && t->has_xsave)
-		r = c2c_corebuild_add_note(ctx, plan, "LINUX", C2C_NT_X86_XSTATE, xbuf,
-					   c2c_x86_xstate(t, xbuf));
+/* NT_PRSTATUS and the register-set notes of one thread. */
+static int add_thread_notes(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
+			    const struct c2c_process *p, const struct c2c_thread *t, uint8_t *buf,
+			    bool leader_rest)
+{
+	const struct c2c_arch *arch = p->arch;
+	const struct c2c_task_info ti = task_info(p, t);
+	int r;
+
+	c2c_arch_prstatus(arch, &ti, &t->regs, buf);
+	r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_PRSTATUS, buf, arch->prstatus_size);
+	if (r == 0 && leader_rest) {
+		char psargs[C2C_PSARGS_MAX], fname[16];
+		/* No signal caused a checkpoint: an all-zero siginfo, as for pr_cursig. */
+		static const uint8_t sig[C2C_SIGINFO_SIZE];
+
+		r = read_psargs(ctx, p, psargs);
+		exe_name(p, fname);
+		if (r == 0) {
+			c2c_arch_prpsinfo(arch, &ti, fname, psargs, buf);
+			r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_PRPSINFO, buf,
+						   arch->prpsinfo_size);
+		}
+		if (r == 0)
+			r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_SIGINFO, sig,
+						   sizeof(sig));
+		if (r == 0)
+			r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_AUXV, p->auxv,
+						   p->nauxv * sizeof(*p->auxv));
+		if (r == 0)
+			r = add_nt_file(ctx, plan, p);
+	}
+	for (size_t i = 0; r == 0 && i < t->regs.nsets; i++) {
+		const struct c2c_regset *rs = &t->regs.sets[i];
+
+		r = c2c_corebuild_add_note(ctx, plan, rs->name, rs->type, t->regs.data + rs->off,
+					   rs->len);
+	}
 	return r;
 }
 
 int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p,
 		       const struct c2c_coreplan_opts *opts, struct c2c_coreplan *plan)
 {
-	uint8_t prs[C2C_X86_PRSTATUS_SIZE], prp[C2C_X86_PRPSINFO_SIZE];
-	uint8_t sig[C2C_X86_SIGINFO_SIZE] = { 0 };
-	uint8_t *xbuf = malloc(C2C_XSAVE_MAX);
-	char psargs[C2C_X86_PSARGS_MAX], fname[16];
-	int r;
+	uint8_t buf[C2C_NOTE_DESC_MAX];
+	int r = 0;
 
-	*plan = (struct c2c_coreplan){ 0 };
-	if (!xbuf)
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	r = read_psargs(ctx, p, psargs);
-	if (r < 0)
-		goto out;
-	c2c_x86_prstatus(p, &p->threads[0], prs);
-	exe_name(p, fname);
-	c2c_x86_prpsinfo(p, fname, psargs, prp);
-	r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRSTATUS, prs, sizeof(prs));
-	if (r == 0)
-		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRPSINFO, prp, sizeof(prp));
-	/* No signal caused a checkpoint: an all-zero siginfo, as for pr_cursig. */
-	if (r == 0)
-		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_SIGINFO, sig, sizeof(sig));
-	if (r == 0)
-		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_AUXV, p->auxv,
-					   p->nauxv * sizeof(*p->auxv));
-	if (r == 0)
-		r = add_nt_file(ctx, plan, p);
-	if (r == 0)
-		r = add_thread_regsets(ctx, plan, &p->threads[0], xbuf);
-	for (size_t i = 1; r == 0 && i < p->nthreads; i++) {
-		c2c_x86_prstatus(p, &p->threads[i], prs);
-		r = c2c_corebuild_add_note(ctx, plan, "CORE", C2C_NT_PRSTATUS, prs, sizeof(prs));
-		if (r == 0)
-			r = add_thread_regsets(ctx, plan, &p->threads[i], xbuf);
-	}
+	*plan = (struct c2c_coreplan){ .arch = p->arch };
+	for (size_t i = 0; r == 0 && i < p->nthreads; i++)
+		r = add_thread_notes(ctx, plan, p, &p->threads[i], buf, i == 0);
 	for (size_t i = 0; r == 0 && i < p->nvmas; i++)
 		r = plan_vma(ctx, plan, p, &p->vmas[i], opts);
 	if (r == 0)
 		r = layout(ctx, p, plan);
 	plan->pid = p->pid;
-out:
-	free(xbuf);
 	if (r < 0)
 		c2c_coreplan_release(plan);
 	return r;

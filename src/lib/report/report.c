@@ -14,7 +14,6 @@
 #include "stats.pb-c.h"
 #include "util.h"
 
-#define REPORT_MAX_WARNINGS 1000
 
 void c2c_report_free(struct c2c_report *rep)
 {
@@ -35,9 +34,6 @@ void c2c_report_free(struct c2c_report *rep)
 		free(rep->procs[i].core_path);
 	}
 	free(rep->procs);
-	for (size_t i = 0; i < rep->nwarnings; i++)
-		free(rep->warnings[i]);
-	free(rep->warnings);
 	free(rep->err_msg);
 	free(rep);
 }
@@ -51,20 +47,6 @@ int c2c_report_begin(struct c2c_ctx *ctx, const char *input)
 	if (!rep || !(rep->input = c2c_strdup(input ? input : "")))
 		return C2C_E_NOMEM;
 	return 0;
-}
-
-void c2c_report_add_warning(struct c2c_report *rep, const char *msg)
-{
-	char **v;
-
-	if (!rep || rep->nwarnings >= REPORT_MAX_WARNINGS)
-		return;
-	v = reallocarray(rep->warnings, rep->nwarnings + 1, sizeof(*v));
-	if (!v)
-		return;
-	rep->warnings = v;
-	if ((v[rep->nwarnings] = c2c_strdup(msg)))
-		rep->nwarnings++;
 }
 
 static void set(char **field, const char *value)
@@ -164,7 +146,7 @@ static void json_field(struct c2c_buf *b, const char *key, const char *value, bo
 		c2c_buf_printf(b, ", ");
 }
 
-static char *render_json(const struct c2c_report *rep)
+static char *render_json(const struct c2c_report *rep, const struct c2c_warnings *w)
 {
 	struct c2c_buf b = { 0 };
 
@@ -236,9 +218,9 @@ static char *render_json(const struct c2c_report *rep)
 		c2c_buf_printf(&b, "}");
 	}
 	c2c_buf_printf(&b, "], \"warnings\": [");
-	for (size_t i = 0; i < rep->nwarnings; i++) {
+	for (size_t i = 0; i < w->n; i++) {
 		c2c_buf_printf(&b, "%s", i ? ", " : "");
-		c2c_buf_json_str(&b, rep->warnings[i]);
+		c2c_buf_json_str(&b, w->v[i]);
 	}
 	c2c_buf_printf(&b, "], \"error\": ");
 	if (rep->err_code) {
@@ -289,7 +271,7 @@ static const char *or_dash(const char *s)
 	return s && *s ? s : "-";
 }
 
-static char *render_tree(const struct c2c_report *rep)
+static char *render_tree(const struct c2c_report *rep, const struct c2c_warnings *w)
 {
 	/* pid << 32 | position, sorted: parents are found by binary search */
 	uint64_t *index = rep->nprocs ? malloc(rep->nprocs * sizeof(*index)) : NULL;
@@ -338,8 +320,8 @@ static char *render_tree(const struct c2c_report *rep)
 				       p->has_core ? ", core " : "",
 				       p->has_core ? p->core_path : "");
 	}
-	for (size_t i = 0; i < rep->nwarnings; i++)
-		c2c_buf_printf(&b, "  warning: %s\n", rep->warnings[i]);
+	for (size_t i = 0; i < w->n; i++)
+		c2c_buf_printf(&b, "  warning: %s\n", w->v[i]);
 	if (rep->err_code)
 		c2c_buf_printf(&b, "  error: %s\n", or_dash(rep->err_msg));
 	free(index);
@@ -350,5 +332,6 @@ char *c2c_report(const struct c2c_ctx *ctx, enum c2c_report_format fmt)
 {
 	if (!ctx->report)
 		return NULL;
-	return fmt == C2C_REPORT_TREE ? render_tree(ctx->report) : render_json(ctx->report);
+	return fmt == C2C_REPORT_TREE ? render_tree(ctx->report, &ctx->warnings)
+				     : render_json(ctx->report, &ctx->warnings);
 }

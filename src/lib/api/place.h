@@ -1,5 +1,5 @@
 /*
- * Page placement for archives: while an archive streams by, decide for each
+ * Stage 8, api: page placement for archives: while an archive streams by, decide for each
  * pages-N.img where its bytes go. A core's page offsets depend only on
  * mm-N.img and pagemap-N.img (corebuild.h). When both came before pages-N.img
  * the pages are written once, straight into the process's unnamed core file.

@@ -1,5 +1,5 @@
 /*
- * Stage 5: write an ELF core file as corebuild.c laid it out:
+ * Stage 6: write an ELF core file as corebuild.c laid it out:
  *
  *   Elf64_Ehdr | pad to 4096 | segment data, page aligned |
  *   PT_NOTE phdr, PT_LOAD phdrs | notes | [Elf64_Shdr 0 if PN_XNUM]
@@ -35,9 +35,11 @@
 
 static void progress(struct c2c_ctx *ctx, uint64_t n)
 {
-	ctx->progress_done += n;
-	if (ctx->progress_fn)
-		ctx->progress_fn(ctx->progress_data, ctx->progress_done, ctx->progress_total);
+	struct c2c_progress *pr = &ctx->progress;
+
+	pr->done += n;
+	if (pr->fn)
+		pr->fn(pr->data, pr->done, pr->total);
 }
 
 static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *buf, size_t len,
@@ -202,7 +204,7 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
 	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
+	eh.e_machine = plan->arch->e_machine;
 	eh.e_version = EV_CURRENT;
 	eh.e_phoff = plan->phoff;
 	eh.e_ehsize = sizeof(Elf64_Ehdr);

@@ -1,5 +1,5 @@
 /*
- * Errors, warnings and the context: the one place that knows how a failure is
+ * Stage 0, base: errors, warnings and the context: the one place that knows how a failure is
  * described. Every failure is set exactly once, by the innermost code that
  * knows where in the input it happened; callers only propagate the code.
  */
@@ -29,18 +29,37 @@ struct c2c_loc {
 
 #define C2C_MSG_MAX 256
 
-struct c2c_ctx {
-	/* options */
-	unsigned int flags;
-	uint32_t *pids;
+/* What the caller asked for (the public c2c_ctx_set_* setters fill it in). */
+struct c2c_opts {
+	unsigned int flags;	 /* enum c2c_flags */
+	uint32_t *pids;		 /* convert only these (all when npids is 0) */
 	size_t npids;
-	char *root; /* --root, or NULL */
-	char *parent_input; /* --parent, or NULL */
-	struct c2c_report *report; /* of the last c2c_convert/c2c_inspect */
-	c2c_progress_fn progress_fn;
-	void *progress_data;
-	uint64_t progress_done, progress_total;
-	enum c2c_file_pages file_pages;
+	char *root;		 /* --root, or NULL */
+	enum c2c_file_pages file_pages; /* which file pages to take from root */
+	char *parent_input;	 /* --parent, or NULL */
+};
+
+/* Progress of writing page data: fn(data, done, total) after each step. */
+struct c2c_progress {
+	c2c_progress_fn fn;
+	void *data;
+	uint64_t done, total;
+};
+
+/* Warnings of the current operation: all are counted, the first C2C_MAX_WARNINGS kept. */
+#define C2C_MAX_WARNINGS 1000
+struct c2c_warnings {
+	char **v;
+	size_t n;     /* kept */
+	size_t count; /* issued */
+};
+
+struct c2c_report;
+
+struct c2c_ctx {
+	struct c2c_opts opts;
+	struct c2c_progress progress;
+	struct c2c_report *report; /* of the last operation (api/), or NULL */
 	c2c_log_fn log_fn;
 	void *log_data;
 	enum c2c_log_level log_level;
@@ -51,8 +70,9 @@ struct c2c_ctx {
 	char err_msg[C2C_MSG_MAX];
 	char err_text[4096 + 2 * C2C_MSG_MAX]; /* formatted by c2c_errmsg() */
 	char err_site[128];
-	size_t nwarnings;
+	struct c2c_warnings warnings;
 };
+
 
 /*
  * Record a failure and return code. The first failure of an operation wins:
@@ -68,10 +88,16 @@ int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const 
 #define c2c_fail(ctx, loc, code, ...) \
 	c2c_fail_at((ctx), (loc), (code), __FILE__ ":" C2C_STR(__LINE__), __VA_ARGS__)
 
-/* Forget the last failure (start of a new operation). */
+/* Forget the last failure and the warnings: the start of a new operation. */
+void c2c_op_begin(struct c2c_ctx *ctx);
+
+/* Forget the last failure only (being replaced by try variants). */
 void c2c_clear_error(struct c2c_ctx *ctx);
 
-/* Warning: the output stays valid but is degraded. Counted in the context. */
+/* Free what ctx holds below the api stage (options, warnings); not ctx itself. */
+void c2c_ctx_release_base(struct c2c_ctx *ctx);
+
+/* Warning: the output stays valid but is degraded. Kept in ctx->warnings. */
 void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -1,5 +1,5 @@
 /*
- * Stage 5, ELF writer: lays out and writes one core file from a core plan.
+ * Stage 6, ELF writer: lays out and writes one core file from a core plan.
  * The file is created without a name in the output directory (O_TMPFILE) and
  * only linked to its final name by c2c_elfwrite_commit(): a failure, a signal
  * or a crash never leaves a partial core behind, and no handler is needed.

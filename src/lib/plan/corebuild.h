@@ -1,5 +1,5 @@
 /*
- * Stage 4, core plan: everything one process's core file will contain,
+ * Stage 5, core plan: everything one process's core file will contain,
  * decided before a byte is written: the note segment (built in memory, it is
  * small) and the PT_LOAD segments, each with the list of page-data pieces
  * that the writer streams from the pages images.
@@ -32,6 +32,7 @@ struct c2c_segment {
 
 struct c2c_coreplan {
 	uint32_t pid;
+	const struct c2c_arch *arch; /* e_machine, page size */
 	uint8_t *notes;
 	size_t notes_len, notes_cap;
 	struct c2c_segment *segs;
@@ -110,19 +111,5 @@ void c2c_coreplan_release(struct c2c_coreplan *plan);
  */
 int c2c_corebuild_add_note(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const char *name,
 			   uint32_t type, const void *desc, size_t len);
-
-/* arch-x86_64.c: x86_64 note descriptors (sizes per include/linux/elfcore.h). */
-#define C2C_X86_PRSTATUS_SIZE 336
-#define C2C_X86_PRPSINFO_SIZE 136
-#define C2C_X86_SIGINFO_SIZE 128
-#define C2C_X86_FPREGSET_SIZE 512
-#define C2C_X86_PSARGS_MAX 80 /* ELF_PRARGSZ */
-
-void c2c_x86_prstatus(const struct c2c_process *p, const struct c2c_thread *t,
-		      uint8_t out[C2C_X86_PRSTATUS_SIZE]);
-void c2c_x86_prpsinfo(const struct c2c_process *p, const char *fname, const char *psargs,
-		      uint8_t out[C2C_X86_PRPSINFO_SIZE]);
-/* NT_X86_XSTATE descriptor into out (C2C_XSAVE_MAX bytes); returns its size. */
-size_t c2c_x86_xstate(const struct c2c_thread *t, uint8_t *out);
 
 #endif /* C2C_COREBUILD_H */

@@ -1,5 +1,5 @@
 /*
- * The conversion driver: source -> process model -> core plans -> ELF files.
+ * Stage 8, api: the conversion driver: source -> process model -> core plans -> ELF files.
  *
  * All-or-nothing per input: every selected process is loaded and written to
  * a temporary file first; only when all succeeded are they renamed into
@@ -306,18 +306,18 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 	size_t nplans = 0, nouts = 0, nselected = 0;
 	int r;
 
-	r = c2c_checkpoint_load(ctx, src, ctx->pids, ctx->npids, &ck);
+	r = c2c_checkpoint_load(ctx, src, ctx->opts.pids, ctx->opts.npids, &ck);
 	if (r == 0)
 		r = report_processes(ctx, ck);
 	if (r < 0 || dirfd < 0) /* dirfd < 0: inspect only */
 		goto out;
-	if (ctx->root) {
-		r = c2c_root_open(ctx, ctx->root, &ck->rootfd);
+	if (ctx->opts.root) {
+		r = c2c_root_open(ctx, ctx->opts.root, &ck->rootfd);
 		if (r == 0)
 			r = c2c_rootdiff_load(ctx, ck, src, dirfd);
 		if (r < 0)
 			goto out;
-		ck->root = ctx->root;
+		ck->root = ctx->opts.root;
 	}
 	plans = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*plans));
 	pids = calloc(ck->nprocs ? ck->nprocs : 1, sizeof(*pids));
@@ -329,10 +329,10 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 	}
 
 	/* Plan every core first: all checks before any write, and a known total. */
-	ctx->progress_done = ctx->progress_total = 0;
+	ctx->progress.done = ctx->progress.total = 0;
 	for (size_t i = 0; i < ck->nprocs; i++) {
 		const struct c2c_process *p = &ck->procs[i];
-		struct c2c_coreplan_opts opts = { ctx->flags, ctx->root ? ctx->file_pages
+		struct c2c_coreplan_opts opts = { ctx->opts.flags, ctx->opts.root ? ctx->opts.file_pages
 									: C2C_FILE_PAGES_NONE, ck };
 		const char *why;
 		char name[32];
@@ -347,7 +347,7 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 			continue;
 		}
 		snprintf(name, sizeof(name), "core.%u", p->pid);
-		if (!(ctx->flags & C2C_FLAG_FORCE) &&
+		if (!(ctx->opts.flags & C2C_FLAG_FORCE) &&
 		    faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(outdir), C2C_E_EXISTS,
 				     "'%s' exists; not overwritten (use --force)", name);
@@ -361,7 +361,7 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 				 "process %u: %llu lazy pages are not in the images (the page "
 				 "server had them): left out of the core",
 				 p->pid, (unsigned long long)plans[nplans].lazy_pages);
-		ctx->progress_total += plans[nplans].data_bytes + plans[nplans].file_bytes;
+		ctx->progress.total += plans[nplans].data_bytes + plans[nplans].file_bytes;
 		rpi[nplans] = nselected - 1;
 		pids[nplans++] = p->pid;
 	}
@@ -397,7 +397,7 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 			(unsigned long long)plan->data_bytes, (unsigned long long)plan->file_bytes);
 	}
 	for (size_t i = 0; i < nouts; i++) {
-		r = c2c_elfwrite_commit(ctx, &outs[i], ctx->flags & C2C_FLAG_FORCE);
+		r = c2c_elfwrite_commit(ctx, &outs[i], ctx->opts.flags & C2C_FLAG_FORCE);
 		if (r < 0)
 			goto out;
 		c2c_log(ctx, C2C_LOG_INFO, "wrote '%s/%s'", outdir, outs[i].final_name);
@@ -460,8 +460,7 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	struct made_dirs md = { 0 };
 	int dirfd = -1, r;
 
-	c2c_clear_error(ctx);
-	ctx->nwarnings = 0;
+	c2c_op_begin(ctx);
 	if (c2c_report_begin(ctx, input) < 0)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	r = begin(ctx, outdir, &md, &dirfd);
@@ -471,10 +470,10 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 		r = open_input(ctx, input, dirfd, outdir, true, &src);
 	if (r == 0)
 		c2c_report_load_meta(ctx, ctx->report, src);
-	if (r == 0 && ctx->parent_input) {
+	if (r == 0 && ctx->opts.parent_input) {
 		struct c2c_source *psrc;
 
-		r = open_input(ctx, ctx->parent_input, dirfd, outdir, false, &psrc);
+		r = open_input(ctx, ctx->opts.parent_input, dirfd, outdir, false, &psrc);
 		if (r == 0)
 			c2c_source_set_parent(src, psrc);
 	}
@@ -491,8 +490,7 @@ int c2c_inspect(struct c2c_ctx *ctx, const char *input)
 	const char *tmp = getenv("TMPDIR");
 	int spoolfd = -1, r;
 
-	c2c_clear_error(ctx);
-	ctx->nwarnings = 0;
+	c2c_op_begin(ctx);
 	if (c2c_report_begin(ctx, input) < 0)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	if (!input)
@@ -529,8 +527,7 @@ int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 	const char *prefix;
 	int dirfd = -1, r;
 
-	c2c_clear_error(ctx);
-	ctx->nwarnings = 0;
+	c2c_op_begin(ctx);
 	if (c2c_report_begin(ctx, "<memory>") < 0)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	r = begin(ctx, outdir, &md, &dirfd);

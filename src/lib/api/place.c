@@ -74,10 +74,10 @@ static struct c2c_blob member_view(const struct c2c_member *m)
 
 static bool selected(const struct c2c_ctx *ctx, uint32_t pid)
 {
-	for (size_t i = 0; i < ctx->npids; i++)
-		if (ctx->pids[i] == pid)
+	for (size_t i = 0; i < ctx->opts.npids; i++)
+		if (ctx->opts.pids[i] == pid)
 			return true;
-	return ctx->npids == 0;
+	return ctx->opts.npids == 0;
 }
 
 static int cmp_ext(const void *a, const void *b)
@@ -135,7 +135,7 @@ static int push_run(struct c2c_place_run **runs, size_t *n, size_t *cap, struct 
 static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size_t nv,
 		     const struct c2c_extent *ext, size_t n, struct c2c_placemap *out)
 {
-	bool file_pages = ctx->root && ctx->file_pages != C2C_FILE_PAGES_NONE;
+	bool file_pages = ctx->opts.root && ctx->opts.file_pages != C2C_FILE_PAGES_NONE;
 	uint64_t *base = calloc(nv ? nv : 1, sizeof(*base)), pos = C2C_CORE_DATA_START, total = 0;
 	struct c2c_extent *sx = malloc((n ? n : 1) * sizeof(*sx));
 	size_t cap = 0, k = 0;
@@ -153,10 +153,10 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 
 		while (k < n && sx[k].addr + sx[k].npages * C2C_PAGE_SIZE <= v->start)
 			k++;
-		if (c2c_layout_private_pages(v, ctx->flags))
+		if (c2c_layout_private_pages(v, ctx->opts.flags))
 			own = k < n && sx[k].addr < v->end;
 		base[i] = UINT64_MAX;
-		if (!c2c_layout_has_region(v, own, ctx->flags, file_pages))
+		if (!c2c_layout_has_region(v, own, ctx->opts.flags, file_pages))
 			continue;
 		base[i] = c2c_layout_align(pos, v->end - v->start);
 		if (c2c_add_overflow(base[i], v->end - v->start, &pos) || pos > C2C_MAX_CORE_SIZE) {
@@ -176,7 +176,7 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 			stop = v ? (v->end < end ? v->end : end) : (next < end ? next : end);
 			run.len = stop - a;
 			if (v && base[v - vmas] != UINT64_MAX &&
-			    c2c_layout_private_pages(v, ctx->flags)) {
+			    c2c_layout_private_pages(v, ctx->opts.flags)) {
 				run.in_core = true;
 				run.file_off = base[v - vmas] + (a - v->start);
 			}

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "error.h"
-#include "report.h"
 #include "util.h"
 
 static const struct {
@@ -42,79 +41,6 @@ const char *c2c_strerror(int code)
 	return "unknown error";
 }
 
-struct c2c_ctx *c2c_ctx_new(void)
-{
-	struct c2c_ctx *ctx = calloc(1, sizeof(*ctx));
-
-	if (ctx)
-		ctx->log_level = C2C_LOG_WARN;
-	return ctx;
-}
-
-void c2c_ctx_free(struct c2c_ctx *ctx)
-{
-	if (!ctx)
-		return;
-	free(ctx->pids);
-	free(ctx->root);
-	free(ctx->parent_input);
-	c2c_report_free(ctx->report);
-	free(ctx);
-}
-
-void c2c_ctx_set_log_fn(struct c2c_ctx *ctx, c2c_log_fn fn, void *userdata,
-			enum c2c_log_level max_level)
-{
-	ctx->log_fn = fn;
-	ctx->log_data = userdata;
-	ctx->log_level = max_level;
-}
-
-void c2c_ctx_set_progress_fn(struct c2c_ctx *ctx, c2c_progress_fn fn, void *userdata)
-{
-	ctx->progress_fn = fn;
-	ctx->progress_data = userdata;
-}
-
-void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags)
-{
-	ctx->flags = flags;
-}
-
-int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages mode)
-{
-	char *copy = NULL;
-
-	if (root && !(copy = c2c_strdup(root)))
-		return C2C_E_NOMEM;
-	free(ctx->root);
-	ctx->root = copy;
-	ctx->file_pages = mode;
-	return 0;
-}
-
-int c2c_ctx_set_parent(struct c2c_ctx *ctx, const char *input)
-{
-	char *copy = NULL;
-
-	if (input && !(copy = c2c_strdup(input)))
-		return C2C_E_NOMEM;
-	free(ctx->parent_input);
-	ctx->parent_input = copy;
-	return 0;
-}
-
-int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid)
-{
-	uint32_t *p = reallocarray(ctx->pids, ctx->npids + 1, sizeof(*p));
-
-	if (!p)
-		return C2C_E_NOMEM;
-	p[ctx->npids++] = pid;
-	ctx->pids = p;
-	return 0;
-}
-
 int c2c_errcode(const struct c2c_ctx *ctx)
 {
 	return ctx->err_code;
@@ -132,7 +58,7 @@ const char *c2c_errsite(const struct c2c_ctx *ctx)
 
 size_t c2c_warning_count(const struct c2c_ctx *ctx)
 {
-	return ctx->nwarnings;
+	return ctx->warnings.count;
 }
 
 void c2c_loc_format(const struct c2c_loc *loc, char *buf, size_t size)
@@ -181,6 +107,29 @@ int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const 
 	return code;
 }
 
+static void warnings_clear(struct c2c_warnings *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	*w = (struct c2c_warnings){ 0 };
+}
+
+void c2c_ctx_release_base(struct c2c_ctx *ctx)
+{
+	free(ctx->opts.pids);
+	free(ctx->opts.root);
+	free(ctx->opts.parent_input);
+	ctx->opts = (struct c2c_opts){ 0 };
+	warnings_clear(&ctx->warnings);
+}
+
+void c2c_op_begin(struct c2c_ctx *ctx)
+{
+	warnings_clear(&ctx->warnings);
+	c2c_clear_error(ctx);
+}
+
 void c2c_clear_error(struct c2c_ctx *ctx)
 {
 	ctx->err_code = 0;
@@ -201,13 +150,21 @@ void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, .
 	char where[4096], text[C2C_MSG_MAX * 2], msg[sizeof(where) + sizeof(text)];
 	va_list ap;
 
-	ctx->nwarnings++;
+	ctx->warnings.count++;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	c2c_loc_format(loc, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s%s", where, text);
-	c2c_report_add_warning(ctx->report, msg);
+	if (ctx->warnings.n < C2C_MAX_WARNINGS) {
+		char **v = reallocarray(ctx->warnings.v, ctx->warnings.n + 1, sizeof(*v));
+
+		if (v) {
+			ctx->warnings.v = v;
+			if ((v[ctx->warnings.n] = c2c_strdup(msg)))
+				ctx->warnings.n++;
+		}
+	}
 	emit(ctx, C2C_LOG_WARN, msg);
 }
 

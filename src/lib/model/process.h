@@ -1,7 +1,13 @@
 /*
- * Stage 3, process model: the checkpoint as plain C structs. Nothing from
- * protobuf-c is visible here; process.c and pagemap.c decode the images and
- * copy what a core file needs.
+ * Stage 4, process model: the checkpoint as plain C structs. Nothing from
+ * protobuf-c is visible here; the model's .c files decode the images and
+ * copy what a core file needs:
+ *   process.c  the process tree (inventory, pstree) and loading order
+ *   threads.c  threads: names, signal masks, registers (through arch/)
+ *   memory.c   VMAs, auxv, shared memory, reading process memory
+ *   pagemap.c  page runs of a pagemap and its parents
+ *   files.c    the file table, memfds, deleted files
+ *   rootfs.c   mapped files from --root and the root-FS diff
  */
 #ifndef C2C_PROCESS_H
 #define C2C_PROCESS_H
@@ -10,12 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch.h"
 #include "source.h"
-
-/* CRIU task_state values (compel/include/uapi/task-state.h; doc §2.2.2). */
-#define C2C_TASK_ALIVE 1
-#define C2C_TASK_DEAD 2 /* zombie */
-#define C2C_TASK_STOPPED 3
 
 /* VmaEntry.status bits (criu/include/image.h; doc §2.4). */
 #define C2C_VMA_REGULAR 0x1U
@@ -45,12 +47,6 @@
 
 /* VmaEntry.madv bit for MADV_DONTDUMP (1 << 16, doc §2.4). */
 #define C2C_MADV_DONTDUMP (1ULL << 16)
-
-/* Number of words of user_regs_struct (arch/x86/include/asm/user_64.h). */
-#define C2C_X86_NGREG 27
-
-/* Standard (non-compacted) XSAVE area size with every component we keep. */
-#define C2C_XSAVE_MAX 2696
 
 /*
  * A run of pages: their bytes are at `off` in `blob`, or, when blob is NULL,
@@ -112,18 +108,8 @@ struct c2c_vma {
 struct c2c_thread {
 	uint32_t tid;
 	char comm[16];
-	uint64_t gpregs[C2C_X86_NGREG]; /* user_regs_struct order */
 	uint64_t sigpend, sighold;
-	bool has_fpregs;
-	uint8_t fxsave[512]; /* FXSAVE image (NT_PRFPREG layout) */
-	/*
-	 * XSAVE state in the standard Intel layout, whatever CPU dumped it:
-	 * xfeatures says which components CRIU saved (bit n = component n).
-	 */
-	bool has_xsave;
-	uint64_t xfeatures;
-	uint64_t xstate_bv;
-	uint8_t xsave[C2C_XSAVE_MAX];
+	struct c2c_regs regs; /* in the layouts of the notes (arch.h) */
 };
 
 struct c2c_process {
@@ -132,6 +118,7 @@ struct c2c_process {
 	uint32_t uid, gid;
 	int32_t nice;
 	char comm[16];
+	const struct c2c_arch *arch; /* of its threads' CoreEntry.mtype */
 	bool compat; /* 32-bit task */
 
 	struct c2c_thread *threads; /* leader first */

@@ -1,0 +1,103 @@
+/*
+ * Stage 3, architectures: what differs between the machines CRIU dumps, in
+ * one place per architecture (as elfutils' backends/): how a thread's
+ * registers are decoded from its CoreEntry, and how they and the task's
+ * identity are laid out in the core's notes.
+ *
+ * Input: the decoded CoreEntry of a thread (image stage). Output: plain
+ * register state (struct c2c_regs) already in the byte layout of the notes,
+ * and note descriptors for the plan stage. The protobuf-c types stay in the
+ * .c files of this folder and of the image and model stages.
+ */
+#ifndef C2C_ARCH_H
+#define C2C_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct PbCoreEntry;
+
+/* Words of elf_gregset_t the largest supported architecture has (x86_64: 27). */
+#define C2C_GREG_MAX 27
+/* Register-set notes a thread can have after NT_PRSTATUS, and their bytes. */
+#define C2C_REGSET_MAX 4
+#define C2C_REGSET_BYTES 3328 /* x86_64: 512 (NT_PRFPREG) + 2696 (NT_X86_XSTATE, AVX-512 + PKRU) */
+
+#define C2C_PSARGS_MAX 80 /* ELF_PRARGSZ, include/linux/elfcore.h */
+#define C2C_SIGINFO_SIZE 128 /* sizeof(siginfo_t) on every Linux architecture (SI_MAX_SIZE) */
+/* Room for the largest NT_PRSTATUS or NT_PRPSINFO descriptor of any architecture. */
+#define C2C_NOTE_DESC_MAX 512
+
+/* One register-set note of a thread, in the kernel's regset order. */
+struct c2c_regset {
+	const char *name; /* note name: "CORE" or "LINUX" */
+	uint32_t type;	  /* NT_* */
+	uint32_t off, len; /* descriptor: len bytes at off in c2c_regs.data */
+};
+
+/* A thread's registers, in the layouts its notes take. */
+struct c2c_regs {
+	uint64_t greg[C2C_GREG_MAX]; /* elf_gregset_t: pr_reg of NT_PRSTATUS */
+	bool fpvalid;		     /* pr_fpvalid */
+	size_t nsets;
+	struct c2c_regset sets[C2C_REGSET_MAX];
+	uint8_t data[C2C_REGSET_BYTES];
+};
+
+/* Who a note describes: the plain values NT_PRSTATUS and NT_PRPSINFO hold. */
+struct c2c_task_info {
+	uint32_t pid, tid, ppid, pgid, sid;
+	uint32_t state; /* C2C_TASK_*, CRIU's task_state */
+	int32_t nice;
+	uint32_t uid, gid;
+	uint64_t pf_flags;
+	uint64_t sigpend, sighold;
+};
+
+/* CRIU task_state values (compel/include/uapi/task-state.h; doc §2.2.2). */
+#define C2C_TASK_ALIVE 1
+#define C2C_TASK_DEAD 2 /* zombie */
+#define C2C_TASK_STOPPED 3
+
+struct c2c_arch {
+	const char *name;   /* as uname -m says */
+	uint32_t mtype;	    /* CoreEntry.mtype (core.proto enum march) */
+	uint16_t e_machine; /* EM_* */
+	size_t ngreg;	    /* words of elf_gregset_t */
+	size_t prstatus_size, prpsinfo_size; /* at most C2C_NOTE_DESC_MAX */
+	uint64_t page_size; /* ELF_EXEC_PAGESIZE: p_align of PT_LOAD, data start */
+
+	/*
+	 * Decode one thread's registers from its CoreEntry into *ret; *compat
+	 * is set when the task is a 32-bit one. loc names the core image.
+	 * Returns 0 or a negative error (missing register sets).
+	 */
+	int (*decode_thread)(struct c2c_ctx *ctx, const struct c2c_loc *loc,
+			     const struct PbCoreEntry *ce, uint32_t tid, struct c2c_regs *ret,
+			     bool *compat);
+};
+
+/*
+ * The architecture of CoreEntry.mtype; NULL with an error naming it
+ * (C2C_E_UNSUPPORTED) when ckpt2core cannot convert it.
+ */
+const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc *loc,
+				       uint32_t mtype);
+
+/* NT_PRSTATUS descriptor (arch->prstatus_size bytes) of thread ti->tid. */
+void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
+		       const struct c2c_regs *regs, uint8_t *out);
+
+/* NT_PRPSINFO descriptor (arch->prpsinfo_size bytes) of process ti->pid. */
+void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
+		       const char *fname, const char *psargs, uint8_t *out);
+
+/* Reserve a register-set note of len bytes in regs; NULL if it does not fit. */
+uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type, uint32_t len);
+
+extern const struct c2c_arch c2c_arch_x86_64;
+
+#endif /* C2C_ARCH_H */

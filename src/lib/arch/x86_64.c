@@ -1,0 +1,218 @@
+/*
+ * Stage 3, x86_64: a thread's registers from CRIU's thread_info_x86
+ * (images/core-x86.proto; criu-image-format §2.2.1) in the layouts of the
+ * kernel's regsets (arch/x86/kernel/ptrace.c x86_64_regsets):
+ *   NT_PRSTATUS  user_regs_struct (arch/x86/include/asm/user_64.h)
+ *   NT_PRFPREG   user_i387_struct, the FXSAVE image (512 bytes)
+ *   NT_X86_XSTATE the XSAVE area in the standard (non-compacted) format
+ * gdb 13 and 14+ accept exactly the standard sizes for the XCR0 written
+ * here, with Intel's component offsets (elf-core-format §2.2-§2.3).
+ */
+#include <elf.h>
+#include <string.h>
+
+#include "arch.h"
+#include "core.pb-c.h"
+#include "util.h"
+
+/* CoreEntry.mtype (images/core.proto enum march; doc §3.2). */
+#define MTYPE_X86_64 1
+/* user_x86_regs_entry.mode (doc §2.2.1). */
+#define REGS_MODE_COMPAT 2
+
+#define X86_64_NGREG 27 /* ELF_NGREG: sizeof(user_regs_struct) / 8 */
+#define FXSAVE_SIZE 512	/* sizeof(struct user_i387_struct) */
+
+/* XSAVE feature masks (arch/x86/include/asm/fpu/types.h; gdb x86-xstate.h). */
+#define XFEATURE_SSE_MASK 0x3ULL     /* x87 | SSE */
+#define XFEATURE_AVX_MASK 0x4ULL     /* YMM_Hi128 */
+#define XFEATURE_MPX_MASK 0x18ULL    /* BNDREGS | BNDCSR */
+#define XFEATURE_AVX512_MASK 0xe0ULL /* opmask | ZMM_Hi256 | Hi16_ZMM */
+#define XFEATURE_PKRU_MASK 0x200ULL
+
+/* Standard-format XSAVE component offsets (Intel SDM vol. 1 §13.4, CPUID 0xd). */
+#define XSAVE_YMMH_OFF 576
+#define XSAVE_BNDREGS_OFF 960
+#define XSAVE_BNDCSR_OFF 1024
+#define XSAVE_OPMASK_OFF 1088
+#define XSAVE_ZMM_HI256_OFF 1152
+#define XSAVE_HI16_ZMM_OFF 1664
+#define XSAVE_PKRU_OFF 2688
+#define XSAVE_MAX 2696 /* through PKRU */
+
+/*
+ * Software-usable bytes of the legacy region, where the kernel's regset puts
+ * XCR0 (arch/x86/include/asm/user.h, "only the first 8 bytes ... will be set
+ * to OS enabled xstate mask"), then the XSAVE header.
+ */
+#define XSAVE_XCR0_OFF 464
+#define XSAVE_HDR_OFF 512
+#define XSAVE_HDR_SIZE 64
+
+static void copy_words32(uint8_t *dst, size_t max_words, const uint32_t *w, size_t n)
+{
+	for (size_t i = 0; i < n && i < max_words; i++)
+		memcpy(dst + 4 * i, &w[i], 4);
+}
+
+static void copy_words64(uint8_t *dst, size_t max_words, const uint64_t *w, size_t n)
+{
+	for (size_t i = 0; i < n && i < max_words; i++)
+		memcpy(dst + 8 * i, &w[i], 8);
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	uint16_t x = (uint16_t)v;
+
+	memcpy(p, &x, 2);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* The FXSAVE image, user_i387_struct (elf-core-format §1.5 NT_PRFPREG). */
+static void build_fxsave(const PbUserX86FpregsEntry *fp, uint8_t *fx)
+{
+	memset(fx, 0, FXSAVE_SIZE);
+	put16(fx + 0, fp->cwd);
+	put16(fx + 2, fp->swd);
+	put16(fx + 4, fp->twd);
+	put16(fx + 6, fp->fop);
+	memcpy(fx + 8, &fp->rip, 8);
+	memcpy(fx + 16, &fp->rdp, 8);
+	memcpy(fx + 24, &fp->mxcsr, 4);
+	memcpy(fx + 28, &fp->mxcsr_mask, 4);
+	copy_words32(fx + 32, 32, fp->st_space, fp->n_st_space);
+	copy_words32(fx + 160, 64, fp->xmm_space, fp->n_xmm_space);
+}
+
+/*
+ * The components CRIU saved (bit n = component n); x87 and SSE are always
+ * part of the legacy area.
+ */
+static uint64_t xsave_features(const PbUserX86XsaveEntry *xs)
+{
+	uint64_t f = XFEATURE_SSE_MASK;
+
+	if (xs->n_ymmh_space)
+		f |= 1U << 2;
+	if (xs->n_bndreg_state)
+		f |= 1U << 3;
+	if (xs->n_bndcsr_state)
+		f |= 1U << 4;
+	if (xs->n_opmask_reg)
+		f |= 1U << 5;
+	if (xs->n_zmm_upper)
+		f |= 1U << 6;
+	if (xs->n_hi16_zmm)
+		f |= 1U << 7;
+	if (xs->n_pkru)
+		f |= 1U << 9;
+	return f;
+}
+
+/*
+ * XCR0 is not in the images: derive it from the components CRIU saved
+ * (fixtures README), and with it the standard area size gdb expects.
+ */
+static size_t xstate_size(uint64_t f, uint64_t *xcr0)
+{
+	size_t size = 576;
+
+	*xcr0 = XFEATURE_SSE_MASK;
+	if (f & XFEATURE_AVX_MASK) {
+		*xcr0 |= XFEATURE_AVX_MASK;
+		size = 832;
+	}
+	if (f & XFEATURE_MPX_MASK) {
+		*xcr0 |= XFEATURE_MPX_MASK;
+		size = 1088;
+	}
+	if (f & XFEATURE_AVX512_MASK) {
+		*xcr0 |= XFEATURE_AVX512_MASK | XFEATURE_AVX_MASK;
+		size = 2688;
+	}
+	if (f & XFEATURE_PKRU_MASK) {
+		*xcr0 |= XFEATURE_PKRU_MASK;
+		size = XSAVE_MAX;
+	}
+	return size;
+}
+
+/*
+ * NT_X86_XSTATE: CRIU's per-component arrays re-packed at the standard
+ * offsets after the FXSAVE image, XCR0 in the software bytes, and a header
+ * with XSTATE_BV masked by XCR0 and XCOMP_BV 0 (standard format).
+ */
+static void build_xstate(const PbUserX86XsaveEntry *xs, const uint8_t *fx, uint8_t *b,
+			 size_t size, uint64_t xcr0)
+{
+	uint8_t full[XSAVE_MAX] = { 0 };
+
+	memcpy(full, fx, FXSAVE_SIZE);
+	copy_words32(full + XSAVE_YMMH_OFF, 64, xs->ymmh_space, xs->n_ymmh_space);
+	copy_words64(full + XSAVE_BNDREGS_OFF, 8, xs->bndreg_state, xs->n_bndreg_state);
+	copy_words64(full + XSAVE_BNDCSR_OFF, 8, xs->bndcsr_state, xs->n_bndcsr_state);
+	copy_words64(full + XSAVE_OPMASK_OFF, 8, xs->opmask_reg, xs->n_opmask_reg);
+	copy_words64(full + XSAVE_ZMM_HI256_OFF, 64, xs->zmm_upper, xs->n_zmm_upper);
+	copy_words64(full + XSAVE_HI16_ZMM_OFF, 128, xs->hi16_zmm, xs->n_hi16_zmm);
+	copy_words32(full + XSAVE_PKRU_OFF, 2, xs->pkru, xs->n_pkru);
+	memcpy(b, full, size);
+	memset(b + XSAVE_XCR0_OFF, 0, XSAVE_HDR_OFF - XSAVE_XCR0_OFF);
+	put64(b + XSAVE_XCR0_OFF, xcr0);
+	memset(b + XSAVE_HDR_OFF, 0, XSAVE_HDR_SIZE);
+	put64(b + XSAVE_HDR_OFF, xs->xstate_bv & xcr0);
+}
+
+static int decode_thread(struct c2c_ctx *ctx, const struct c2c_loc *loc,
+			 const struct PbCoreEntry *ce, uint32_t tid, struct c2c_regs *ret,
+			 bool *compat)
+{
+	const PbThreadInfoX86 *ti = ce->thread_info;
+	const PbUserX86RegsEntry *g;
+	uint8_t *fx;
+
+	if (!ti || !ti->gpregs)
+		return c2c_fail(ctx, loc, C2C_E_MISSING,
+				"thread %u has no registers (thread_info.gpregs)", tid);
+	g = ti->gpregs;
+	*compat = g->has_mode && g->mode == REGS_MODE_COMPAT;
+	*ret = (struct c2c_regs){ 0 };
+	{
+		/* user_regs_struct order. */
+		const uint64_t regs[X86_64_NGREG] = {
+			g->r15, g->r14,	    g->r13, g->r12, g->bp,    g->bx,	  g->r11,
+			g->r10, g->r9,	    g->r8,  g->ax,  g->cx,    g->dx,	  g->si,
+			g->di,	g->orig_ax, g->ip,  g->cs,  g->flags, g->sp,	  g->ss,
+			g->fs_base, g->gs_base, g->ds, g->es, g->fs, g->gs,
+		};
+		memcpy(ret->greg, regs, sizeof(regs));
+	}
+	if (!ti->fpregs)
+		return 0;
+	ret->fpvalid = true;
+	fx = c2c_regs_add_set(ret, "CORE", NT_PRFPREG, FXSAVE_SIZE);
+	build_fxsave(ti->fpregs, fx);
+	if (ti->fpregs->xsave) {
+		uint64_t xcr0;
+		size_t size = xstate_size(xsave_features(ti->fpregs->xsave), &xcr0);
+		uint8_t *xb = c2c_regs_add_set(ret, "LINUX", NT_X86_XSTATE, (uint32_t)size);
+
+		build_xstate(ti->fpregs->xsave, fx, xb, size, xcr0);
+	}
+	return 0;
+}
+
+const struct c2c_arch c2c_arch_x86_64 = {
+	.name = "x86_64",
+	.mtype = MTYPE_X86_64,
+	.e_machine = EM_X86_64,
+	.ngreg = X86_64_NGREG,
+	.prstatus_size = 336, /* sizeof(struct elf_prstatus), include/linux/elfcore.h */
+	.prpsinfo_size = 136, /* sizeof(struct elf_prpsinfo) */
+	.page_size = 4096,    /* ELF_EXEC_PAGESIZE, arch/x86/include/asm/elf.h */
+	.decode_thread = decode_thread,
+};

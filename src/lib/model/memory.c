@@ -1,0 +1,326 @@
+/*
+ * Stage 4, process model: a process's memory map and memory.
+ *
+ * Consumes mm-<pid>.img (criu-image-format §2.4) and, through pagemap.c, the
+ * pagemaps of the process and of the shared memory objects it maps;
+ * produces the sorted VMAs with their files and shared memory resolved, the
+ * auxv, and reads of process memory from the page runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image.h"
+#include "mm.pb-c.h"
+#include "model.h"
+#include "util.h"
+
+/* auxv terminator (include/uapi/linux/auxvec.h). */
+#define AT_NULL 0
+
+/* Shared memory objects are loaded once, whatever number of VMAs map them. */
+static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t shmid,
+		     const struct c2c_shmem **ret)
+{
+	struct c2c_shmem *s, **v;
+	size_t lo = 0, hi = ck->nshmems;
+	int r;
+
+	/* Kept sorted by shmid: a binary search per VMA, not a scan. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ck->shmems[mid]->shmid < shmid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ck->nshmems && ck->shmems[lo]->shmid == shmid) {
+		*ret = ck->shmems[lo];
+		return 0;
+	}
+	if (ck->nshmems >= C2C_MAX_SHMEM_OBJECTS)
+		return c2c_fail(ctx, NULL, C2C_E_LIMIT,
+				"more than %u shared memory objects in one checkpoint",
+				C2C_MAX_SHMEM_OBJECTS);
+	s = calloc(1, sizeof(*s));
+	v = s ? reallocarray(ck->shmems, ck->nshmems + 1, sizeof(*v)) : NULL;
+	if (!v) {
+		free(s);
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	ck->shmems = v;
+	s->shmid = shmid;
+	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_SHMEM, shmid, &s->pm);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	s->missing = r == 1;
+	if (s->missing)
+		c2c_warn(ctx, NULL,
+			 "'%s/pagemap-shmem-%llu.img' is missing: content of the shared memory "
+			 "object is left out",
+			 ck->src->path, (unsigned long long)shmid);
+	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*v));
+	ck->shmems[lo] = s;
+	ck->nshmems++;
+	*ret = s;
+	return 0;
+}
+
+
+static int cmp_vma(const void *a, const void *b)
+{
+	const struct c2c_vma *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Attach the NT_FILE name and the shared memory object of a VMA. */
+static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_loc *loc,
+		       struct c2c_vma *v)
+{
+	struct c2c_file *f;
+	int r;
+
+	if (v->status & C2C_VMA_MEMFD) {
+		r = c2c_files_load(ctx, ck);
+		if (r < 0)
+			return r;
+		f = c2c_files_find(ck, v->shmid);
+		if (!f || !c2c_file_is_memfd(f))
+			return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					"memfd mapping %#llx refers to file id %llu, which is not a "
+					"memfd in files.img",
+					(unsigned long long)v->start, (unsigned long long)v->shmid);
+		{
+			const struct c2c_memfd *m = c2c_files_memfd(ck, f->inode_id);
+
+			if (m) {
+				v->path = m->path;
+				return get_shmem(ctx, ck, m->shmid, &v->shm);
+			}
+		}
+		return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+				"memfd mapping %#llx: inode %llu is not in memfd.img",
+				(unsigned long long)v->start, (unsigned long long)f->inode_id);
+	}
+	if (v->status & (C2C_VMA_FILE_PRIVATE | C2C_VMA_FILE_SHARED)) {
+		r = c2c_files_load(ctx, ck);
+		if (r < 0)
+			return r;
+		f = c2c_files_find(ck, v->shmid);
+		if (!f || !f->path) {
+			c2c_warn(ctx, loc,
+				 "mapping %#llx refers to file id %llu, which files.img does not "
+				 "name: it is left out of NT_FILE",
+				 (unsigned long long)v->start, (unsigned long long)v->shmid);
+			return 0;
+		}
+		v->path = f->path;
+		v->file = f;
+		return 0;
+	}
+	if (v->status & C2C_VMA_ANON_SHARED) {
+		/* SysV segments are not listed in NT_FILE (fixtures README). */
+		if (!(v->status & C2C_VMA_SYSVIPC))
+			v->path = "/dev/zero (deleted)";
+		return get_shmem(ctx, ck, v->shmid, &v->shm);
+	}
+	return 0;
+}
+
+/* The VMAs of an MmEntry, checked, sorted and not overlapping (files not resolved). */
+static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbMmEntry *mm,
+		       struct c2c_vma **ret, size_t *ret_n)
+{
+	struct c2c_vma *vmas;
+	size_t nv = 0;
+
+	if (mm->n_vmas > C2C_MAX_VMAS)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT, "%zu VMAs exceed the cap of %u", mm->n_vmas,
+				C2C_MAX_VMAS);
+	vmas = calloc(mm->n_vmas ? mm->n_vmas : 1, sizeof(*vmas));
+	if (!vmas)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const PbVmaEntry *e = mm->vmas[i];
+
+		/* Guard-region and uprobes pseudo-VMAs describe no memory of their own. */
+		if (e->status & (C2C_VMA_GUARD | C2C_VMA_UPROBES))
+			continue;
+		if (e->start >= e->end || e->start % C2C_PAGE_SIZE || e->end % C2C_PAGE_SIZE) {
+			free(vmas);
+			return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					"VMA %zu [%#llx, %#llx) is empty or not page aligned", i,
+					(unsigned long long)e->start, (unsigned long long)e->end);
+		}
+		vmas[nv++] = (struct c2c_vma){ .start = e->start,
+					       .end = e->end,
+					       .pgoff = e->pgoff,
+					       .shmid = e->shmid,
+					       .madv = e->madv,
+					       .prot = e->prot,
+					       .flags = e->flags,
+					       .status = e->status };
+	}
+	if (nv > 1)
+		qsort(vmas, nv, sizeof(*vmas), cmp_vma);
+	for (size_t i = 1; i < nv; i++) {
+		if (vmas[i].start < vmas[i - 1].end) {
+			int r = c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					 "VMAs [%#llx, %#llx) and [%#llx, %#llx) overlap",
+					 (unsigned long long)vmas[i - 1].start,
+					 (unsigned long long)vmas[i - 1].end,
+					 (unsigned long long)vmas[i].start,
+					 (unsigned long long)vmas[i].end);
+			free(vmas);
+			return r;
+		}
+	}
+	*ret = vmas;
+	*ret_n = nv;
+	return 0;
+}
+
+/* The MmEntry of an mm image (*msg to be freed by the caller) and where it is. */
+static int read_mm_entry(struct c2c_ctx *ctx, const struct c2c_blob *b, ProtobufCMessage **msg,
+			 struct c2c_loc *loc)
+{
+	struct c2c_image img;
+	int r = c2c_image_open(ctx, b, C2C_IMG_MM, &img);
+
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, msg);
+	if (r == 0)
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
+	if (r == 1)
+		*loc = C2C_IMAGE_LOC(&img);
+	return r < 0 ? r : 0;
+}
+
+int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *b, struct c2c_vma **ret,
+		size_t *ret_n)
+{
+	ProtobufCMessage *msg = NULL;
+	struct c2c_loc loc;
+	int r = read_mm_entry(ctx, b, &msg, &loc);
+
+	if (r == 0)
+		r = decode_vmas(ctx, &loc, (const PbMmEntry *)msg, ret, ret_n);
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	return r;
+}
+
+int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_process *p)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+	ProtobufCMessage *msg = NULL;
+	struct c2c_loc loc;
+	PbMmEntry *mm;
+	size_t na;
+	char name[32];
+	int r;
+
+	c2c_image_name(C2C_IMG_MM, p->pid, name, sizeof(name));
+	r = c2c_source_load(ctx, ck->src, name, false, &b);
+	if (r < 0)
+		return r;
+	r = read_mm_entry(ctx, &b, &msg, &loc);
+	if (r < 0)
+		goto out;
+	mm = (PbMmEntry *)msg;
+	p->has_mm = true;
+	p->arg_start = mm->mm_arg_start;
+	p->arg_end = mm->mm_arg_end;
+	if (mm->has_exe_file_id) {
+		const struct c2c_file *f;
+
+		r = c2c_files_load(ctx, ck);
+		if (r < 0)
+			goto out;
+		f = c2c_files_find(ck, mm->exe_file_id);
+		p->exe_path = f ? f->path : NULL;
+	}
+
+	/*
+	 * CRIU keeps at most AT_VECTOR_SIZE words and may cut off the AT_NULL
+	 * pair (doc §2.4); the kernel's NT_AUXV always ends with it.
+	 */
+	if (mm->n_mm_saved_auxv > C2C_MAX_AUXV_WORDS) {
+		r = c2c_fail(ctx, &loc, C2C_E_LIMIT, "auxv of %zu words exceeds the cap of %u",
+			     mm->n_mm_saved_auxv, C2C_MAX_AUXV_WORDS);
+		goto out;
+	}
+	for (na = 0; na + 1 < mm->n_mm_saved_auxv; na += 2)
+		if (mm->mm_saved_auxv[na] == AT_NULL)
+			break;
+	p->auxv = calloc(na + 2, sizeof(*p->auxv));
+	if (!p->auxv) {
+		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (na)
+		memcpy(p->auxv, mm->mm_saved_auxv, na * sizeof(*p->auxv));
+	p->nauxv = na + 2;
+
+	r = decode_vmas(ctx, &loc, mm, &p->vmas, &p->nvmas);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < p->nvmas; i++) {
+		r = resolve_vma(ctx, ck, &loc, &p->vmas[i]);
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	c2c_blob_release(&b);
+	return r;
+}
+
+struct tree_entry {
+	uint32_t pid, ppid, pgid, sid;
+	uint32_t *threads;
+	size_t nthreads;
+	struct c2c_loc loc;
+};
+
+int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint64_t addr,
+			 void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	size_t i;
+
+	memset(buf, 0, len);
+	i = c2c_pagemap_find(&p->pm, addr);
+	while (len && i < p->pm.n) {
+		const struct c2c_extent *e = &p->pm.ext[i];
+		uint64_t eend = e->addr + e->npages * C2C_PAGE_SIZE;
+		uint64_t skip, n;
+		int r;
+
+		if (e->addr >= addr + len)
+			break;
+		if (e->addr > addr) {
+			skip = e->addr - addr;
+			out += skip;
+			len -= skip;
+			addr = e->addr;
+		}
+		n = eend - addr < len ? eend - addr : len;
+		if (e->blob) {
+			r = c2c_blob_pread(ctx, e->blob, out, n, e->off + (addr - e->addr));
+			if (r < 0)
+				return r;
+		}
+		out += n;
+		len -= n;
+		addr += n;
+		i++;
+	}
+	return 0;
+}
+

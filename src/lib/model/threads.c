@@ -1,0 +1,106 @@
+/*
+ * Stage 4, process model: the threads of a process.
+ *
+ * Consumes core-<tid>.img (criu-image-format §2.2); produces each thread's
+ * name, signal masks and registers. The registers are decoded by the
+ * architecture of CoreEntry.mtype (arch/), which every thread of a process
+ * must share.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.pb-c.h"
+#include "image.h"
+#include "model.h"
+#include "util.h"
+
+uint64_t c2c_signals_pending(const PbSignalQueueEntry *q)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; q && i < q->n_signals; i++) {
+		int32_t signo;
+
+		if (!q->signals[i]->has_siginfo || q->signals[i]->siginfo.len < 4)
+			continue;
+		memcpy(&signo, q->signals[i]->siginfo.data, 4);
+		if (signo >= 1 && signo <= 64)
+			m |= 1ULL << (signo - 1);
+	}
+	return m;
+}
+
+void c2c_comm_set(char comm[16], const char *s)
+{
+	snprintf(comm, 16, "%s", s ? s : "");
+}
+
+int c2c_thread_core_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_t pid,
+			   uint32_t tid, struct c2c_blob *b, struct c2c_image *img, PbCoreEntry **ret)
+{
+	ProtobufCMessage *msg = NULL;
+	char name[32];
+	int r;
+
+	c2c_image_name(C2C_IMG_CORE, tid, name, sizeof(name));
+	r = c2c_source_load(ctx, ck->src, name, true, b);
+	if (r == 1) {
+		char *path = c2c_asprintf("%s/%s", ck->src->path, name);
+
+		r = c2c_fail(ctx, &C2C_LOC_FILE(path ? path : name), C2C_E_MISSING,
+			     "required image is missing: the registers of thread %u of process %u",
+			     tid, pid);
+		free(path);
+	}
+	if (r < 0)
+		return r;
+	r = c2c_image_open(ctx, b, C2C_IMG_CORE, img);
+	if (r < 0)
+		return r;
+	r = c2c_image_next_msg(ctx, img, &pb_core_entry__descriptor, &msg);
+	if (r == 0)
+		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_TRUNCATED, "core image has no entry");
+	if (r < 0)
+		return r;
+	*ret = (PbCoreEntry *)msg;
+	return 0;
+}
+
+/* One thread's registers and names from its CoreEntry (loc names the core image). */
+int c2c_thread_decode(struct c2c_ctx *ctx, struct c2c_process *p, struct c2c_thread *t,
+		      const PbCoreEntry *ce, const struct c2c_loc *loc)
+{
+	const struct c2c_arch *arch = c2c_arch_lookup(ctx, loc, ce->mtype);
+	bool compat = false;
+	int r;
+
+	if (!arch)
+		return C2C_E_UNSUPPORTED;
+	if (p->arch && arch != p->arch)
+		return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+				"thread %u is %s, but its process %u is %s", t->tid, arch->name,
+				p->pid, p->arch->name);
+	p->arch = arch;
+	r = arch->decode_thread(ctx, loc, ce, t->tid, &t->regs, &compat);
+	if (r < 0)
+		return r;
+	if (compat)
+		p->compat = true;
+	if (ce->thread_core) {
+		const PbThreadCoreEntry *tc = ce->thread_core;
+
+		c2c_comm_set(t->comm, tc->comm);
+		t->sighold = tc->blk_sigset;
+		t->sigpend = c2c_signals_pending(tc->signals_p);
+		if (t->tid == p->pid) {
+			p->nice = tc->sched_nice;
+			if (tc->creds) {
+				p->uid = tc->creds->uid;
+				p->gid = tc->creds->gid;
+			}
+		}
+	}
+	return 0;
+}
+

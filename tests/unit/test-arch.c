@@ -1,0 +1,365 @@
+/*
+ * Unit tests of src/lib/arch/: the byte layout of NT_PRSTATUS and
+ * NT_PRPSINFO (arch.c; include/linux/elfcore.h) and the x86_64 register
+ * decoder (x86_64.c): user_regs_struct order, the FXSAVE image and
+ * NT_X86_XSTATE in the Intel SDM standard XSAVE format, from CoreEntry
+ * messages built in memory. Every descriptor is written into a larger buffer
+ * pre-filled with a canary byte, so writing past its size is caught too.
+ */
+#include <elf.h>
+#include <stdlib.h>
+
+#include "arch.h"
+#include "core.pb-c.h"
+#include "helpers.h"
+
+#define X86_NGREG 27
+#define XSAVE_MAX 2696
+
+#define CANARY 0xa5
+
+static void assert_bytes(const uint8_t *p, size_t from, size_t to, uint8_t val)
+{
+	for (size_t i = from; i < to; i++)
+		if (p[i] != val)
+			fail_msg("byte %zu is 0x%02x, expected 0x%02x", i, p[i], val);
+}
+
+static void prstatus_layout(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_x86_64;
+	struct c2c_task_info t = { .pid = 100, .tid = 101, .ppid = 7, .pgid = 90, .sid = 80,
+				   .sigpend = 0x1122334455667788ULL,
+				   .sighold = 0x0102030405060708ULL };
+	struct c2c_regs regs = { .fpvalid = true };
+	uint8_t out[336 + 16];
+
+	(void)state;
+	assert_int_equal(a->prstatus_size, 336);
+	assert_int_equal(a->ngreg, X86_NGREG);
+	for (int i = 0; i < X86_NGREG; i++)
+		regs.greg[i] = 0xabc000 + (uint64_t)i;
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &t, &regs, out);
+
+	assert_bytes(out, 0, 16, 0); /* pr_info, pr_cursig: no signal */
+	assert_int_equal(get64(out + 16), t.sigpend);
+	assert_int_equal(get64(out + 24), t.sighold);
+	assert_int_equal(get32(out + 32), 101); /* pr_pid is the thread's tid */
+	assert_int_equal(get32(out + 36), 7);
+	assert_int_equal(get32(out + 40), 90);
+	assert_int_equal(get32(out + 44), 80);
+	assert_bytes(out, 48, 112, 0); /* the four timevals */
+	/* pr_reg in user_regs_struct order: r15 first ... gs last (27 words). */
+	for (int i = 0; i < X86_NGREG; i++)
+		assert_int_equal(get64(out + 112 + 8 * i), 0xabc000 + (uint64_t)i);
+	assert_int_equal(112 + 8 * X86_NGREG, 328);
+	assert_int_equal(get32(out + 328), 1); /* pr_fpvalid */
+	assert_bytes(out, 332, 336, 0);	       /* tail padding */
+	assert_bytes(out, 336, sizeof(out), CANARY);
+
+	regs.fpvalid = false;
+	c2c_arch_prstatus(a, &t, &regs, out);
+	assert_int_equal(get32(out + 328), 0);
+}
+
+static void prpsinfo_layout(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_x86_64;
+	struct c2c_task_info p = { .pid = 100, .tid = 100, .ppid = 7, .pgid = 90, .sid = 80,
+				   .uid = 1000, .gid = 1001, .nice = -5, .pf_flags = 0x400040,
+				   .state = C2C_TASK_ALIVE };
+	uint8_t out[136 + 16];
+	char psargs[C2C_PSARGS_MAX];
+
+	(void)state;
+	assert_int_equal(a->prpsinfo_size, 136);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prpsinfo(a, &p, "sleeper", "sleeper -t 10", out);
+
+	assert_int_equal(out[0], 1);   /* pr_state: sleeping */
+	assert_int_equal(out[1], 'S'); /* pr_sname */
+	assert_int_equal(out[2], 0);   /* pr_zomb */
+	assert_int_equal((int8_t)out[3], -5);
+	assert_bytes(out, 4, 8, 0);
+	assert_int_equal(get64(out + 8), 0x400040);
+	assert_int_equal(get32(out + 16), 1000);
+	assert_int_equal(get32(out + 20), 1001);
+	assert_int_equal(get32(out + 24), 100);
+	assert_int_equal(get32(out + 28), 7);
+	assert_int_equal(get32(out + 32), 90);
+	assert_int_equal(get32(out + 36), 80);
+	assert_string_equal((const char *)out + 40, "sleeper");
+	assert_bytes(out, 40 + 7, 56, 0);
+	assert_string_equal((const char *)out + 56, "sleeper -t 10");
+	assert_bytes(out, 56 + 13, 136, 0);
+	assert_bytes(out, 136, sizeof(out), CANARY);
+
+	/* Long names are cut to leave a NUL: fname 15 bytes, psargs 79. */
+	memset(psargs, 'a', sizeof(psargs));
+	psargs[sizeof(psargs) - 1] = '\0';
+	p.state = C2C_TASK_DEAD;
+	c2c_arch_prpsinfo(a, &p, "a-very-long-executable-name", psargs, out);
+	assert_int_equal(out[0], 4);
+	assert_int_equal(out[1], 'Z');
+	assert_int_equal(out[2], 1);
+	assert_string_equal((const char *)out + 40, "a-very-long-exe");
+	assert_int_equal(strlen((const char *)out + 56), 79);
+	assert_int_equal(out[135], 0);
+	assert_bytes(out, 136, sizeof(out), CANARY);
+
+	p.state = C2C_TASK_STOPPED;
+	c2c_arch_prpsinfo(a, &p, "x", "", out);
+	assert_int_equal(out[0], 3);
+	assert_int_equal(out[1], 'T');
+	assert_int_equal(out[2], 0);
+}
+
+/* xsave[i] = pattern(i): non-zero almost everywhere, different per offset. */
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + 1 + i / 251);
+}
+
+/* Words of the standard XSAVE area at [off, off + 4 * n) (or 8 * n), as CRIU stores them. */
+static uint32_t *words32(size_t off, size_t n)
+{
+	uint32_t *w = calloc(n, 4);
+
+	assert_non_null(w);
+	for (size_t i = 0; i < 4 * n; i++)
+		((uint8_t *)w)[i] = pattern(off + i);
+	return w;
+}
+
+static uint64_t *words64(size_t off, size_t n)
+{
+	return (uint64_t *)words32(off, 2 * n);
+}
+
+/*
+ * Decode a thread whose CoreEntry holds the XSAVE components of features
+ * (bit n = component n), filled with pattern(); check the FXSAVE note, the
+ * size of the NT_X86_XSTATE note and the layout every size shares.
+ */
+static uint8_t *xstate(uint64_t features, uint64_t xstate_bv, size_t want_size, uint64_t want_xcr0)
+{
+	PbUserX86RegsEntry g = PB_USER_X86_REGS_ENTRY__INIT;
+	PbUserX86XsaveEntry xs = PB_USER_X86_XSAVE_ENTRY__INIT;
+	PbUserX86FpregsEntry fp = PB_USER_X86_FPREGS_ENTRY__INIT;
+	PbThreadInfoX86 ti = PB_THREAD_INFO_X86__INIT;
+	PbCoreEntry ce = PB_CORE_ENTRY__INIT;
+	struct c2c_regs *regs = calloc(1, sizeof(*regs));
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	uint8_t *out = malloc(XSAVE_MAX + 64);
+	const uint8_t *fx, *x;
+	bool compat = true;
+
+	assert_non_null(regs);
+	assert_non_null(out);
+	/* The legacy area: 32 words of st_space at 32, 64 of xmm_space at 160. */
+	fp.st_space = words32(32, 32);
+	fp.n_st_space = 32;
+	fp.xmm_space = words32(160, 64);
+	fp.n_xmm_space = 64;
+	fp.mxcsr = 0x1f80;
+	fp.xsave = &xs;
+	xs.xstate_bv = xstate_bv;
+	if (features & 0x4)
+		xs.ymmh_space = words32(576, xs.n_ymmh_space = 64);
+	if (features & 0x8)
+		xs.bndreg_state = words64(960, xs.n_bndreg_state = 8);
+	if (features & 0x10)
+		xs.bndcsr_state = words64(1024, xs.n_bndcsr_state = 8);
+	if (features & 0x20)
+		xs.opmask_reg = words64(1088, xs.n_opmask_reg = 8);
+	if (features & 0x40)
+		xs.zmm_upper = words64(1152, xs.n_zmm_upper = 64);
+	if (features & 0x80)
+		xs.hi16_zmm = words64(1664, xs.n_hi16_zmm = 128);
+	if (features & 0x200)
+		xs.pkru = words32(2688, xs.n_pkru = 2);
+	ti.gpregs = &g;
+	ti.fpregs = &fp;
+	ce.mtype = 1;
+	ce.thread_info = &ti;
+
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 1, regs, &compat), 0);
+	assert_false(compat);
+	assert_true(regs->fpvalid);
+	assert_int_equal(regs->nsets, 2);
+	assert_int_equal(regs->sets[0].type, NT_PRFPREG);
+	assert_string_equal(regs->sets[0].name, "CORE");
+	assert_int_equal(regs->sets[0].len, 512);
+	assert_int_equal(regs->sets[1].type, NT_X86_XSTATE);
+	assert_string_equal(regs->sets[1].name, "LINUX");
+	assert_int_equal(regs->sets[1].len, want_size);
+	fx = regs->data + regs->sets[0].off;
+	x = regs->data + regs->sets[1].off;
+	assert_int_equal(get32(fx + 24), 0x1f80); /* mxcsr */
+	memset(out, CANARY, XSAVE_MAX + 64);
+	memcpy(out, x, want_size);
+	/* The FXSAVE image begins the XSAVE area. */
+	assert_memory_equal(out, fx, 464);
+	for (size_t i = 32; i < 416; i++)
+		if (out[i] != pattern(i))
+			fail_msg("legacy byte %zu is not the image's", i);
+	assert_int_equal(get64(out + 464), want_xcr0); /* "XCR0" in sw_reserved */
+	assert_bytes(out, 472, 512, 0);
+	assert_int_equal(get64(out + 512), xstate_bv & want_xcr0); /* XSTATE_BV */
+	assert_int_equal(get64(out + 520), 0);			   /* XCOMP_BV: standard */
+	assert_bytes(out, 528, 576, 0);
+	assert_bytes(out, want_size, XSAVE_MAX + 64, CANARY);
+
+	free(fp.st_space);
+	free(fp.xmm_space);
+	free(xs.ymmh_space);
+	free(xs.bndreg_state);
+	free(xs.bndcsr_state);
+	free(xs.opmask_reg);
+	free(xs.zmm_upper);
+	free(xs.hi16_zmm);
+	free(xs.pkru);
+	free(regs);
+	c2c_ctx_free(ctx);
+	return out;
+}
+
+/* Component bytes [from, to) are the image's, at their standard offsets. */
+static void assert_component(const uint8_t *out, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (out[i] != pattern(i))
+			fail_msg("component byte %zu is 0x%02x, not the image's 0x%02x", i, out[i],
+				 pattern(i));
+}
+
+static void gpregs_order_and_compat(void **state)
+{
+	PbUserX86RegsEntry g = PB_USER_X86_REGS_ENTRY__INIT;
+	PbThreadInfoX86 ti = PB_THREAD_INFO_X86__INIT;
+	PbCoreEntry ce = PB_CORE_ENTRY__INIT;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_regs regs;
+	bool compat = true;
+
+	(void)state;
+	g.r15 = 1, g.ip = 17, g.gs = 27, g.orig_ax = 16, g.fs_base = 22;
+	ti.gpregs = &g;
+	ce.mtype = 1;
+	ce.thread_info = &ti;
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 5, &regs, &compat), 0);
+	assert_false(compat);
+	assert_false(regs.fpvalid); /* no fpregs: no NT_PRFPREG, pr_fpvalid 0 */
+	assert_int_equal(regs.nsets, 0);
+	/* user_regs_struct: r15 is word 0, orig_ax 15, ip 16, fs_base 21, gs 26. */
+	assert_int_equal(regs.greg[0], 1);
+	assert_int_equal(regs.greg[15], 16);
+	assert_int_equal(regs.greg[16], 17);
+	assert_int_equal(regs.greg[21], 22);
+	assert_int_equal(regs.greg[26], 27);
+
+	g.has_mode = true;
+	g.mode = 2; /* REGS_MODE_COMPAT */
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 5, &regs, &compat), 0);
+	assert_true(compat);
+
+	ti.gpregs = NULL;
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 5, &regs, &compat),
+			 C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "thread 5 has no registers (thread_info.gpregs)");
+	c2c_ctx_free(ctx);
+}
+
+static void unsupported_mtype(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+
+	(void)state;
+	assert_ptr_equal(c2c_arch_lookup(ctx, NULL, 1), &c2c_arch_x86_64);
+	assert_null(c2c_arch_lookup(ctx, NULL, 6));
+	assert_int_equal(c2c_errcode(ctx), C2C_E_UNSUPPORTED);
+	assert_non_null(strstr(c2c_errmsg(ctx), "architecture mips (CoreEntry.mtype 6)"));
+	c2c_ctx_free(ctx);
+}
+
+static void xstate_sse(void **state)
+{
+	(void)state;
+	free(xstate(0x3, 0x3, 576, 0x3));
+}
+
+static void xstate_avx(void **state)
+{
+	uint8_t *out;
+
+	(void)state;
+	out = xstate(0x7, 0x7, 832, 0x7);
+	assert_component(out, 576, 832); /* YMM_Hi128 */
+	free(out);
+}
+
+static void xstate_mpx(void **state)
+{
+	uint8_t *out;
+
+	(void)state;
+	out = xstate(0x1f, 0x1f, 1088, 0x1f);
+	assert_component(out, 576, 832);  /* YMM_Hi128 */
+	assert_bytes(out, 832, 960, 0);	  /* no component there */
+	assert_component(out, 960, 1088); /* BNDREGS, BNDCSR */
+	free(out);
+}
+
+static void xstate_avx512(void **state)
+{
+	uint8_t *out;
+
+	(void)state;
+	/* AVX-512 without MPX: the standard format keeps MPX's (unused) slot. */
+	out = xstate(0xe7, 0xe7, 2688, 0xe7);
+	assert_component(out, 576, 832);   /* YMM_Hi128 */
+	assert_bytes(out, 960, 1088, 0);   /* MPX slot: not saved */
+	assert_component(out, 1088, 2688); /* opmask, ZMM_Hi256, Hi16_ZMM */
+	free(out);
+}
+
+static void xstate_avx512_pkru(void **state)
+{
+	uint8_t *out;
+
+	(void)state;
+	out = xstate(0x2ff, 0x2ff, 2696, 0x2ff);
+	assert_component(out, 576, 832);
+	assert_bytes(out, 832, 960, 0);
+	assert_component(out, 960, 2696); /* MPX through PKRU */
+	free(out);
+}
+
+static void xstate_bv_masked_by_xcr0(void **state)
+{
+	(void)state;
+	/* Components saved beyond what we describe never appear in XSTATE_BV. */
+	free(xstate(0x7, 0xffffffffffffffffULL, 832, 0x7));
+	/* Components CRIU saved but that were in their init state stay clear. */
+	free(xstate(0xe7, 0x3, 2688, 0xe7));
+	/* AVX-512 implies AVX in XCR0, even if the image lacks it. */
+	free(xstate(0xe3, 0xe3, 2688, 0xe7));
+	/* PKRU alone. */
+	free(xstate(0x203, 0x203, 2696, 0x203));
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(prstatus_layout),
+	cmocka_unit_test(gpregs_order_and_compat),
+	cmocka_unit_test(unsupported_mtype),
+	cmocka_unit_test(prpsinfo_layout),
+	cmocka_unit_test(xstate_sse),
+	cmocka_unit_test(xstate_avx),
+	cmocka_unit_test(xstate_mpx),
+	cmocka_unit_test(xstate_avx512),
+	cmocka_unit_test(xstate_avx512_pkru),
+	cmocka_unit_test(xstate_bv_masked_by_xcr0),
+};
+
+C2C_UNIT_MAIN(tests)
