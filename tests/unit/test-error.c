@@ -97,11 +97,32 @@ static void fail_message_and_code(void **state)
 	}
 
 	/* No location at all: the bare message. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	assert_int_equal(c2c_errcode(ctx), 0);
 	assert_string_equal(c2c_errmsg(ctx), "");
 	c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	assert_string_equal(c2c_errmsg(ctx), "out of memory");
+	c2c_ctx_free(ctx);
+}
+
+/* Failures inside c2c_try_begin/end return their code but leave no record. */
+static void try_records_nothing(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+
+	(void)state;
+	c2c_try_begin(ctx);
+	c2c_try_begin(ctx);
+	assert_int_equal(c2c_fail(ctx, NULL, C2C_E_TRUNCATED, "optional"), C2C_E_TRUNCATED);
+	c2c_try_end(ctx);
+	assert_int_equal(c2c_fail(ctx, NULL, C2C_E_IO, "still optional"), C2C_E_IO);
+	c2c_try_end(ctx);
+	assert_int_equal(c2c_errcode(ctx), 0);
+	assert_string_equal(c2c_errmsg(ctx), "");
+	c2c_try_end(ctx); /* unbalanced: harmless */
+	c2c_fail(ctx, NULL, C2C_E_MISSING, "required");
+	assert_int_equal(c2c_errcode(ctx), C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "required");
 	c2c_ctx_free(ctx);
 }
 
@@ -119,7 +140,7 @@ static void first_failure_wins(void **state)
 	assert_string_equal(c2c_errmsg(ctx), "'inner.img': offset 8 (0x8): wrong magic");
 
 	/* After clearing, the next failure is recorded again. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	c2c_fail(ctx, &C2C_LOC_FILE("outer"), C2C_E_MISSING, "outer text");
 	assert_int_equal(c2c_errcode(ctx), C2C_E_MISSING);
 	assert_string_equal(c2c_errmsg(ctx), "'outer': outer text");
@@ -140,7 +161,7 @@ static void io_error_appends_strerror(void **state)
 	assert_string_equal(c2c_errmsg(ctx), want);
 
 	/* Only C2C_E_IO looks at errno; a stale errno does not leak into other errors. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	errno = EACCES;
 	c2c_fail(ctx, &C2C_LOC_FILE("x"), C2C_E_TRUNCATED, "short");
 	assert_string_equal(c2c_errmsg(ctx), "'x': short");
@@ -210,6 +231,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(loc_format_small_buffer),
 	cmocka_unit_test(fail_message_and_code),
 	cmocka_unit_test(first_failure_wins),
+	cmocka_unit_test(try_records_nothing),
 	cmocka_unit_test(io_error_appends_strerror),
 	cmocka_unit_test(strerror_names),
 	cmocka_unit_test(warn_counts_and_logs),

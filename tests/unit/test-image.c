@@ -125,7 +125,7 @@ static void wrong_magic(void **state)
 					     "wrong magic 0x55053847, expected 0x56084025");
 
 	/* Neither the prefix nor the magic: offset 0. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	b.n = 0;
 	tbuf_u32(&b, 0xdeadbeefU);
 	tbuf_u32(&b, PAGEMAP_MAGIC);
@@ -135,7 +135,7 @@ static void wrong_magic(void **state)
 					     "wrong magic 0xdeadbeef, expected 0x56084025");
 
 	/* Inventory has no prefix: a zero first word is not one. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	b.n = 0;
 	tbuf_u32(&b, 0);
 	tbuf_u32(&b, INVENTORY_MAGIC);
@@ -159,21 +159,21 @@ static void shorter_than_magic(void **state)
 	assert_string_equal(c2c_errmsg(ctx), "'dir/pagemap-1.img': offset 0 (0x0): "
 					     "image too short for its magic (3 bytes)");
 
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	blob.size = 0;
 	c2c_assert_fails(ctx, c2c_image_open(ctx, &blob, C2C_IMG_PAGEMAP, &img), C2C_E_TRUNCATED);
 	assert_string_equal(c2c_errmsg(ctx), "'dir/pagemap-1.img': offset 0 (0x0): "
 					     "image too short for its magic (0 bytes)");
 
 	/* The prefix word, then the file ends inside the image magic. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	blob.size = 6;
 	c2c_assert_fails(ctx, c2c_image_open(ctx, &blob, C2C_IMG_PAGEMAP, &img), C2C_E_TRUNCATED);
 	assert_string_equal(c2c_errmsg(ctx), "'dir/pagemap-1.img': offset 4 (0x4): "
 					     "image ends after its first magic word");
 
 	/* Exactly the two words: valid and empty. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	blob.size = 8;
 	c2c_assert_ok(ctx, c2c_image_open(ctx, &blob, C2C_IMG_PAGEMAP, &img));
 	assert_int_equal(c2c_image_next(ctx, &img, &(const uint8_t *){ NULL }, &(size_t){ 0 }), 0);
@@ -227,7 +227,7 @@ static void truncated_payload(void **state)
 					     "truncated record: need 1409 bytes, 3 left");
 
 	/* One byte short is still short. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	b.n = 8;
 	tbuf_u32(&b, 4);
 	tbuf_put(&b, "abc", 3);
@@ -301,7 +301,7 @@ static void record_over_cap(void **state)
 	assert_string_equal(c2c_errmsg(ctx), want);
 
 	/* Exactly the cap is allowed. */
-	c2c_clear_error(ctx);
+	c2c_op_begin(ctx);
 	data[8] = 0;
 	c2c_assert_ok(ctx, c2c_image_open(ctx, &blob, C2C_IMG_PAGEMAP, &img));
 	assert_int_equal(c2c_image_next(ctx, &img, &p, &len), 1);

@@ -205,7 +205,9 @@ static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const c
 	sub = c2c_asprintf("%s/checkpoint", input);
 	if (!sub)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	c2c_try_begin(ctx); /* not an image directory: the error below says why */
 	r = c2c_source_open_dir(ctx, sub, ret);
+	c2c_try_end(ctx);
 	if (r == 0 && access(sub, F_OK) == 0) {
 		char *inv = c2c_asprintf("%s/inventory.img", sub);
 
@@ -216,12 +218,10 @@ static int open_input(struct c2c_ctx *ctx, const char *input, int outfd, const c
 		free(inv);
 	}
 	free(sub);
-	if (r < 0) {
-		c2c_clear_error(ctx);
+	if (r < 0)
 		return c2c_fail(ctx, &C2C_LOC_FILE(input), C2C_E_MISSING,
 				"no CRIU images here: neither inventory.img nor "
 				"checkpoint/inventory.img");
-	}
 	/* An extracted container archive: metadata beside checkpoint/. */
 	ctx->report->kind = "extracted archive";
 	(*ret)->meta_dir = c2c_strdup(input);

@@ -230,14 +230,16 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 			mm = &st->mms[i];
 	if (!mm)
 		return 0;
+	/* A broken image is not placed: the loader reports it if it matters. */
+	c2c_try_begin(st->ctx);
 	b = member_view(&tab->v[pm->idx]);
-	if (c2c_pagemap_present(st->ctx, &b, &pages_id, &ext, &next) < 0) {
-		c2c_clear_error(st->ctx); /* the loader reports it if it matters */
-		return 0;
+	r = c2c_pagemap_present(st->ctx, &b, &pages_id, &ext, &next);
+	if (r == 0 && next) {
+		b = member_view(&tab->v[mm->idx]);
+		r = c2c_mm_vmas(st->ctx, &b, &vmas, &nv);
 	}
-	b = member_view(&tab->v[mm->idx]);
-	if (!next || c2c_mm_vmas(st->ctx, &b, &vmas, &nv) < 0) {
-		c2c_clear_error(st->ctx);
+	c2c_try_end(st->ctx);
+	if (r < 0 || !next) {
 		free(ext);
 		return 0;
 	}
@@ -401,10 +403,13 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 		struct place_map pm = { dir, id, 0, i };
 		struct place_map *v;
 
-		if (c2c_pagemap_present(st->ctx, &b, &pm.pages_id, NULL, NULL) < 0) {
-			c2c_clear_error(st->ctx); /* the loader reports it if it matters */
+		int r;
+
+		c2c_try_begin(st->ctx); /* the loader reports a broken image if it matters */
+		r = c2c_pagemap_present(st->ctx, &b, &pm.pages_id, NULL, NULL);
+		c2c_try_end(st->ctx);
+		if (r < 0)
 			return 0;
-		}
 		v = reallocarray(st->maps, st->nmaps + 1, sizeof(*v));
 		if (!v)
 			return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");

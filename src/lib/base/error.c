@@ -90,7 +90,7 @@ int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const 
 	char where[4096];
 	va_list ap;
 
-	if (ctx->err_code)
+	if (ctx->err_code || ctx->trying)
 		return code;
 	ctx->err_code = code;
 	ctx->err_errno = code == C2C_E_IO ? saved : 0;
@@ -124,14 +124,21 @@ void c2c_ctx_release_base(struct c2c_ctx *ctx)
 	warnings_clear(&ctx->warnings);
 }
 
+void c2c_try_begin(struct c2c_ctx *ctx)
+{
+	ctx->trying++;
+}
+
+void c2c_try_end(struct c2c_ctx *ctx)
+{
+	if (ctx->trying)
+		ctx->trying--;
+}
+
 void c2c_op_begin(struct c2c_ctx *ctx)
 {
 	warnings_clear(&ctx->warnings);
-	c2c_clear_error(ctx);
-}
-
-void c2c_clear_error(struct c2c_ctx *ctx)
-{
+	ctx->trying = 0;
 	ctx->err_code = 0;
 	ctx->err_errno = 0;
 	ctx->err_msg[0] = '\0';

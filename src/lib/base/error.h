@@ -71,6 +71,7 @@ struct c2c_ctx {
 	char err_text[4096 + 2 * C2C_MSG_MAX]; /* formatted by c2c_errmsg() */
 	char err_site[128];
 	struct c2c_warnings warnings;
+	unsigned int trying; /* c2c_try_begin depth: failures are not recorded */
 };
 
 
@@ -91,8 +92,14 @@ int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const 
 /* Forget the last failure and the warnings: the start of a new operation. */
 void c2c_op_begin(struct c2c_ctx *ctx);
 
-/* Forget the last failure only (being replaced by try variants). */
-void c2c_clear_error(struct c2c_ctx *ctx);
+/*
+ * Optional data (container metadata, a placement that may not apply): from
+ * c2c_try_begin to the matching c2c_try_end, failures still return their
+ * code but are not recorded in ctx, so reading what is optional never needs
+ * failing and then clearing the error. Pairs nest.
+ */
+void c2c_try_begin(struct c2c_ctx *ctx);
+void c2c_try_end(struct c2c_ctx *ctx);
 
 /* Free what ctx holds below the api stage (options, warnings); not ctx itself. */
 void c2c_ctx_release_base(struct c2c_ctx *ctx);

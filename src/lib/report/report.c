@@ -59,12 +59,11 @@ static struct c2c_json *load_json(struct c2c_ctx *ctx, struct c2c_source *src, c
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
 	struct c2c_json *j = NULL;
-	int saved = ctx->err_code;
 
+	c2c_try_begin(ctx); /* metadata is optional: a broken file is no failure */
 	if (c2c_source_load_meta(ctx, src, name, &b) == 0)
 		j = c2c_json_parse((const char *)b.data, (size_t)b.size);
-	else if (!saved)
-		c2c_clear_error(ctx); /* metadata is optional: a broken file is no failure */
+	c2c_try_end(ctx);
 	c2c_blob_release(&b);
 	return j;
 }
@@ -74,8 +73,8 @@ static void load_stats(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_s
 	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
 	struct c2c_image img;
-	int saved = ctx->err_code;
 
+	c2c_try_begin(ctx);
 	if (c2c_source_load_meta(ctx, src, c2c_imgdesc_get(C2C_IMG_STATS)->name, &b) == 0 &&
 	    c2c_image_open(ctx, &b, C2C_IMG_STATS, &img) == 0 &&
 	    c2c_image_next_msg(ctx, &img, &pb_stats_entry__descriptor, &msg) == 1) {
@@ -95,8 +94,7 @@ static void load_stats(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_s
 	}
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
-	if (!saved)
-		c2c_clear_error(ctx);
+	c2c_try_end(ctx);
 	c2c_blob_release(&b);
 }
 
