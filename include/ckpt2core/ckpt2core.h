@@ -183,6 +183,67 @@ C2C_API int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, siz
  */
 C2C_API int c2c_inspect(struct c2c_ctx *ctx, const char *input);
 
+/* Kinds of c2c_grep() patterns. */
+enum c2c_pattern_kind {
+	C2C_PATTERN_FIXED = 0, /* the bytes as given */
+	C2C_PATTERN_REGEX = 1, /* a Perl-compatible regular expression (PCRE2), bytes not UTF-8 */
+	C2C_PATTERN_HEX = 2,   /* hex digits, two per byte ("deadbeef", spaces allowed) */
+};
+
+/* Flags of c2c_ctx_add_pattern(). */
+enum c2c_pattern_flags {
+	C2C_PATTERN_ICASE = 1 << 0, /* ASCII letters match either case (not with HEX) */
+};
+
+/*
+ * Add a pattern for c2c_grep(); several may be added, a match of any counts.
+ * pat is len bytes (not necessarily NUL-terminated). Returns 0,
+ * C2C_E_USAGE for an empty pattern, bad hex or a regular expression that
+ * does not compile (c2c_errmsg() says where), or C2C_E_NOMEM.
+ */
+C2C_API int c2c_ctx_add_pattern(struct c2c_ctx *ctx, enum c2c_pattern_kind kind,
+				const char *pat, size_t len, unsigned int flags);
+
+/* Bytes searched around a match for context, at most (c2c_grep). */
+#define C2C_GREP_CONTEXT_MAX 1024
+
+/*
+ * One match found by c2c_grep(). Every pointer is valid only during the
+ * callback.
+ */
+struct c2c_match {
+	uint32_t pid;	     /* as in pstree.img */
+	const char *comm;    /* the process's name */
+	uint64_t addr;	     /* virtual address of the first matching byte */
+	const char *mapping; /* file path, "[heap]", "[stack]", "[anon]", "[shmem]", ... */
+	char perms[5];	     /* "rw-p" as /proc/PID/maps shows them */
+	uint64_t vma_start, vma_end;
+	uint64_t map_offset; /* offset of addr in the mapped file or object */
+	size_t pattern;	     /* index of the pattern (order of c2c_ctx_add_pattern) */
+	const uint8_t *data; /* the matching bytes */
+	size_t len;
+	const uint8_t *before, *after; /* up to `context` bytes around the match */
+	size_t nbefore, nafter;
+};
+
+/* Called for each match, in process then address order; non-zero stops the search. */
+typedef int (*c2c_match_fn)(void *userdata, const struct c2c_match *m);
+
+/*
+ * Search the memory of every process of checkpoint `input` (or those of
+ * c2c_ctx_add_pid) for the patterns of c2c_ctx_add_pattern, in one pass
+ * over the checkpoint, writing nothing but an unnamed spool file in $TMPDIR
+ * for compressed archives. Memory is what the checkpoint holds: private and
+ * shared pages; file pages CRIU did not save are not searched. Matches that
+ * cross page and page-run boundaries are found wherever the memory is
+ * contiguous. A regular expression's match is at most 4096 bytes long.
+ * `context` (at most C2C_GREP_CONTEXT_MAX) bytes before and after each
+ * match are passed along. Returns the number of matches (>= 0), or a
+ * negative enum c2c_err.
+ */
+C2C_API int64_t c2c_grep(struct c2c_ctx *ctx, const char *input, size_t context,
+			 c2c_match_fn fn, void *userdata);
+
 /* Formats of c2c_report(). */
 enum c2c_report_format {
 	/* One JSON object; schema in doc/report.schema.json (stable, versioned). */

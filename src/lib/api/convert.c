@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "arcsource.h"
 #include "corebuild.h"
 #include "elfwrite.h"
@@ -484,25 +485,38 @@ int c2c_convert(struct c2c_ctx *ctx, const char *input, const char *outdir)
 	return r;
 }
 
-int c2c_inspect(struct c2c_ctx *ctx, const char *input)
+int c2c_input_open_tmp(struct c2c_ctx *ctx, const char *input, int *ret_spoolfd,
+		       struct c2c_source **ret)
 {
-	struct c2c_source *src = NULL;
 	const char *tmp = getenv("TMPDIR");
-	int spoolfd = -1, r;
+	int fd, r;
 
-	c2c_op_begin(ctx);
 	if (c2c_report_begin(ctx, input) < 0)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	if (!input)
 		return c2c_fail(ctx, NULL, C2C_E_USAGE, "an input is required");
-	/* Reading command lines needs page data: a compressed archive spools it, unnamed. */
+	/* Page data of a compressed archive is spooled, unnamed. */
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	spoolfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (spoolfd < 0)
-		r = c2c_fail(ctx, &C2C_LOC_FILE(tmp), C2C_E_IO, "cannot open temporary directory");
-	else
-		r = open_input(ctx, input, spoolfd, tmp, false, &src);
+	fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(tmp), C2C_E_IO, "cannot open temporary directory");
+	r = open_input(ctx, input, fd, tmp, false, ret);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_spoolfd = fd;
+	return 0;
+}
+
+int c2c_inspect(struct c2c_ctx *ctx, const char *input)
+{
+	struct c2c_source *src = NULL;
+	int spoolfd = -1, r;
+
+	c2c_op_begin(ctx);
+	r = c2c_input_open_tmp(ctx, input, &spoolfd, &src);
 	if (r == 0)
 		c2c_report_load_meta(ctx, ctx->report, src);
 	if (r == 0)
@@ -510,7 +524,7 @@ int c2c_inspect(struct c2c_ctx *ctx, const char *input)
 	c2c_source_free(src);
 	if (spoolfd >= 0)
 		close(spoolfd);
-	if (r < 0) {
+	if (r < 0 && ctx->report) {
 		ctx->report->err_code = r;
 		ctx->report->err_msg = c2c_strdup(c2c_errmsg(ctx));
 	}

@@ -120,6 +120,9 @@ void c2c_ctx_release_base(struct c2c_ctx *ctx)
 	free(ctx->opts.pids);
 	free(ctx->opts.root);
 	free(ctx->opts.parent_input);
+	for (size_t i = 0; i < ctx->opts.npatterns; i++)
+		free(ctx->opts.patterns[i].bytes);
+	free(ctx->opts.patterns);
 	ctx->opts = (struct c2c_opts){ 0 };
 	warnings_clear(&ctx->warnings);
 }

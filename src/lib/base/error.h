@@ -29,6 +29,14 @@ struct c2c_loc {
 
 #define C2C_MSG_MAX 256
 
+/* A search pattern of c2c_grep (hex already decoded to its bytes). */
+struct c2c_pattern {
+	enum c2c_pattern_kind kind; /* FIXED or REGEX */
+	unsigned int flags;	    /* enum c2c_pattern_flags */
+	uint8_t *bytes;
+	size_t len;
+};
+
 /* What the caller asked for (the public c2c_ctx_set_* setters fill it in). */
 struct c2c_opts {
 	unsigned int flags;	 /* enum c2c_flags */
@@ -37,6 +45,8 @@ struct c2c_opts {
 	char *root;		 /* --root, or NULL */
 	enum c2c_file_pages file_pages; /* which file pages to take from root */
 	char *parent_input;	 /* --parent, or NULL */
+	struct c2c_pattern *patterns; /* c2c_grep */
+	size_t npatterns;
 };
 
 /* Progress of writing page data: fn(data, done, total) after each step. */

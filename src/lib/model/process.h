@@ -21,6 +21,7 @@
 
 /* VmaEntry.status bits (criu/include/image.h; doc §2.4). */
 #define C2C_VMA_REGULAR 0x1U
+#define C2C_VMA_STACK 0x2U
 #define C2C_VMA_VSYSCALL 0x4U
 #define C2C_VMA_VDSO 0x8U
 #define C2C_VMA_HEAP 0x20U

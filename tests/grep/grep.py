@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `ckpt2core grep` on the counter fixture.
+
+Fixture: fixtures/counter.tar.xz and fixtures/counter-archives.tar.xz (CRIU 4.2
+dumps of a Python HTTP counter whose process 3 holds the request string
+RANDOM_1432_KEY; fixtures/PROVENANCE.md). Every address grep reports is
+checked against the bytes at that address in the core ckpt2core writes for
+the same checkpoint, read through the core's PT_LOAD segments.
+
+  grep.py --ckpt2core BIN --fixtures DIR --work DIR
+"""
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+KEY = b"RANDOM_1432_KEY"
+ARCHIVE = "checkpoint-counters_default-counter-2026-11-28T21:47:15Z.tar"
+
+
+class Fail(Exception):
+    pass
+
+
+def run(cmd, want_rc):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != want_rc:
+        raise Fail("%s: exit %d (want %d): %s" % (" ".join(cmd), r.returncode, want_rc,
+                                                 r.stderr.decode(errors="replace")))
+    return r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def loads(path):
+    """(vaddr, filesz, offset) of every PT_LOAD of an ELF64 core (PN_XNUM aware)."""
+    with open(path, "rb") as f:
+        eh = f.read(64)
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        shoff, = struct.unpack_from("<Q", eh, 40)
+        phnum, = struct.unpack_from("<H", eh, 56)
+        if phnum == 0xffff:
+            f.seek(shoff)
+            phnum = struct.unpack_from("<I", f.read(64), 44)[0]
+        f.seek(phoff)
+        tab = f.read(56 * phnum)
+    out = []
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", tab, 56 * i)
+        if p_type == 1:
+            out.append((p_vaddr, p_filesz, p_offset))
+    return out
+
+
+def core_bytes(core, segs, addr, n):
+    for vaddr, filesz, off in segs:
+        if vaddr <= addr and addr + n <= vaddr + filesz:
+            with open(core, "rb") as f:
+                f.seek(off + addr - vaddr)
+                return f.read(n)
+    raise Fail("%s: no PT_LOAD holds [%#x, %#x)" % (core, addr, addr + n))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt2core", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    c2c = a.ckpt2core
+    archive = os.path.join(a.fixtures, "counter-archives", "archives", ARCHIVE)
+    images = os.path.join(a.fixtures, "counter", "images")
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    out = os.path.join(a.work, "cores")
+    run([c2c, "-q", archive, "-o", out], 0)
+    core = os.path.join(out, "core.3")
+    segs = loads(core)
+    checks = 0
+
+    # The acceptance command of issue #14, options after the operands.
+    text, _ = run([c2c, "grep", "RANDOM_1432_KEY", archive, "--format", "json"], 0)
+    matches = [json.loads(l) for l in text.splitlines()]
+    if len(matches) != 2:
+        raise Fail("want 2 matches, got %d: %s" % (len(matches), text))
+    for m in matches:
+        if m["pid"] != 3 or m["match"] != KEY.decode():
+            raise Fail("unexpected match %r" % m)
+        addr = int(m["address"], 16)
+        if addr != m["addr"]:
+            raise Fail("address %s and addr %d differ" % (m["address"], m["addr"]))
+        got = core_bytes(core, segs, addr, len(KEY))
+        if got != KEY:
+            raise Fail("core.3 at %#x holds %r, not %r" % (addr, got, KEY))
+        if m["offset"] != addr - m["mapping_start"] or m["perms"] != "rw-p":
+            raise Fail("mapping fields of %r" % m)
+        checks += 1
+
+    # The image directory gives the same matches as the archive.
+    text2, _ = run([c2c, "grep", "--format", "json", KEY.decode(), images], 0)
+    if [(m["pid"], m["addr"]) for m in map(json.loads, text2.splitlines())] != \
+            [(m["pid"], m["addr"]) for m in matches]:
+        raise Fail("directory and archive disagree:\n%s\n%s" % (text, text2))
+    checks += 1
+
+    # A pattern that crosses a page boundary: 32 non-zero-ish bytes around the
+    # first page boundary inside a PT_LOAD of at least two pages, as hex.
+    found = None
+    for vaddr, filesz, off in segs:
+        if filesz < 8192:
+            continue
+        b = core_bytes(core, segs, vaddr + 4096 - 16, 32)
+        if len(set(b)) > 8:
+            found = (vaddr + 4096 - 16, b)
+            break
+    if not found:
+        raise Fail("no PT_LOAD with a varied page boundary in core.3")
+    addr, b = found
+    text, _ = run([c2c, "grep", "-x", b.hex(), "--pid", "3", "--format", "json", archive], 0)
+    addrs = [json.loads(l)["addr"] for l in text.splitlines()]
+    if addr not in addrs:
+        raise Fail("match across the page boundary at %#x not found: %s" % (addr, addrs))
+    checks += 1
+
+    # Regular expression, caseless, count, list, context, several patterns.
+    text, _ = run([c2c, "grep", "-E", "-c", "RANDOM_[0-9]{4}_KEY", archive], 0)
+    if text.strip() != "pid 3 (python3): 2":
+        raise Fail("--count: %r" % text)
+    text, _ = run([c2c, "grep", "-i", "-l", "random_1432_key", archive], 0)
+    if text.strip() != "pid 3 (python3)":
+        raise Fail("-i -l: %r" % text)
+    text, _ = run([c2c, "grep", "-C", "8", KEY.decode(), archive], 0)
+    lines = text.splitlines()
+    if not lines[0].startswith("pid 3 (python3) 0x") or KEY.decode() not in lines[0] or \
+            not any(l.startswith("    ") for l in lines):
+        raise Fail("text output with context: %r" % text)
+    text, _ = run([c2c, "grep", "-c", "-e", "RANDOM_1432_KEY", "-e", "NO_SUCH_BYTES_AT_ALL",
+                   archive], 0)
+    if text.strip() != "pid 3 (python3): 2":
+        raise Fail("two patterns: %r" % text)
+    checks += 4
+
+    # grep's exit status: 1 no match, 2 bad input, 64 usage.
+    run([c2c, "grep", "NO_SUCH_BYTES_AT_ALL", archive], 1)
+    run([c2c, "grep", "--pid", "1", KEY.decode(), archive], 1)
+    _, err = run([c2c, "grep", KEY.decode(), os.path.join(a.work, "missing")], 2)
+    if "missing" not in err:
+        raise Fail("error does not name the input: %r" % err)
+    run([c2c, "grep", "-E", "(unclosed", archive], 64)
+    run([c2c, "grep", "-x", "abc", archive], 64)
+    run([c2c, "grep"], 64)
+    checks += 6
+    print("%d passed, 0 failed" % checks)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Fail as e:
+        print("FAIL: %s" % e)
+        print("0 passed, 1 failed")
+        sys.exit(1)
