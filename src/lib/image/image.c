@@ -27,6 +27,9 @@ static const struct c2c_imgdesc imgdescs[_C2C_IMG_MAX] = {
 	[C2C_IMG_MEMFD] = { "memfd.img", false, 0x48453499U, IMG_COMMON_MAGIC },
 	[C2C_IMG_REMAP_FPATH] = { "remap-fpath.img", false, 0x59133954U, IMG_COMMON_MAGIC },
 	[C2C_IMG_STATS] = { "stats-dump", false, 0x57093306U, IMG_SERVICE_MAGIC },
+	[C2C_IMG_FDINFO] = { "fdinfo-", true, 0x56213732U, IMG_COMMON_MAGIC },
+	[C2C_IMG_FS] = { "fs-", true, 0x51403912U, IMG_COMMON_MAGIC },
+	[C2C_IMG_UTSNS] = { "utsns-", true, 0x54473203U, IMG_COMMON_MAGIC },
 };
 
 void c2c_image_name(enum c2c_image_kind kind, uint64_t id, char *buf, size_t size)

@@ -29,6 +29,9 @@ enum c2c_image_kind {
 	C2C_IMG_MEMFD,
 	C2C_IMG_REMAP_FPATH,
 	C2C_IMG_STATS,
+	C2C_IMG_FDINFO, /* fdinfo-<files_id>.img */
+	C2C_IMG_FS,	/* fs-<pid>.img */
+	C2C_IMG_UTSNS,	/* utsns-<uts_ns_id>.img */
 	_C2C_IMG_MAX,
 };
 

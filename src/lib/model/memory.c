@@ -234,6 +234,8 @@ int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_proce
 	p->has_mm = true;
 	p->arg_start = mm->mm_arg_start;
 	p->arg_end = mm->mm_arg_end;
+	p->env_start = mm->mm_env_start;
+	p->env_end = mm->mm_env_end;
 	if (mm->has_exe_file_id) {
 		const struct c2c_file *f;
 

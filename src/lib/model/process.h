@@ -113,10 +113,23 @@ struct c2c_thread {
 	struct c2c_regs regs; /* in the layouts of the notes (arch.h) */
 };
 
+/* Credentials of a task (CRIU images/creds.proto; doc §2.2.3). */
+struct c2c_creds {
+	bool known;
+	uint32_t uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t secbits;
+	bool no_new_privs;
+	uint32_t groups[32];
+	size_t ngroups;	    /* of groups[] (the rest are left out) */
+	char lsm_profile[128];
+};
+
 struct c2c_process {
 	uint32_t pid, ppid, pgid, sid;
 	uint32_t state, exit_code, pf_flags, stop_signo;
 	uint32_t uid, gid;
+	struct c2c_creds creds; /* the leader's (CredsEntry in its core image) */
 	int32_t nice;
 	char comm[16];
 	const struct c2c_arch *arch; /* of its threads' CoreEntry.mtype */
@@ -128,6 +141,7 @@ struct c2c_process {
 	bool has_mm;
 	const char *exe_path; /* executable (mm exe_file_id in files.img), or NULL */
 	uint64_t arg_start, arg_end;
+	uint64_t env_start, env_end; /* the environment strings in memory */
 	uint64_t *auxv; /* (type, value) words, AT_NULL-terminated */
 	size_t nauxv;
 	struct c2c_vma *vmas; /* ascending, non-overlapping */
@@ -232,5 +246,47 @@ void c2c_pagemap_release(struct c2c_pagemap *pm);
 
 /* Index of the first extent that ends after addr (pm->n if none). */
 size_t c2c_pagemap_find(const struct c2c_pagemap *pm, uint64_t addr);
+
+/* resources.c: one open file descriptor of a process. */
+struct c2c_fd_info {
+	int32_t fd;
+	uint32_t type;	  /* fd_types (c2c_fd_type_name) */
+	bool cloexec;
+	uint32_t file_id; /* FileEntry.id */
+	const char *path; /* REG: the file's path (borrowed from the checkpoint), or NULL */
+	uint32_t pipe_id; /* PIPE */
+	bool is_inet, is_unix;
+	uint32_t family, sotype, proto, state; /* AF_*, SOCK_*, IPPROTO_*, TCP_* */
+	uint32_t src_port, dst_port;
+	char src[48], dst[48]; /* printable addresses (inet) */
+	uint32_t ino, peer;    /* socket inode, unix peer's inode */
+	char *unix_name;       /* unix: bound name, '@' for NUL bytes, or NULL */
+};
+
+/* resources.c: what a process holds besides memory. */
+struct c2c_task_res {
+	bool has_ids;
+	uint32_t files_id;
+	struct {
+		uint32_t pid, net, ipc, uts, mnt, user, cgroup, time;
+	} ns; /* CRIU's namespace ids (equal ids: the same namespace) */
+	struct c2c_fd_info *fds; /* in fdinfo order */
+	size_t nfds;
+	const char *cwd, *root; /* borrowed from the checkpoint, or NULL */
+	char *hostname, *domainname;
+	char *env; /* the environment strings, NUL-separated, env_len bytes */
+	size_t env_len;
+};
+
+/*
+ * Load p's file descriptors, directories, namespaces, host name and
+ * environment (images a core does not need: absent ones leave fields
+ * empty). Returns 0 or a negative error naming the image and offset.
+ */
+int c2c_task_res_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_process *p,
+		      struct c2c_task_res *ret);
+void c2c_task_res_release(struct c2c_task_res *res);
+const char *c2c_fd_type_name(uint32_t type);
+const char *c2c_sk_state_name(uint32_t state);
 
 #endif /* C2C_PROCESS_H */

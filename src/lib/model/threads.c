@@ -67,6 +67,30 @@ int c2c_thread_core_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_
 	return 0;
 }
 
+/* A capability set: two u32 words, low then high (doc §2.2.3). */
+static uint64_t cap_set(const uint32_t *w, size_t n)
+{
+	return (n > 0 ? w[0] : 0) | (n > 1 ? (uint64_t)w[1] << 32 : 0);
+}
+
+static void copy_creds(struct c2c_creds *c, const PbCredsEntry *e)
+{
+	c->known = true;
+	c->uid = e->uid, c->gid = e->gid, c->euid = e->euid, c->egid = e->egid;
+	c->suid = e->suid, c->sgid = e->sgid, c->fsuid = e->fsuid, c->fsgid = e->fsgid;
+	c->cap_inh = cap_set(e->cap_inh, e->n_cap_inh);
+	c->cap_prm = cap_set(e->cap_prm, e->n_cap_prm);
+	c->cap_eff = cap_set(e->cap_eff, e->n_cap_eff);
+	c->cap_bnd = cap_set(e->cap_bnd, e->n_cap_bnd);
+	c->cap_amb = cap_set(e->cap_amb, e->n_cap_amb);
+	c->secbits = e->secbits;
+	c->no_new_privs = e->no_new_privs != 0;
+	for (size_t i = 0; i < e->n_groups && c->ngroups < C2C_ARRAY_SIZE(c->groups); i++)
+		c->groups[c->ngroups++] = e->groups[i];
+	snprintf(c->lsm_profile, sizeof(c->lsm_profile), "%s",
+		 e->lsm_profile ? e->lsm_profile : "");
+}
+
 /* One thread's registers and names from its CoreEntry (loc names the core image). */
 int c2c_thread_decode(struct c2c_ctx *ctx, struct c2c_process *p, struct c2c_thread *t,
 		      const PbCoreEntry *ce, const struct c2c_loc *loc)
@@ -98,6 +122,7 @@ int c2c_thread_decode(struct c2c_ctx *ctx, struct c2c_process *p, struct c2c_thr
 			if (tc->creds) {
 				p->uid = tc->creds->uid;
 				p->gid = tc->creds->gid;
+				copy_creds(&p->creds, tc->creds);
 			}
 		}
 	}
