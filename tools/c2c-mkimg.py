@@ -18,6 +18,8 @@ Subcommands:
   c2c-mkimg.py decode IMAGE [--hex]        print an image as JSON
   c2c-mkimg.py encode JSON -o IMAGE        inverse of decode (also reads crit/pycriu JSON)
   c2c-mkimg.py spec-from-images DIR        turn a real image directory into a SPEC
+  c2c-mkimg.py from-desc DESC.json -o OUT  images of a process described from a
+                                           qemu-user core (tools/arch-describe.py)
 """
 
 import argparse
@@ -2263,6 +2265,91 @@ def spec_from_images(d):
 # CLI
 # ---------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------
+# Process descriptions from cores of other architectures (tools/arch-describe.py)
+# --------------------------------------------------------------------------
+
+# CRIU's AT_VECTOR_SIZE in host words per architecture (§2.4 mm_saved_auxv):
+# get_task_auxv() read()s at most this many words of /proc/pid/auxv.
+AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40}
+DESC_FORMAT = 'c2c-arch-desc 1'
+
+
+def spec_from_desc(desc, desc_dir):
+    """Turn a process description (format "c2c-arch-desc 1": what a real
+    process looked like in a qemu-user core, see tests/arch/README.md) into a
+    generator spec for the CRIU images CRIU 4.x would have written of that
+    process: one task with its threads, its VMAs as CRIU classifies them, the
+    pages CRIU dumps (anonymous and copied-on-write ones; the describer left
+    out zero pages and pages equal to their file), and the saved auxv. Page
+    data is read from the description's core file."""
+    if desc.get('format') != DESC_FORMAT:
+        raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
+    arch = desc['arch']
+    if arch != 'aarch64':
+        raise MkimgError('description: arch %s: only aarch64 descriptions can be generated'
+                         % arch)
+    ps = parse_int(desc['page_size'])
+    core = os.path.join(desc_dir, desc['core'])
+    if not os.path.isfile(core):
+        raise MkimgError('description: core %s does not exist' % core)
+    vmas = []
+    for i, v in enumerate(desc['vmas']):
+        e = {'start': v['start'], 'end': v['end'], 'prot': v['prot']}
+        if v.get('path'):
+            if v.get('shared'):
+                raise MkimgError('description.vmas[%d]: shared file mappings are not '
+                                 'supported' % i)
+            e.update(kind='file-private', path=v['path'], pgoff=v['pgoff'])
+        elif v.get('name') == '[stack]':
+            e['kind'] = 'stack'
+        elif v.get('name') == '[heap]':
+            e['kind'] = 'heap'
+        else:
+            e['kind'] = 'anon'
+        vmas.append(e)
+    memory = [{'vaddr': m['vaddr'], 'pages': m['pages'], 'file': core,
+               'file_offset': m['core_offset']} for m in desc['memory']]
+    threads = []
+    for t in desc['threads']:
+        th = {'tid': t['tid'], 'regs': dict(t['regs'])}
+        if 'tls' in t:
+            th['tls'] = t['tls']
+        fp = t.get('fp')
+        if fp:
+            th['fpsimd'] = {'v': fp['v'], 'fpsr': fp['fpsr'], 'fpcr': fp['fpcr']}
+        threads.append(th)
+    auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
+    proc = {'pid': desc['pid'], 'comm': desc['comm'][:15], 'arch': arch, 'exe': desc['exe'],
+            'vmas': vmas, 'memory': memory, 'threads': threads, 'mm': {'auxv': auxv}}
+    return {'page_size': ps, 'processes': [proc]}
+
+
+def cmd_from_desc(argv):
+    ap = argparse.ArgumentParser(prog='c2c-mkimg.py from-desc',
+                                 description='Write the CRIU images of a process described '
+                                 'by tools/arch-describe.py.')
+    ap.add_argument('desc', help='description JSON (desc.json of an arch fixture)')
+    ap.add_argument('-o', '--out', required=True, help='output image directory')
+    ap.add_argument('-f', '--force', action='store_true', help='replace an existing OUT')
+    ap.add_argument('--spec', help='also write the generated spec here')
+    a = ap.parse_args(argv)
+    desc = _load_json(a.desc)
+    spec = spec_from_desc(desc, os.path.dirname(os.path.abspath(a.desc)))
+    if a.spec:
+        with open(a.spec, 'w') as f:
+            json.dump(spec, f, indent=1)
+    gen = Generator(spec, os.path.dirname(os.path.abspath(a.desc)))
+    out, tmp = _prepare_out(a.out, a.force)
+    try:
+        gen.generate(tmp)
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return 0
+
+
 def _load_json(path):
     try:
         if path == '-':
@@ -2370,7 +2457,7 @@ def cmd_spec_from_images(argv):
 
 
 COMMANDS = {'decode': cmd_decode, 'encode': cmd_encode, 'spec-from-images': cmd_spec_from_images,
-            'gen': cmd_gen}
+            'gen': cmd_gen, 'from-desc': cmd_from_desc}
 
 
 def main(argv=None):
