@@ -15,7 +15,7 @@ description of the process (desc.json). For each fixture this harness
      fpcr and their q/d/s/h/b views print <unavailable>) are taken from the
      same command on gcore.core instead. A register our core shows that
      neither reference has (tpidr, from NT_ARM_TLS) is checked against the
-     thread pointer the program itself recorded (desc.json);
+     thread pointer the program itself recorded (desc.json), tpidr2 against 0;
   4. runs eu-stack on both cores and compares the frame addresses, where
      eu-stack can unwind qemu's core (its frames agree with gdb's there).
 
@@ -273,6 +273,13 @@ def actual_lines(fx, ours, ref, missing):
                 if int(m.group(1), 16) != fx.tls[lwp]:
                     errors.append('LWP %d: tpidr %s, the program recorded %#x'
                                   % (lwp, m.group(1), fx.tls[lwp]))
+                extra.append(key)
+                continue
+            if reg == 'tpidr2' and m:
+                # NT_ARM_TLS's second word; the capture CPU has no SME, so the
+                # kernel writes 0 there (tls_get in arch/arm64/kernel/ptrace.c)
+                if int(m.group(1), 16) != 0:
+                    errors.append('LWP %d: tpidr2 %s, expected 0 (no SME)' % (lwp, m.group(1)))
                 extra.append(key)
                 continue
             errors.append('LWP %d: register %s that neither reference shows: %s'
