@@ -38,7 +38,7 @@ NOTE_NAMES = {1: 'NT_PRSTATUS', 2: 'NT_FPREGSET', 3: 'NT_PRPSINFO', 6: 'NT_AUXV'
               NT_ARM_TLS: 'NT_ARM_TLS', 0x402: 'NT_ARM_HW_BREAK', 0x403: 'NT_ARM_HW_WATCH',
               0x404: 'NT_ARM_SYSTEM_CALL', NT_ARM_SVE: 'NT_ARM_SVE',
               0x406: 'NT_ARM_PAC_MASK', 0x409: 'NT_ARM_TAGGED_ADDR_CTRL',
-              0x4744: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE'}
+              0xff000000: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE'}
 
 EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64'}
 
