@@ -461,22 +461,30 @@ def check_eustack(fx, core, work):
 # --------------------------------------------------------------- selfcheck
 
 
-def merged_core(fx, work):
-    """qemu.core with gcore's FP/SIMD note of each thread inserted after that
-    thread's NT_PRSTATUS (a new PT_NOTE at the end of the file; the old note
-    segment's header is pointed at it). This is what a converter that writes
-    exactly the references' notes would produce, so the gdb comparison must
-    reach 100 % on it: it proves the expected output can be met."""
+def merged_core(fx, work, kernel_like=False):
+    """A core the gdb comparison must accept, made without the converter:
+    qemu.core whose notes are rewritten (a new PT_NOTE at the end of the file;
+    the old note segment's header is pointed at it), memory unchanged.
+
+    Plain: qemu's notes with gcore's FP/SIMD note of each thread after that
+    thread's NT_PRSTATUS: exactly what the references hold.
+    kernel_like: the notes in the order and sizes a Linux kernel writes them
+    (tests/arch/README.md): per thread NT_PRSTATUS, and for the first one then
+    NT_PRPSINFO, NT_SIGINFO (zero: the images hold no signal), NT_AUXV, NT_FILE
+    (from desc.json's VMAs, 4 KiB pages), then NT_FPREGSET and NT_ARM_TLS
+    (the thread pointer the program recorded, TPIDR2 0).
+    Both must give 100 %: the expected output can be met."""
     import struct
     sys.path.insert(0, os.path.join(TOP, 'tools'))
-    desc_mod = __import__('importlib').import_module('arch-describe')
-    q = desc_mod.Elf(fx.qemu_core)
-    g = desc_mod.Elf(fx.gcore)
-    pid_off = desc_mod.ARCHES[fx.arch]['pid_off']
-    fp_types = (desc_mod.NT_FPREGSET, desc_mod.NT_ARM_VFP)
+    dm = __import__('importlib').import_module('arch-describe')
+    q = dm.Elf(fx.qemu_core)
+    g = dm.Elf(fx.gcore)
+    w = dm.ARCHES[fx.arch]['word']
+    pid_off = dm.ARCHES[fx.arch]['pid_off']
+    fp_types = (dm.NT_FPREGSET, dm.NT_ARM_VFP)
     fpnotes, tid = {}, None
     for name, typ, d in g.notes():
-        if typ == desc_mod.NT_PRSTATUS:
+        if typ == dm.NT_PRSTATUS:
             tid = struct.unpack_from('<i', d, pid_off)[0]
         elif typ in fp_types and tid is not None:
             fpnotes[tid] = (name, typ, d)
@@ -485,13 +493,40 @@ def merged_core(fx, work):
         n = name.encode() + b'\0'
         return (struct.pack('<III', len(n), len(d), typ) + n + bytes(-len(n) % 4) +
                 d + bytes(-len(d) % 4))
+    qnotes = list(q.notes())
     blob = b''
-    for name, typ, d in q.notes():
-        blob += note(name, typ, d)
-        if typ == desc_mod.NT_PRSTATUS:
+    if not kernel_like:
+        for name, typ, d in qnotes:
+            blob += note(name, typ, d)
+            if typ == dm.NT_PRSTATUS:
+                t = struct.unpack_from('<i', d, pid_off)[0]
+                if t in fpnotes:
+                    blob += note(*fpnotes[t])
+    else:
+        ps = fx.desc['page_size']
+        wc = 'Q' if w == 8 else 'I'
+        files = [v for v in fx.desc['vmas'] if v.get('path')]
+        nt_file = struct.pack('<' + wc * 2, len(files), ps)
+        for v in files:
+            nt_file += struct.pack('<' + wc * 3, int(v['start'], 16), int(v['end'], 16),
+                                   int(v['pgoff'], 16) // ps)
+        nt_file += b''.join(v['path'].encode() + b'\0' for v in files)
+        proc = [n for n in qnotes if n[1] == dm.NT_PRPSINFO] + \
+            [('CORE', dm.NT_SIGINFO, bytes(128))] + \
+            [n for n in qnotes if n[1] == dm.NT_AUXV] + [('CORE', dm.NT_FILE, nt_file)]
+        first = True
+        for name, typ, d in qnotes:
+            if typ != dm.NT_PRSTATUS:
+                continue
             t = struct.unpack_from('<i', d, pid_off)[0]
+            blob += note(name, typ, d)
+            if first:
+                blob += b''.join(note(*n) for n in proc)
+                first = False
             if t in fpnotes:
                 blob += note(*fpnotes[t])
+            if fx.arch == 'aarch64' and t in fx.tls:
+                blob += note('LINUX', dm.NT_ARM_TLS, struct.pack('<QQ', fx.tls[t], 0))
     data = bytearray(q.data)
     data += bytes(-len(data) % 8)
     off = len(data)
@@ -508,7 +543,7 @@ def merged_core(fx, work):
             else:
                 struct.pack_into('<I', data, o + 4, off)
                 struct.pack_into('<I', data, o + 16, len(blob))
-    path = os.path.join(work, 'merged.core')
+    path = os.path.join(work, 'kernel-like.core' if kernel_like else 'merged.core')
     with open(path, 'wb') as f:
         f.write(data)
     return path
@@ -517,9 +552,10 @@ def merged_core(fx, work):
 def selfcheck(fx, work):
     """Without a converter: the references agree with each other and with the
     description. gcore and qemu's core of the same stopped process must give
-    the same general registers, and the images generated from desc.json must
-    be what the description says (tools/test-mkimg.py arch-desc, when crit is
-    installed)."""
+    the same general registers; the images generated from desc.json must be
+    what the description says (tools/test-mkimg.py arch-desc, when crit is
+    installed); and two cores made here from the references (merged_core) must
+    pass the very checks the converter's core must pass."""
     errors = []
     ref, gc = reference_gdb(fx, work)
     gmap = {(s, l, r): line for line, s, l, r in annotate(gc) if r}
@@ -557,14 +593,20 @@ def selfcheck(fx, work):
     log('selfcheck: eu-stack on qemu.core (exit %d) %s' % (
         rc, 'agrees with gdb' if usable else 'unwinds LWP %s differently from gdb' %
         ', '.join(map(str, bad))))
-    # the expected gdb output can be met: a core with exactly the references'
-    # notes (qemu.core + gcore's FP notes) must match 100 %
-    mwork = os.path.join(work, 'merged')
-    os.makedirs(mwork)
-    m, t, ok = check_gdb(fx, merged_core(fx, mwork), mwork)
-    if not ok:
-        errors.append('qemu.core with gcore\'s FP/SIMD notes does not give the expected '
-                      'gdb output (%d/%d lines)' % (m, t))
+    # the expected output can be met: cores with the references' notes, and
+    # with the notes a kernel would write, over qemu's memory, must match 100 %
+    for kl in (False, True):
+        mwork = os.path.join(work, 'kernel-like' if kl else 'merged')
+        os.makedirs(mwork)
+        core = merged_core(fx, mwork, kl)
+        m, t, ok = check_gdb(fx, core, mwork)
+        if not ok:
+            errors.append('%s does not give the expected gdb output (%d/%d lines)'
+                          % (os.path.basename(core), m, t))
+        m, t, ok = check_eustack(fx, core, mwork)
+        if not ok:
+            errors.append('%s does not give the expected eu-stack output (%d/%d lines)'
+                          % (os.path.basename(core), m, t))
     for e in errors:
         log('selfcheck: ' + e)
     if errors:
