@@ -1381,8 +1381,9 @@ class Generator:
         proc.zombie = proc.state == 2
         proc.comm = p.get('comm', 'c2c-%d' % proc.pid)
         proc.arch = p.get('arch', 'x86_64')
-        if proc.arch not in ('x86_64', 'aarch64'):
-            raise MkimgError('%s.arch: only x86_64 and aarch64 can be generated' % where)
+        if proc.arch not in ('x86_64', 'aarch64', 'riscv64'):
+            raise MkimgError('%s.arch: only x86_64, aarch64 and riscv64 can be generated'
+                             % where)
         proc.uid = parse_int(p.get('uid', 0), where)
         proc.gid = parse_int(p.get('gid', 0), where)
         threads = p.get('threads', [{'tid': proc.pid}])
@@ -1747,6 +1748,25 @@ class Generator:
                   'fpsimd': {'vregs': vregs, 'fpsr': parse_int(fps.get('fpsr', 0)),
                              'fpcr': parse_int(fps.get('fpcr', 0))}}
             return 'ti_aarch64', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 'riscv64':
+            # §2.2.4: gpregs in user_regs_struct order, fpsimd = the D extension state
+            names = [f[1] for f in SCHEMA['user_riscv64_regs_entry']]
+            regs = {n: 0 for n in names}
+            regs.update(pc=ip, sp=sp)
+            for k, v in regs_in.items():
+                if k not in regs:
+                    raise MkimgError('%s.regs: unknown riscv64 register %r' % (where, k))
+                regs[k] = parse_int(v, where)
+            fps = t.get('fpsimd', {})
+            check_keys(fps, ('f', 'fcsr'), where + '.fpsimd')
+            f = [parse_int(x) for x in fps.get('f', [0] * 32)]
+            if len(f) != 32:
+                raise MkimgError('%s.fpsimd.f: %d values, riscv64 has 32' % (where, len(f)))
+            # CRIU stores the thread pointer twice: gpregs.tp and tls
+            ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)),
+                  'tls': parse_int(t.get('tls', regs['tp'])), 'gpregs': regs,
+                  'fpsimd': {'f': f, 'fcsr': parse_int(fps.get('fcsr', 0))}}
+            return 'ti_riscv64', deep_merge(ti, t.get('thread_info'))
         regs = {n: 0 for n in GPREGS_X86}
         # user-mode selectors and IF set: what any live x86_64 task has (§2.2.1 sample)
         regs.update(cs=0x33, ss=0x2b, flags=0x202, ip=ip, sp=sp, mode='NATIVE')
@@ -1790,7 +1810,7 @@ class Generator:
     def build_core(self, proc, t, tidx, where):
         if 'core_raw' in t:
             return t['core_raw']
-        mtype = 'AARCH64' if proc.arch == 'aarch64' else 'X86_64'
+        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64'}.get(proc.arch, 'X86_64')
         leader = parse_int(t['tid']) == proc.pid
         core = {'mtype': mtype}
         if proc.zombie:                 # mtype + tc only (§2.2)
@@ -2286,9 +2306,9 @@ def spec_from_desc(desc, desc_dir):
     if desc.get('format') != DESC_FORMAT:
         raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
     arch = desc['arch']
-    if arch != 'aarch64':
-        raise MkimgError('description: arch %s: only aarch64 descriptions can be generated'
-                         % arch)
+    if arch not in ('aarch64', 'riscv64'):
+        raise MkimgError('description: arch %s: only aarch64 and riscv64 descriptions can be '
+                         'generated' % arch)
     ps = parse_int(desc['page_size'])
     core = os.path.join(desc_dir, desc['core'])
     if not os.path.isfile(core):
@@ -2316,8 +2336,10 @@ def spec_from_desc(desc, desc_dir):
         if 'tls' in t:
             th['tls'] = t['tls']
         fp = t.get('fp')
-        if fp:
+        if fp and arch == 'aarch64':
             th['fpsimd'] = {'v': fp['v'], 'fpsr': fp['fpsr'], 'fpcr': fp['fpcr']}
+        elif fp and arch == 'riscv64':
+            th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
         threads.append(th)
     auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
     proc = {'pid': desc['pid'], 'comm': desc['comm'][:15], 'arch': arch, 'exe': desc['exe'],
