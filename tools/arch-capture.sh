@@ -38,11 +38,12 @@ aarch64) cc=aarch64-linux-gnu-gcc qemu=qemu-aarch64 cpu=cortex-a57
 riscv64) # qemu 7.2 writes no riscv64 core: this stops at "no qemu core" (tests/arch/README.md)
 	cc=riscv64-linux-gnu-gcc qemu=qemu-riscv64 cpu=rv64
 	sysroot=/usr/riscv64-linux-gnu gdbarch=riscv:rv64 libcpkg=libc6-riscv64-cross ;;
-arm) cc=arm-linux-gnueabihf-gcc qemu=qemu-arm cpu=cortex-a15
+arm) # -marm: the inline asm of the programs uses r7, Thumb's frame pointer
+	cc="arm-linux-gnueabihf-gcc -marm" qemu=qemu-arm cpu=cortex-a15
 	sysroot=/usr/arm-linux-gnueabihf gdbarch=armv7 libcpkg=libc6-armhf-cross ;;
 *) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm)" >&2; exit 64 ;;
 esac
-for t in "$cc" "$qemu" gdb-multiarch python3 xz; do
+for t in "${cc%% *}" "$qemu" gdb-multiarch python3 xz; do
 	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh arch)" >&2; exit 69; }
 done
 
@@ -113,14 +114,19 @@ capture mt-dyn
 capture st-static
 
 [ -s "$out/PROVENANCE.md" ] || printf '%s\n' "# Cross-architecture fixtures" "" \
-	"Made by \`tools/arch-capture.sh ARCH\`; what each fixture holds: tests/arch/README.md." \
-	>"$out/PROVENANCE.md"
+	"Made by \`tools/arch-capture.sh ARCH\` (see tests/arch/README.md). Each \`ARCH-PROG.tar.xz\`" \
+	"holds \`ARCH-PROG/\`: \`qemu.core\` (the reference: qemu-user's own core of the dying" \
+	"program), \`gcore.core\` (gdb's gcore over qemu's gdb stub of the same stopped process)," \
+	"\`bin/PROG\`, \`desc.json\` (tools/arch-describe.py) and \`capture.txt\` (commands, note" \
+	"census, gdb's view over the stub). Nothing in them is typed in: every value comes from" \
+	"the programs as they ran. Regenerating replaces the fixture of that ARCH and appends a" \
+	"section here." >"$out/PROVENANCE.md"
 {
 	echo
 	echo "## $arch, $(date -u +%Y-%m-%d)"
 	echo
 	echo "- command: \`tools/arch-capture.sh $arch\` (on $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"))"
-	echo "- compiler: $($cc --version | head -n1); flags: \`$cflags\` (+ -pthread / -static)"
+	echo "- compiler: \`$cc\`, $($cc --version | head -n1); flags: \`$cflags\` (+ -pthread / -static)"
 	echo "- qemu: $($qemu --version | head -n1), \`-cpu $cpu\`"
 	echo "- gdb: $(gdb-multiarch --version | head -n1)"
 	echo "- libc: $(dpkg-query -W -f='${Package} ${Version}' $libcpkg 2>/dev/null || echo unknown)"

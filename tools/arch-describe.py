@@ -298,8 +298,8 @@ def main(argv):
 
     addr, size = syms['thread_tp']
     rec = {}
-    for i in range(size // (2 * w)):
-        tid, tp = struct.unpack('<' + ('qQ' if w == 8 else 'iI'), core.read(addr + 2 * w * i, 2 * w))
+    for i in range(size // 16):      # struct tp_record { uint64_t tid, tp; }
+        tid, tp = struct.unpack('<QQ', core.read(addr + 16 * i, 16))
         if tid:
             rec[tid] = tp
 

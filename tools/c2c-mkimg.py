@@ -1381,8 +1381,8 @@ class Generator:
         proc.zombie = proc.state == 2
         proc.comm = p.get('comm', 'c2c-%d' % proc.pid)
         proc.arch = p.get('arch', 'x86_64')
-        if proc.arch not in ('x86_64', 'aarch64', 'riscv64'):
-            raise MkimgError('%s.arch: only x86_64, aarch64 and riscv64 can be generated'
+        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm'):
+            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64 and arm can be generated'
                              % where)
         proc.uid = parse_int(p.get('uid', 0), where)
         proc.gid = parse_int(p.get('gid', 0), where)
@@ -1748,6 +1748,27 @@ class Generator:
                   'fpsimd': {'vregs': vregs, 'fpsr': parse_int(fps.get('fpsr', 0)),
                              'fpcr': parse_int(fps.get('fpcr', 0))}}
             return 'ti_aarch64', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 'arm':
+            # §2.2.4: thread_info_arm, 32-bit registers; fpstate = user_vfp (d0-d31, fpscr)
+            names = [f[1] for f in SCHEMA['user_arm_regs_entry']]
+            regs = {n: 0 for n in names}
+            regs.update(pc=ip, sp=sp, cpsr=0x10)          # USR mode
+            for k, v in regs_in.items():
+                if k not in regs:
+                    raise MkimgError('%s.regs: unknown arm register %r' % (where, k))
+                regs[k] = parse_int(v, where)
+            fps = t.get('fpsimd', {})
+            check_keys(fps, ('d', 'fpscr', 'fpexc', 'fpinst', 'fpinst2'), where + '.fpsimd')
+            d = [parse_int(x) for x in fps.get('d', [0] * 32)]
+            if len(d) != 32:
+                raise MkimgError('%s.fpsimd.d: %d values, VFPv3-D32 has 32' % (where, len(d)))
+            ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)),
+                  'tls': parse_int(t.get('tls', 0)), 'gpregs': regs,
+                  'fpstate': {'vfp_regs': d, 'fpscr': parse_int(fps.get('fpscr', 0)),
+                              'fpexc': parse_int(fps.get('fpexc', 0)),
+                              'fpinst': parse_int(fps.get('fpinst', 0)),
+                              'fpinst2': parse_int(fps.get('fpinst2', 0))}}
+            return 'ti_arm', deep_merge(ti, t.get('thread_info'))
         if proc.arch == 'riscv64':
             # §2.2.4: gpregs in user_regs_struct order, fpsimd = the D extension state
             names = [f[1] for f in SCHEMA['user_riscv64_regs_entry']]
@@ -1810,7 +1831,8 @@ class Generator:
     def build_core(self, proc, t, tidx, where):
         if 'core_raw' in t:
             return t['core_raw']
-        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64'}.get(proc.arch, 'X86_64')
+        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM'}.get(proc.arch,
+                                                                                  'X86_64')
         leader = parse_int(t['tid']) == proc.pid
         core = {'mtype': mtype}
         if proc.zombie:                 # mtype + tc only (§2.2)
@@ -2306,9 +2328,9 @@ def spec_from_desc(desc, desc_dir):
     if desc.get('format') != DESC_FORMAT:
         raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
     arch = desc['arch']
-    if arch not in ('aarch64', 'riscv64'):
-        raise MkimgError('description: arch %s: only aarch64 and riscv64 descriptions can be '
-                         'generated' % arch)
+    if arch not in ('aarch64', 'riscv64', 'arm'):
+        raise MkimgError('description: arch %s: only aarch64, riscv64 and arm descriptions '
+                         'can be generated' % arch)
     ps = parse_int(desc['page_size'])
     core = os.path.join(desc_dir, desc['core'])
     if not os.path.isfile(core):
@@ -2340,6 +2362,8 @@ def spec_from_desc(desc, desc_dir):
             th['fpsimd'] = {'v': fp['v'], 'fpsr': fp['fpsr'], 'fpcr': fp['fpcr']}
         elif fp and arch == 'riscv64':
             th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
+        elif fp and arch == 'arm':
+            th['fpsimd'] = {'d': fp['d'], 'fpscr': fp['fpscr']}
         threads.append(th)
     auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
     proc = {'pid': desc['pid'], 'comm': desc['comm'][:15], 'arch': arch, 'exe': desc['exe'],

@@ -30,7 +30,7 @@ uint64_t vec_known[3][8];
  * script: each thread's kernel tid and thread pointer (TPIDR_EL0 / tp / TPIDRURO),
  * which qemu's core does not record, and the leader's view of its own
  * /proc/self/maps (VMAs with their files), which qemu's core has no NT_FILE for. */
-struct tp_record { long tid; uint64_t tp; } thread_tp[4];
+struct tp_record { uint64_t tid, tp; } thread_tp[4];   /* 64-bit fields on every ABI */
 char maps_snapshot[16384];
 
 static int pipes[2][2];
@@ -41,7 +41,7 @@ static volatile long sink;
 static void record_tp(int slot)
 {
 	thread_tp[slot].tid = syscall(SYS_gettid);
-	thread_tp[slot].tp = (uint64_t)__builtin_thread_pointer();
+	thread_tp[slot].tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 }
 
 static void snapshot_maps(void)

@@ -17,7 +17,7 @@ uint64_t vec_known[8];
 static volatile long sink;
 int *volatile null_ptr;
 /* read back from the core by the capture script (see mt-dyn.c) */
-struct tp_record { long tid; uint64_t tp; } thread_tp[1];
+struct tp_record { uint64_t tid, tp; } thread_tp[1];   /* 64-bit fields on every ABI */
 char maps_snapshot[8192];
 
 static void snapshot_maps(void)
@@ -76,7 +76,7 @@ int main(void)
 	for (int j = 0; j < 8; j++)
 		vec_known[j] = simd_word(7, j);
 	thread_tp[0].tid = syscall(SYS_gettid);
-	thread_tp[0].tp = (uint64_t)__builtin_thread_pointer();
+	thread_tp[0].tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
 	snapshot_maps();
 	level_one(array[0] + (int)strlen(secret));
 	return 0;
