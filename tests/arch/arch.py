@@ -364,7 +364,7 @@ def check_gdb(fx, core, work):
     act, extra, errors = actual_lines(fx, ours, ref, missing)
     save(os.path.join(work, 'gdb-expected.out'), exp)
     log('gdb: %d reference lines from qemu.core, %d register lines from gcore.core '
-        '(qemu has no NT_FPREGSET), %d register lines in neither (not compared)'
+        '(qemu.core has no FP/SIMD note), %d register lines in neither (not compared)'
         % (len(exp) - taken, taken, len(missing)))
     if extra:
         log('gdb: %d register lines only in our core, checked against desc.json: %s'
@@ -444,8 +444,8 @@ def check_eustack(fx, core, work):
     save(os.path.join(work, 'eustack-ours.out'), ours)
     if not usable:
         log('eu-stack: not compared: on qemu.core eu-stack unwinds LWP %s differently '
-            'from gdb (qemu writes no NT_FILE, so elfutils finds no shared library '
-            'to unwind through); our core, for information:' % ', '.join(map(str, bad)))
+            'from gdb (qemu writes no NT_FILE, and without it elfutils finds no module '
+            'with unwind tables); our core, for information:' % ', '.join(map(str, bad)))
         for line in ours:
             log('  ' + line)
         if oerr:
