@@ -19,8 +19,9 @@
 # program run until the fatal signal stops it, writes gcore, then continues,
 # so qemu delivers the signal and writes its own core of the very same state.
 #
-# Needs (tools/deps.sh arch): qemu-user, gdb-multiarch, the ARCH cross
-# compiler and libc, python3, xz-utils. Regenerate: tools/arch-capture.sh aarch64
+# Needs (installed by tools/deps.sh capture, which this runs): qemu-user,
+# gdb-multiarch, the ARCH cross compiler and libc, python3, xz-utils.
+# Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm
 set -eu
 
 arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
@@ -43,8 +44,9 @@ arm) # -marm: the inline asm of the programs uses r7, Thumb's frame pointer
 	sysroot=/usr/arm-linux-gnueabihf gdbarch=armv7 libcpkg=libc6-armhf-cross ;;
 *) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm)" >&2; exit 64 ;;
 esac
+[ "$arch" = riscv64 ] || sh "$top/tools/deps.sh" capture
 for t in "${cc%% *}" "$qemu" gdb-multiarch python3 xz; do
-	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh arch)" >&2; exit 69; }
+	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh capture)" >&2; exit 69; }
 done
 
 # The programs run from this fixed directory, so the paths in the fixtures
