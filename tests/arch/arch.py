@@ -426,6 +426,14 @@ def gdb_bt_frames(fx, ref):
     return frames
 
 
+def eustack_threads_pc0(fx, lines=None):
+    """[(tid, pc of frame #0)] from eu-stack output, or (lines None) from desc.json."""
+    if lines is None:
+        return [(t['tid'], int(t['regs']['pc'], 16)) for t in fx.desc['threads']]
+    frames = eu_frames(lines)
+    return [(t, (f[0] if f else None)) for t, f in frames.items()]
+
+
 def eustack_usable(fx, ref_lines, ref_eu):
     """eu-stack 'works' on qemu's core when, for every thread, its frames
     start with all of gdb's frames there."""
@@ -443,14 +451,26 @@ def check_eustack(fx, core, work):
     ours, orc, oerr = eustack(fx, core, work)
     save(os.path.join(work, 'eustack-ours.out'), ours)
     if not usable:
-        log('eu-stack: not compared: on qemu.core eu-stack unwinds LWP %s differently '
-            'from gdb (qemu writes no NT_FILE, and without it elfutils finds no module '
-            'with unwind tables); our core, for information:' % ', '.join(map(str, bad)))
+        # the frames beyond #0 cannot be judged; what can: eu-stack finds every
+        # thread of the description, in order, each with frame #0 at its pc
+        log('eu-stack: frames not compared: on qemu.core eu-stack unwinds LWP %s '
+            'differently from gdb (qemu writes no NT_FILE, and without it elfutils finds '
+            'no module with unwind tables); checked: threads and frame #0. Our core:'
+            % ', '.join(map(str, bad)))
         for line in ours:
             log('  ' + line)
         if oerr:
             log('  (stderr) ' + oerr.replace('\n', '\n  (stderr) '))
-        return 0, 0, True
+        want = eustack_threads_pc0(fx)
+        got = eustack_threads_pc0(fx, ours)
+        m = sum(1 for a, b in zip(want, got) if a == b)
+        log('eu-stack %s: %d/%d threads with frame #0 at the described pc'
+            % (fx.name, m, len(want)))
+        if want != got:
+            log('eu-stack: want (tid, pc#0) %s, got %s' % (
+                [(t, hex(p)) for t, p in want], [(t, hex(p) if p is not None else None)
+                                                  for t, p in got]))
+        return m, len(want), want == got
     m, t, ok = compare_lines(ref_eu, ours, 'eu-stack %s' % fx.name,
                              os.path.join(work, 'eustack'))
     if not ok and oerr:
@@ -593,6 +613,8 @@ def selfcheck(fx, work):
     log('selfcheck: eu-stack on qemu.core (exit %d) %s' % (
         rc, 'agrees with gdb' if usable else 'unwinds LWP %s differently from gdb' %
         ', '.join(map(str, bad))))
+    if eustack_threads_pc0(fx, ref_eu) != eustack_threads_pc0(fx):
+        errors.append('eu-stack on qemu.core: threads / frame #0 differ from desc.json')
     # the expected output can be met: cores with the references' notes, and
     # with the notes a kernel would write, over qemu's memory, must match 100 %
     for kl in (False, True):
