@@ -18,6 +18,8 @@ Subcommands:
   c2c-mkimg.py decode IMAGE [--hex]        print an image as JSON
   c2c-mkimg.py encode JSON -o IMAGE        inverse of decode (also reads crit/pycriu JSON)
   c2c-mkimg.py spec-from-images DIR        turn a real image directory into a SPEC
+  c2c-mkimg.py from-desc DESC.json -o OUT  images of a process described from a
+                                           qemu-user core (tools/arch-describe.py)
 """
 
 import argparse
@@ -1379,8 +1381,9 @@ class Generator:
         proc.zombie = proc.state == 2
         proc.comm = p.get('comm', 'c2c-%d' % proc.pid)
         proc.arch = p.get('arch', 'x86_64')
-        if proc.arch not in ('x86_64', 'aarch64'):
-            raise MkimgError('%s.arch: only x86_64 and aarch64 can be generated' % where)
+        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm'):
+            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64 and arm can be generated'
+                             % where)
         proc.uid = parse_int(p.get('uid', 0), where)
         proc.gid = parse_int(p.get('gid', 0), where)
         threads = p.get('threads', [{'tid': proc.pid}])
@@ -1745,6 +1748,46 @@ class Generator:
                   'fpsimd': {'vregs': vregs, 'fpsr': parse_int(fps.get('fpsr', 0)),
                              'fpcr': parse_int(fps.get('fpcr', 0))}}
             return 'ti_aarch64', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 'arm':
+            # §2.2.4: thread_info_arm, 32-bit registers; fpstate = user_vfp (d0-d31, fpscr)
+            names = [f[1] for f in SCHEMA['user_arm_regs_entry']]
+            regs = {n: 0 for n in names}
+            regs.update(pc=ip, sp=sp, cpsr=0x10)          # USR mode
+            for k, v in regs_in.items():
+                if k not in regs:
+                    raise MkimgError('%s.regs: unknown arm register %r' % (where, k))
+                regs[k] = parse_int(v, where)
+            fps = t.get('fpsimd', {})
+            check_keys(fps, ('d', 'fpscr', 'fpexc', 'fpinst', 'fpinst2'), where + '.fpsimd')
+            d = [parse_int(x) for x in fps.get('d', [0] * 32)]
+            if len(d) != 32:
+                raise MkimgError('%s.fpsimd.d: %d values, VFPv3-D32 has 32' % (where, len(d)))
+            ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)),
+                  'tls': parse_int(t.get('tls', 0)), 'gpregs': regs,
+                  'fpstate': {'vfp_regs': d, 'fpscr': parse_int(fps.get('fpscr', 0)),
+                              'fpexc': parse_int(fps.get('fpexc', 0)),
+                              'fpinst': parse_int(fps.get('fpinst', 0)),
+                              'fpinst2': parse_int(fps.get('fpinst2', 0))}}
+            return 'ti_arm', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 'riscv64':
+            # §2.2.4: gpregs in user_regs_struct order, fpsimd = the D extension state
+            names = [f[1] for f in SCHEMA['user_riscv64_regs_entry']]
+            regs = {n: 0 for n in names}
+            regs.update(pc=ip, sp=sp)
+            for k, v in regs_in.items():
+                if k not in regs:
+                    raise MkimgError('%s.regs: unknown riscv64 register %r' % (where, k))
+                regs[k] = parse_int(v, where)
+            fps = t.get('fpsimd', {})
+            check_keys(fps, ('f', 'fcsr'), where + '.fpsimd')
+            f = [parse_int(x) for x in fps.get('f', [0] * 32)]
+            if len(f) != 32:
+                raise MkimgError('%s.fpsimd.f: %d values, riscv64 has 32' % (where, len(f)))
+            # CRIU stores the thread pointer twice: gpregs.tp and tls
+            ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)),
+                  'tls': parse_int(t.get('tls', regs['tp'])), 'gpregs': regs,
+                  'fpsimd': {'f': f, 'fcsr': parse_int(fps.get('fcsr', 0))}}
+            return 'ti_riscv64', deep_merge(ti, t.get('thread_info'))
         regs = {n: 0 for n in GPREGS_X86}
         # user-mode selectors and IF set: what any live x86_64 task has (§2.2.1 sample)
         regs.update(cs=0x33, ss=0x2b, flags=0x202, ip=ip, sp=sp, mode='NATIVE')
@@ -1788,7 +1831,8 @@ class Generator:
     def build_core(self, proc, t, tidx, where):
         if 'core_raw' in t:
             return t['core_raw']
-        mtype = 'AARCH64' if proc.arch == 'aarch64' else 'X86_64'
+        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM'}.get(proc.arch,
+                                                                                  'X86_64')
         leader = parse_int(t['tid']) == proc.pid
         core = {'mtype': mtype}
         if proc.zombie:                 # mtype + tc only (§2.2)
@@ -2263,6 +2307,95 @@ def spec_from_images(d):
 # CLI
 # ---------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------
+# Process descriptions from cores of other architectures (tools/arch-describe.py)
+# --------------------------------------------------------------------------
+
+# CRIU's AT_VECTOR_SIZE in host words per architecture (§2.4 mm_saved_auxv):
+# get_task_auxv() read()s at most this many words of /proc/pid/auxv.
+AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40}
+DESC_FORMAT = 'c2c-arch-desc 1'
+
+
+def spec_from_desc(desc, desc_dir):
+    """Turn a process description (format "c2c-arch-desc 1": what a real
+    process looked like in a qemu-user core, see tests/arch/README.md) into a
+    generator spec for the CRIU images CRIU 4.x would have written of that
+    process: one task with its threads, its VMAs as CRIU classifies them, the
+    pages CRIU dumps (anonymous and copied-on-write ones; the describer left
+    out zero pages and pages equal to their file), and the saved auxv. Page
+    data is read from the description's core file."""
+    if desc.get('format') != DESC_FORMAT:
+        raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
+    arch = desc['arch']
+    if arch not in ('aarch64', 'riscv64', 'arm'):
+        raise MkimgError('description: arch %s: only aarch64, riscv64 and arm descriptions '
+                         'can be generated' % arch)
+    ps = parse_int(desc['page_size'])
+    core = os.path.join(desc_dir, desc['core'])
+    if not os.path.isfile(core):
+        raise MkimgError('description: core %s does not exist' % core)
+    vmas = []
+    for i, v in enumerate(desc['vmas']):
+        e = {'start': v['start'], 'end': v['end'], 'prot': v['prot']}
+        if v.get('path'):
+            if v.get('shared'):
+                raise MkimgError('description.vmas[%d]: shared file mappings are not '
+                                 'supported' % i)
+            e.update(kind='file-private', path=v['path'], pgoff=v['pgoff'])
+        elif v.get('name') == '[stack]':
+            e['kind'] = 'stack'
+        elif v.get('name') == '[heap]':
+            e['kind'] = 'heap'
+        else:
+            e['kind'] = 'anon'
+        vmas.append(e)
+    memory = [{'vaddr': m['vaddr'], 'pages': m['pages'], 'file': core,
+               'file_offset': m['core_offset']} for m in desc['memory']]
+    threads = []
+    for t in desc['threads']:
+        th = {'tid': t['tid'], 'regs': dict(t['regs'])}
+        if 'tls' in t:
+            th['tls'] = t['tls']
+        fp = t.get('fp')
+        if fp and arch == 'aarch64':
+            th['fpsimd'] = {'v': fp['v'], 'fpsr': fp['fpsr'], 'fpcr': fp['fpcr']}
+        elif fp and arch == 'riscv64':
+            th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
+        elif fp and arch == 'arm':
+            th['fpsimd'] = {'d': fp['d'], 'fpscr': fp['fpscr']}
+        threads.append(th)
+    auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
+    proc = {'pid': desc['pid'], 'comm': desc['comm'][:15], 'arch': arch, 'exe': desc['exe'],
+            'vmas': vmas, 'memory': memory, 'threads': threads, 'mm': {'auxv': auxv}}
+    return {'page_size': ps, 'processes': [proc]}
+
+
+def cmd_from_desc(argv):
+    ap = argparse.ArgumentParser(prog='c2c-mkimg.py from-desc',
+                                 description='Write the CRIU images of a process described '
+                                 'by tools/arch-describe.py.')
+    ap.add_argument('desc', help='description JSON (desc.json of an arch fixture)')
+    ap.add_argument('-o', '--out', required=True, help='output image directory')
+    ap.add_argument('-f', '--force', action='store_true', help='replace an existing OUT')
+    ap.add_argument('--spec', help='also write the generated spec here')
+    a = ap.parse_args(argv)
+    desc = _load_json(a.desc)
+    spec = spec_from_desc(desc, os.path.dirname(os.path.abspath(a.desc)))
+    if a.spec:
+        with open(a.spec, 'w') as f:
+            json.dump(spec, f, indent=1)
+    gen = Generator(spec, os.path.dirname(os.path.abspath(a.desc)))
+    out, tmp = _prepare_out(a.out, a.force)
+    try:
+        gen.generate(tmp)
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return 0
+
+
 def _load_json(path):
     try:
         if path == '-':
@@ -2370,7 +2503,7 @@ def cmd_spec_from_images(argv):
 
 
 COMMANDS = {'decode': cmd_decode, 'encode': cmd_encode, 'spec-from-images': cmd_spec_from_images,
-            'gen': cmd_gen}
+            'gen': cmd_gen, 'from-desc': cmd_from_desc}
 
 
 def main(argv=None):

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh build|test: install the Debian 12 packages ckpt2core needs to build
+# deps.sh build|test|arch|capture: install the Debian 12 packages ckpt2core needs to build
 # (and, with "test", to run its test suite). Only missing packages are
 # installed; apt-get update runs only when something is missing.
 set -eu
@@ -11,11 +11,22 @@ libarchive-dev libjansson-dev libpcre2-dev libcmocka-dev xz-utils"
 # taken with them. python3 runs the harness (and provides /usr/bin/python3.11,
 # the executable of fixture counter).
 test_pkgs="gdb elfutils binutils libc6-dbg python3 clang strace lldb"
+# Cross-architecture tests (tests/arch, label arch): gdb-multiarch reads the
+# aarch64 and arm cores, with the cross libcs as sysroots (/usr/aarch64-linux-gnu,
+# /usr/arm-linux-gnueabihf) for the shared libraries of the dynamic programs;
+# eu-stack (elfutils) is the second client; crit (package criu) cross-checks the
+# images tools/c2c-mkimg.py generates; qemu-user runs the programs.
+arch_pkgs="gdb-multiarch qemu-user libc6-arm64-cross libc6-armhf-cross criu xz-utils python3
+elfutils"
+# Regenerating the fixtures (tools/arch-capture.sh) also needs the cross compilers.
+capture_pkgs="$arch_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf"
 
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;
-test) pkgs="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test" >&2; exit 64 ;;
+test) pkgs="$build_pkgs $test_pkgs $arch_pkgs" ;;
+arch) pkgs="$arch_pkgs" ;;
+capture) pkgs="$capture_pkgs" ;;
+*) echo "usage: $0 build|test|arch|capture" >&2; exit 64 ;;
 esac
 
 missing=

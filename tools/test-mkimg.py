@@ -449,9 +449,112 @@ def bad_specs(tool, work):
     expect(r.returncode == 2 and 'exists' in r.stderr, 'existing output: %r', r.stderr)
 
 
+# -- B4: an architecture description (tools/arch-describe.py) read back by crit
+
+def _num(v):
+    return int(v, 0) if isinstance(v, str) else v
+
+
+def _crit(path):
+    r = subprocess.run(['crit', 'decode', '-i', path], capture_output=True, text=True)
+    expect(r.returncode == 0, 'crit decode %s: %s', path, r.stderr.strip()[-300:])
+    return json.loads(r.stdout)['entries']
+
+
+def arch_desc(desc_path, imgdir):
+    """Decode the images generated from DESC with crit (Debian's CRIU, an
+    independent decoder) and check them against the description: mtype and
+    thread_info_aarch64 / thread_info_arm of every thread, pstree, the VMAs, the saved auxv (as
+    CRIU truncates it) and every described page, read from pages-N.img by the
+    crit-decoded pagemap and compared with the bytes of the description's core."""
+    desc = json.load(open(desc_path))
+    core_path = os.path.join(os.path.dirname(os.path.abspath(desc_path)), desc['core'])
+    core = open(core_path, 'rb').read()
+    pid = desc['pid']
+    ps = desc['page_size']
+    tids = [t['tid'] for t in desc['threads']]
+    pst = _crit(os.path.join(imgdir, 'pstree.img'))
+    expect(len(pst) == 1 and pst[0]['pid'] == pid, 'pstree %r', pst)
+    expect(pst[0]['threads'] == tids, 'pstree threads %r, described %r', pst[0]['threads'], tids)
+    arch = desc['arch']
+    for t in desc['threads']:
+        c = _crit(os.path.join(imgdir, 'core-%d.img' % t['tid']))[0]
+        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM'}[arch], 'core-%d: mtype %r',
+               t['tid'], c['mtype'])
+        expect('thread_info' not in c, 'core-%d: has an x86 thread_info', t['tid'])
+        fpd = t.get('fp', {})
+        if arch == 'aarch64':
+            ti = c['ti_aarch64']
+            g = ti['gpregs']
+            regs = [_num(x) for x in g['regs']]
+            expect(len(regs) == 31, 'core-%d: %d gpregs', t['tid'], len(regs))
+            for i in range(31):
+                expect(regs[i] == int(t['regs']['x%d' % i], 0), 'core-%d: x%d', t['tid'], i)
+            for k in ('sp', 'pc', 'pstate'):
+                expect(_num(g[k]) == int(t['regs'][k], 0), 'core-%d: %s %r', t['tid'], k, g[k])
+            fp = ti['fpsimd']
+            vregs = [_num(x) for x in fp['vregs']]
+            expect(len(vregs) == 64, 'core-%d: %d vregs', t['tid'], len(vregs))
+            want = fpd.get('v', ['00' * 16] * 32)
+            for i in range(32):
+                lo, hi = struct.unpack('<QQ', bytes.fromhex(want[i]))
+                expect(vregs[2 * i] == lo and vregs[2 * i + 1] == hi, 'core-%d: v%d',
+                       t['tid'], i)
+            for k in ('fpsr', 'fpcr'):
+                expect(_num(fp[k]) == int(fpd.get(k, '0'), 0), 'core-%d: %s', t['tid'], k)
+        else:
+            ti = c['ti_arm']
+            g = ti['gpregs']
+            for k, v in t['regs'].items():
+                expect(_num(g[k]) == int(v, 0), 'core-%d: %s %r', t['tid'], k, g.get(k))
+            fp = ti['fpstate']
+            d = [_num(x) for x in fp['vfp_regs']]
+            expect(d == [int(x, 0) for x in fpd.get('d', ['0'] * 32)], 'core-%d: d0-d31',
+                   t['tid'])
+            expect(_num(fp['fpscr']) == int(fpd.get('fpscr', '0'), 0), 'core-%d: fpscr',
+                   t['tid'])
+        expect(_num(ti['tls']) == int(t.get('tls', '0'), 0), 'core-%d: tls %r', t['tid'], ti['tls'])
+        expect(('tc' in c) == (t['tid'] == pid), 'core-%d: tc only in the leader', t['tid'])
+    mm = _crit(os.path.join(imgdir, 'mm-%d.img' % pid))[0]
+    got = [(_num(v['start']), _num(v['end']), _num(v['prot'])) for v in mm['vmas']]
+    prot = lambda s: (s[0] == 'r') | (s[1] == 'w') << 1 | (s[2] == 'x') << 2
+    want = [(int(v['start'], 16), int(v['end'], 16), prot(v['prot'])) for v in desc['vmas']]
+    expect(got == want, 'mm VMAs differ: %r vs %r', got[:3], want[:3])
+    auxv = [_num(x) for x in mm['mm_saved_auxv']]
+    words = mk.AT_VECTOR_WORDS[arch]
+    expect(auxv == [int(x, 0) for x in desc['auxv']][:words], 'mm_saved_auxv differs')
+    # pages: PRESENT entries of the pagemap, in order, lay out pages-<id>.img
+    # (crit 3.17 does not know CRIU 4's PagemapEntry.nr_pages, field 5: it
+    # gives vaddr and flags, the page counts come from our decoder)
+    pmpath = os.path.join(imgdir, 'pagemap-%d.img' % pid)
+    pm = _crit(pmpath)
+    pages_id, runs = pagemap(imgdir, os.path.basename(pmpath))
+    expect(pm[0]['pages_id'] == pages_id, 'pagemap head %r', pm[0])
+    expect([(_num(e['vaddr']), _num(e['flags'])) for e in pm[1:]] ==
+           [(v, f) for v, n, f in runs], 'crit and our decoder read the pagemap differently')
+    pages = open(os.path.join(imgdir, 'pages-%d.img' % pages_id), 'rb').read()
+    where, off = {}, 0
+    for vaddr, n, flags in runs:
+        if flags & PE_PRESENT:
+            for i in range(n):
+                where[vaddr + i * ps] = off + i * ps
+            off += n * ps
+    expect(off == len(pages), 'pages-%d.img: %d bytes, pagemap says %d', pm[0]['pages_id'],
+           len(pages), off)
+    count = 0
+    for m in desc['memory']:
+        for i in range(m['pages']):
+            va = int(m['vaddr'], 16) + i * ps
+            expect(va in where, 'page %#x is not in the pagemap', va)
+            co = m['core_offset'] + i * ps
+            expect(pages[where[va]:where[va] + ps] == core[co:co + ps], 'page %#x differs', va)
+            count += 1
+    expect(count == len(where), '%d pages described, %d dumped', count, len(where))
+
+
 CHECKS = {'same-memory': same_memory, 'crit-same': crit_same, 'all-kinds': all_kinds,
           'chain': chain, 'synthetic': synthetic, 'synthetic-lazy': synthetic_lazy,
-          'bad-specs': bad_specs}
+          'bad-specs': bad_specs, 'arch-desc': arch_desc}
 
 if __name__ == '__main__':
     try:

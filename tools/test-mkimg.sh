@@ -225,6 +225,23 @@ if gen_ok "B synthetic-lazy" "" "$WORK/synl" --synthetic --lazy --no-merge --sty
 fi
 semantic "B3 bad specs are refused with a message" bad-specs "$TOOL" "$WORK"
 
+# B4: aarch64 and arm processes described from qemu-user cores (fixtures/arch,
+# tools/arch-capture.sh) become CRIU images; crit must read back the same
+# registers, VMAs, auxv and pages.
+for fx in "$HERE"/../fixtures/arch/aarch64-mt-dyn.tar.xz "$HERE"/../fixtures/arch/arm-mt-dyn.tar.xz; do
+	[ -f "$fx" ] || { echo "SKIP B4 $fx missing"; continue; }
+	[ $have_crit -eq 1 ] || { echo "SKIP B4 crit not installed"; continue; }
+	name=$(basename "$fx" .tar.xz)
+	tar -C "$WORK" -xJf "$fx"
+	if mk from-desc "$WORK/$name/desc.json" -o "$WORK/$name-img" 2>"$WORK/err"; then
+		crit_check "$WORK/$name-img"
+		semantic "B4 $name: crit reads back the described process" arch-desc \
+			"$WORK/$name/desc.json" "$WORK/$name-img"
+	else
+		fail "B4 $name: generation failed: $(cat "$WORK/err")"
+	fi
+done
+
 if [ $fails -ne 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1

@@ -1,0 +1,136 @@
+#!/bin/sh
+# arch-capture.sh ARCH [OUTDIR]: make the cross-architecture test fixtures.
+#
+# For each program of tests/arch/src (mt-dyn: 4 threads, dynamically linked;
+# st-static: one thread, static) this cross-compiles it for ARCH, runs it
+# under qemu-user until it dies of a signal in a known state, and keeps
+#   qemu.core   the core qemu-user wrote itself (the reference for gdb),
+#   gcore.core  gdb's gcore of the same stopped process over qemu's gdb stub
+#               (the reference for the FP/SIMD registers qemu's core lacks),
+#   bin/PROG    the program (-g -O0),
+#   desc.json   the process state described from those (tools/arch-describe.py):
+#               registers per thread, VMAs, memory of each PT_LOAD, auxv,
+#   capture.txt what ran, and the note census of both cores,
+# packed as OUTDIR/ARCH-PROG.tar.xz (default OUTDIR: fixtures/arch), and
+# appends what was used to OUTDIR/PROVENANCE.md.
+#
+# One run of qemu gives both cores: gdb attaches through qemu's gdb stub (a
+# unix socket in the work directory, so no TCP port is opened), lets the
+# program run until the fatal signal stops it, writes gcore, then continues,
+# so qemu delivers the signal and writes its own core of the very same state.
+#
+# Needs (installed by tools/deps.sh capture, which this runs): qemu-user,
+# gdb-multiarch, the ARCH cross compiler and libc, python3, xz-utils.
+# Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm
+set -eu
+
+arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${2:-$top/fixtures/arch}
+src=$top/tests/arch/src
+
+# ARCH: cross compiler, qemu binary, CPU model, sysroot for -L, gdb arch name.
+# The CPU models have FP/SIMD but no SVE, PAC or MTE: CRIU saves none of those,
+# so a core that a kernel wrote from such a dump has only the plain notes
+# (tests/arch/README.md).
+case $arch in
+aarch64) cc=aarch64-linux-gnu-gcc qemu=qemu-aarch64 cpu=cortex-a57
+	sysroot=/usr/aarch64-linux-gnu gdbarch=aarch64 libcpkg=libc6-arm64-cross ;;
+riscv64) # qemu 7.2 writes no riscv64 core: this stops at "no qemu core" (tests/arch/README.md)
+	cc=riscv64-linux-gnu-gcc qemu=qemu-riscv64 cpu=rv64
+	sysroot=/usr/riscv64-linux-gnu gdbarch=riscv:rv64 libcpkg=libc6-riscv64-cross ;;
+arm) # -marm: the inline asm of the programs uses r7, Thumb's frame pointer
+	cc="arm-linux-gnueabihf-gcc -marm" qemu=qemu-arm cpu=cortex-a15
+	sysroot=/usr/arm-linux-gnueabihf gdbarch=armv7 libcpkg=libc6-armhf-cross ;;
+*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm)" >&2; exit 64 ;;
+esac
+[ "$arch" = riscv64 ] || sh "$top/tools/deps.sh" capture
+for t in "${cc%% *}" "$qemu" gdb-multiarch python3 xz; do
+	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh capture)" >&2; exit 69; }
+done
+
+# The programs run from this fixed directory, so the paths in the fixtures
+# (the executable seen in /proc/self/maps) are the same at every regeneration.
+work=/tmp/c2c-arch/$arch
+rm -rf "$work"
+mkdir -p "$work" "$out"
+
+cflags="-g -O0 -no-pie -fdebug-prefix-map=$src=/src/arch -DARCH_NAME=\"$arch\""
+$cc $cflags -pthread -o "$work/mt-dyn" "$src/mt-dyn.c"
+$cc $cflags -static -o "$work/st-static" "$src/st-static.c"
+
+capture() {
+	prog=$1
+	run=$work/$prog.run
+	mkdir -p "$run"
+	cd "$run"
+	lflag=
+	[ "$prog" = st-static ] || lflag="-L $sysroot"
+	sock=$run/gdb.sock
+	# A clean environment: the guest keeps it in memory (and so in the cores).
+	# shellcheck disable=SC2086
+	(ulimit -c unlimited; exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+		$qemu -cpu $cpu $lflag -g "$sock" "$work/$prog") >qemu.log 2>&1 &
+	qpid=$!
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	timeout 300 gdb-multiarch -nx -q -batch -iex 'set debuginfod enabled off' \
+		-ex "set architecture $gdbarch" -ex "set sysroot $sysroot" -ex "file $work/$prog" \
+		-ex "target remote $sock" -ex continue -ex 'info threads' \
+		-ex 'gcore gcore.core' -ex continue >gdb-stub.log 2>&1 || true
+	wait $qpid || true
+	ref=$(ls qemu_"$prog"_*.core 2>/dev/null | head -n1)
+	if [ -z "$ref" ] || [ ! -s gcore.core ]; then
+		echo "arch-capture.sh: $prog: no qemu core or no gcore (see $run)" >&2
+		exit 1
+	fi
+	mv "$ref" qemu.core
+	# the host core of qemu itself, if the kernel wrote one here
+	rm -f core core.[0-9]*
+
+	fx=$work/fx/$arch-$prog
+	mkdir -p "$fx/bin"
+	cp "$work/$prog" "$fx/bin/$prog"
+	mv qemu.core gcore.core "$fx/"
+	python3 "$top/tools/arch-describe.py" --arch "$arch" --core "$fx/qemu.core" \
+		--gcore "$fx/gcore.core" --exe "$work/$prog" --exe-path "$work/$prog" \
+		--sysroot "$sysroot" --core-name qemu.core -o "$fx/desc.json"
+	{
+		echo "arch $arch, program $prog, captured $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "qemu: $qemu -cpu $cpu $lflag -g SOCKET $work/$prog (env -i, ulimit -c unlimited)"
+		echo "gdb: gdb-multiarch -batch ... -ex 'target remote SOCKET' -ex continue -ex 'gcore gcore.core' -ex continue"
+		[ -n "$lflag" ] && echo "sysroot: $sysroot"
+		echo "--- qemu.core notes (readelf -nW)"
+		readelf -nW "$fx/qemu.core" | grep -E '^  [A-Z]' || true
+		echo "--- gcore.core notes (readelf -nW)"
+		readelf -nW "$fx/gcore.core" | grep -E '^  [A-Z]' | grep -v 'description data' || true
+		echo "--- gdb over the stub"
+		cat gdb-stub.log
+	} >"$fx/capture.txt"
+	tar -C "$work/fx" --owner=0 --group=0 --numeric-owner -cf - "$arch-$prog" |
+		xz -9e -T1 >"$out/$arch-$prog.tar.xz"
+	echo "arch-capture.sh: wrote $out/$arch-$prog.tar.xz ($(du -k "$out/$arch-$prog.tar.xz" | cut -f1) KiB)"
+}
+
+capture mt-dyn
+capture st-static
+
+[ -s "$out/PROVENANCE.md" ] || printf '%s\n' "# Cross-architecture fixtures" "" \
+	"Made by \`tools/arch-capture.sh ARCH\` (see tests/arch/README.md). Each \`ARCH-PROG.tar.xz\`" \
+	"holds \`ARCH-PROG/\`: \`qemu.core\` (the reference: qemu-user's own core of the dying" \
+	"program), \`gcore.core\` (gdb's gcore over qemu's gdb stub of the same stopped process)," \
+	"\`bin/PROG\`, \`desc.json\` (tools/arch-describe.py) and \`capture.txt\` (commands, note" \
+	"census, gdb's view over the stub). Nothing in them is typed in: every value comes from" \
+	"the programs as they ran. Regenerating replaces the fixture of that ARCH and appends a" \
+	"section here." >"$out/PROVENANCE.md"
+{
+	echo
+	echo "## $arch, $(date -u +%Y-%m-%d)"
+	echo
+	echo "- command: \`tools/arch-capture.sh $arch\` (on $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"))"
+	echo "- compiler: \`$cc\`, $($cc --version | head -n1); flags: \`$cflags\` (+ -pthread / -static)"
+	echo "- qemu: $($qemu --version | head -n1), \`-cpu $cpu\`"
+	echo "- gdb: $(gdb-multiarch --version | head -n1)"
+	echo "- libc: $(dpkg-query -W -f='${Package} ${Version}' $libcpkg 2>/dev/null || echo unknown)"
+	echo "- files: $(cd "$out" && ls "$arch"-*.tar.xz | tr '\n' ' ')"
+} >>"$out/PROVENANCE.md"
