@@ -5,7 +5,7 @@
 set -eu
 
 build_pkgs="cmake gcc make pkg-config libelf-dev libprotobuf-c-dev protobuf-c-compiler
-libarchive-dev libjansson-dev libpcre2-dev libcmocka-dev xz-utils"
+libarchive-dev libjansson-dev libpcre2-dev libdw-dev libcmocka-dev xz-utils"
 # gdb, eu-stack/eu-readelf, readelf and libc debug symbols: the end-to-end tests
 # compare gdb's and eu-stack's view of our cores with gcore oracles that were
 # taken with them. python3 runs the harness (and provides /usr/bin/python3.11,

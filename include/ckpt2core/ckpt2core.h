@@ -244,6 +244,31 @@ typedef int (*c2c_match_fn)(void *userdata, const struct c2c_match *m);
 C2C_API int64_t c2c_grep(struct c2c_ctx *ctx, const char *input, size_t context,
 			 c2c_match_fn fn, void *userdata);
 
+/* One frame of a thread's stack (c2c_core_backtrace). Valid during the callback. */
+struct c2c_frame {
+	uint32_t tid;	    /* the thread (NT_PRSTATUS pr_pid) */
+	size_t index;	    /* 0 = innermost */
+	uint64_t pc;
+	const char *module; /* the mapped file the pc is in, or NULL */
+	const char *symbol; /* the function, or NULL */
+	uint64_t offset;    /* pc - symbol address */
+	const char *file;   /* source file from debug info, or NULL */
+	int line;
+};
+
+/* Called for each frame, thread by thread, innermost first; non-zero stops. */
+typedef int (*c2c_frame_fn)(void *userdata, const struct c2c_frame *f);
+
+/*
+ * Unwind every thread of the core file `core` with elfutils' libdwfl and
+ * report each frame with its module, symbol and source line. `executable`
+ * (may be NULL) is the program's file; `sysroot` (may be NULL) is a
+ * directory the mapped files are found under (a container's rootfs), else
+ * at their own paths or by build-id. Returns 0 or a negative enum c2c_err.
+ */
+C2C_API int c2c_core_backtrace(struct c2c_ctx *ctx, const char *core, const char *executable,
+			       const char *sysroot, c2c_frame_fn fn, void *userdata);
+
 /* Formats of c2c_report(). */
 enum c2c_report_format {
 	/* One JSON object; schema in doc/report.schema.json (stable, versioned). */

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 		"Usage: %s [OPTIONS] INPUT...\n"
 		"       %s inspect [--format tree|json] [--pid N]... INPUT...\n"
 		"       %s grep [OPTIONS] PATTERN INPUT...   (see ckpt2core grep --help)\n"
+		"       %s gdb|lldb|bt [OPTIONS] INPUT [-- ARGS]  (see ckpt2core gdb --help)\n"
 		"Convert CRIU checkpoints into ELF core files, one per process, named\n"
 		"core.<pid> (pid as in the checkpoint's pstree.img), that gdb reads like a\n"
 		"gcore of the live process:  gdb EXECUTABLE OUTDIR/core.<pid>\n"
@@ -84,7 +85,7 @@ static void usage(FILE *f)
 		"  2   conversion failed (the error names the file, member and byte offset)\n"
 		"  3   several inputs: some failed, the others were converted\n"
 		"  64  usage error\n",
-		prog, prog, prog);
+		prog, prog, prog, prog);
 }
 
 struct opts {
@@ -370,6 +371,9 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if (argc > 1 && !strcmp(argv[1], "grep"))
 		return c2c_cli_grep(argc - 1, argv + 1);
+	if (argc > 1 && (!strcmp(argv[1], "gdb") || !strcmp(argv[1], "lldb") ||
+			 !strcmp(argv[1], "bt")))
+		return c2c_cli_debug(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "inspect")) {
 		o.inspect = true;
 		argv++;

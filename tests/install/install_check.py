@@ -145,7 +145,7 @@ def cmd_stage(a):
             errors.append("%s: prefix=%s, want %s" % (pc, pc_prefix(pc), stage))
         m = re.search(r"^Requires\.private:(.*)$", text, re.M)
         req = set(re.split(r"[\s,]+", m.group(1).strip())) if m else set()
-        if req != {"libelf", "libarchive", "libprotobuf-c", "jansson", "libpcre2-8"}:
+        if req != {"libelf", "libarchive", "libprotobuf-c", "jansson", "libpcre2-8", "libdw"}:
             errors.append("%s: Requires.private %s" % (pc, sorted(req)))
     if errors:
         raise Fail("cmake --install --prefix:\n  " + "\n  ".join(errors))

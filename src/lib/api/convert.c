@@ -271,6 +271,8 @@ static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck
 		rp->nthreads = p->nthreads;
 		rp->nvmas = p->nvmas;
 		rp->skipped = skip_reason(p);
+		if (p->exe_path && !(rp->exe = c2c_strdup(p->exe_path)))
+			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		for (size_t k = 0; k < p->pm.n; k++)
 			if (p->pm.ext[k].blob)
 				rp->pages_images += p->pm.ext[k].npages;

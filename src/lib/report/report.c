@@ -31,6 +31,7 @@ void c2c_report_free(struct c2c_report *rep)
 	free(rep->meta.checkpointed);
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		free(rep->procs[i].cmdline);
+		free(rep->procs[i].exe);
 		free(rep->procs[i].core_path);
 	}
 	free(rep->procs);
@@ -187,6 +188,7 @@ static char *render_json(const struct c2c_report *rep, const struct c2c_warnings
 		json_field(&b, "state", p->state, true);
 		c2c_buf_printf(&b, "\"threads\": %zu, ", p->nthreads);
 		json_field(&b, "cmdline", p->cmdline, true);
+		json_field(&b, "exe", p->exe, true);
 		c2c_buf_printf(&b,
 			       "\"memory\": {\"vmas\": %zu, \"pages_in_images\": %llu, "
 			       "\"pages_in_parent\": %llu, \"lazy_pages\": %llu, "

@@ -19,6 +19,7 @@ struct c2c_report_proc {
 	const char *state; /* "alive", "stopped", "zombie" */
 	size_t nthreads;
 	char *cmdline;	   /* argv from memory, NULs as spaces; NULL if unknown */
+	char *exe;	   /* the executable's path as the process saw it, or NULL */
 	size_t nvmas;
 	uint64_t pages_images, pages_lazy; /* private pages with data / without */
 	uint64_t pages_parent;		   /* of pages_images, from a parent directory */

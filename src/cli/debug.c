@@ -1,7 +1,8 @@
 /*
- * ckpt2core gdb|lldb: convert a checkpoint into a cache (once: later calls
- * reuse the cores) and run the debugger on one process's core with its
- * executable and the container's files, like `coredumpctl gdb`.
+ * ckpt2core gdb|lldb|bt: convert a checkpoint into a cache (once: later
+ * calls reuse the cores), then run the debugger on one process's core with
+ * its executable and the container's files, like `coredumpctl gdb`, or
+ * print every thread's symbolised stack (c2c_core_backtrace, no debugger).
  *
  * The cache entry is named by a SHA-256 over the input's content (the bytes
  * of an archive; for a directory, the names, sizes and modification times
@@ -13,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -31,12 +33,30 @@
 #define DBG_USAGE 64
 
 struct dbg_opts {
-	bool lldb;
+	bool lldb, bt;
 	const char *input, *root, *output;
 	uint32_t pid;
 	char **extra; /* after "--" */
 	int nextra;
 };
+
+static void bt_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ckpt2core bt [OPTIONS] INPUT\n"
+		"Convert INPUT (cached) and print a symbolised backtrace of every thread of\n"
+		"every process (or of --pid N), unwound with elfutils' libdwfl: no debugger\n"
+		"needed.\n"
+		"\n"
+		"Options:\n"
+		"  -p, --pid N       only process N\n"
+		"  -r, --root DIR    the container's files, for symbols\n"
+		"  -o, --output DIR  convert into DIR instead of the cache\n"
+		"  -h, --help        show this help and exit\n"
+		"\n"
+		"Exit status: 0, or 2 if the conversion or an unwind failed, 64 on a usage\n"
+		"error.\n");
+}
 
 static void dbg_usage(FILE *f, const char *cmd)
 {
@@ -177,34 +197,57 @@ static int write_file(const char *path, const char *text)
 	return r;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 ? -1 : 0;
+}
+
+/* Remove a directory tree of ours (a half-made cache entry). */
+static void rmtree(const char *path)
+{
+	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static json_t *load_report(const char *dir)
+{
+	char *path;
+	json_t *j;
+
+	if (asprintf(&path, "%s/report.json", dir) < 0)
+		return NULL;
+	j = json_load_file(path, 0, NULL);
+	free(path);
+	return j;
+}
+
 /*
- * Convert into dir (or reuse it); *ret_report is the manifest (report.json
- * in dir), which says which processes have cores. Returns 0 or an exit code.
+ * Convert into dir (or reuse it when cached); *ret is the manifest
+ * (report.json in dir), which says which processes have cores. Returns 0
+ * or an exit code.
  */
 static int convert_cached(const struct dbg_opts *o, const char *dir, bool cached, json_t **ret)
 {
-	char tmp[PATH_MAX], path[PATH_MAX], *report = NULL;
+	char *tmp = NULL, *path = NULL, *report = NULL, *slash;
 	struct c2c_ctx *ctx = NULL;
 	int r = DBG_FAILED;
 
-	snprintf(path, sizeof(path), "%s/report.json", dir);
-	if (cached && (*ret = json_load_file(path, 0, NULL)))
+	if (cached && (*ret = load_report(dir)))
 		return 0;
-	if (cached) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", dir, (int)getpid());
-		{
-			char *slash = strrchr(tmp, '/');
-
-			*slash = '\0';
-			if (mkdirs(tmp) < 0) {
-				fprintf(stderr, "ckpt2core: error: '%s': cannot create: %s\n", tmp,
-					strerror(errno));
-				return DBG_FAILED;
-			}
-			*slash = '/';
+	if (asprintf(&tmp, cached ? "%s.tmp.%d" : "%s", dir, (int)getpid()) < 0)
+		return DBG_FAILED;
+	slash = strrchr(tmp, '/');
+	if (cached && slash) {
+		*slash = '\0';
+		if (mkdirs(tmp) < 0) {
+			fprintf(stderr, "ckpt2core: error: '%s': cannot create: %s\n", tmp,
+				strerror(errno));
+			free(tmp);
+			return DBG_FAILED;
 		}
-	} else {
-		snprintf(tmp, sizeof(tmp), "%s", dir);
+		*slash = '/';
 	}
 	if (!(ctx = c2c_ctx_new()))
 		goto out;
@@ -218,9 +261,8 @@ static int convert_cached(const struct dbg_opts *o, const char *dir, bool cached
 		goto out;
 	}
 	report = c2c_report(ctx, C2C_REPORT_JSON);
-	snprintf(path, sizeof(path), "%s/report.json", tmp);
-	if (!report || write_file(path, report) < 0) {
-		fprintf(stderr, "ckpt2core: error: '%s': cannot write\n", path);
+	if (!report || asprintf(&path, "%s/report.json", tmp) < 0 || write_file(path, report) < 0) {
+		fprintf(stderr, "ckpt2core: error: '%s': cannot write the report\n", tmp);
 		goto out;
 	}
 	if (cached && rename(tmp, dir) < 0) {
@@ -229,20 +271,15 @@ static int convert_cached(const struct dbg_opts *o, const char *dir, bool cached
 				strerror(errno));
 			goto out;
 		}
-		/* Another ckpt2core made the same entry meanwhile: use that one. */
-		snprintf(path, sizeof(path), "rm -rf -- '%s'", tmp);
-		(void)!system(path);
-		snprintf(path, sizeof(path), "%s/report.json", dir);
-	} else {
-		snprintf(path, sizeof(path), "%s/report.json", dir);
+		rmtree(tmp); /* another ckpt2core made the same entry meanwhile: use that one */
 	}
-	*ret = json_load_file(path, 0, NULL);
+	*ret = load_report(dir);
 	r = *ret ? 0 : DBG_FAILED;
 out:
-	if (r && cached) {
-		snprintf(path, sizeof(path), "rm -rf -- '%s'", tmp);
-		(void)!system(path);
-	}
+	if (r && cached)
+		rmtree(tmp);
+	free(path);
+	free(tmp);
 	free(report);
 	c2c_ctx_free(ctx);
 	return r;
@@ -290,6 +327,66 @@ static json_t *choose(const struct dbg_opts *o, json_t *rep, int *code)
 	return NULL;
 }
 
+static int print_frame(void *data, const struct c2c_frame *f)
+{
+	uint32_t *last_tid = data;
+
+	if (f->index == 0 && f->tid != *last_tid)
+		printf("  thread %u:\n", f->tid);
+	*last_tid = f->tid;
+	printf("    #%-2zu 0x%016llx", f->index, (unsigned long long)f->pc);
+	if (f->symbol)
+		printf(" in %s+0x%llx", f->symbol, (unsigned long long)f->offset);
+	else
+		printf(" in ??");
+	if (f->file)
+		printf(" at %s:%d", f->file, f->line);
+	if (f->module)
+		printf(" (%s)", f->module);
+	putchar('\n');
+	return 0;
+}
+
+/* Every process with a core (or o->pid): its threads' stacks. */
+static int print_stacks(const struct dbg_opts *o, const char *dir, json_t *rep, const char *root)
+{
+	json_t *procs = json_object_get(rep, "processes"), *p;
+	int code = 0, shown = 0;
+	size_t i;
+
+	json_array_foreach(procs, i, p) {
+		long long pid = json_integer_value(json_object_get(p, "pid"));
+		const char *exe = json_string_value(json_object_get(p, "exe"));
+		char core[PATH_MAX], exepath[PATH_MAX];
+		struct c2c_ctx *ctx;
+		uint32_t last = 0;
+
+		if ((o->pid && pid != o->pid) || !json_is_object(json_object_get(p, "core")))
+			continue;
+		snprintf(core, sizeof(core), "%s/core.%lld", dir, pid);
+		snprintf(exepath, sizeof(exepath), "%s%s", root, exe ? exe : "");
+		printf("pid %lld (%s):\n", pid,
+		       json_string_value(json_object_get(p, "comm")) ?: "?");
+		shown++;
+		if (!(ctx = c2c_ctx_new()))
+			return DBG_FAILED;
+		if (c2c_core_backtrace(ctx, core, exe && access(exepath, R_OK) == 0 ? exepath : NULL,
+				       *root ? root : NULL, print_frame, &last) < 0) {
+			fflush(stdout);
+			fprintf(stderr, "ckpt2core: error: %s\n", c2c_errmsg(ctx));
+			code = DBG_FAILED;
+		}
+		c2c_ctx_free(ctx);
+	}
+	if (!shown) {
+		fprintf(stderr, o->pid ? "ckpt2core: error: process %u has no core\n"
+				       : "ckpt2core: error: no process has a core%.0u\n",
+			o->pid);
+		return DBG_FAILED;
+	}
+	return code;
+}
+
 int c2c_cli_debug(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -297,17 +394,28 @@ int c2c_cli_debug(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dbg_opts o = { .lldb = !strcmp(argv[0], "lldb") };
-	const char *cmd = o.lldb ? "lldb" : "gdb";
+	struct dbg_opts o = { .lldb = !strcmp(argv[0], "lldb"), .bt = !strcmp(argv[0], "bt") };
+	const char *cmd = o.lldb ? "lldb" : o.bt ? "bt" : "gdb";
 	char *dir = NULL, exe[PATH_MAX], core[PATH_MAX], root[PATH_MAX], iex[PATH_MAX + 32];
 	json_t *rep = NULL, *p;
+	/* execvp takes char *const[]: our own writable copies of the words. */
+	char lit_gdb[] = "gdb", lit_lldb[] = "lldb", lit_O[] = "-O", lit_core[] = "--core",
+	     lit_q[] = "-q", lit_iex[] = "-iex";
 	char **av = NULL;
 	int c, n = 0, code;
 
+	/* What follows "--" is the debugger's; before it, options and one INPUT in any order. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			o.extra = argv + i + 1;
+			o.nextra = argc - i - 1;
+			argc = i;
+			break;
+		}
+	}
 	opterr = 0;
 	optind = 1;
-	/* "+": stop at the first operand, so what follows INPUT is not taken for ours. */
-	while ((c = getopt_long(argc, argv, "+:p:r:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:r:o:h", longopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 
@@ -325,36 +433,20 @@ int c2c_cli_debug(int argc, char **argv)
 			o.output = optarg;
 			break;
 		case 'h':
-			dbg_usage(stdout, cmd);
+			if (o.bt)
+				bt_usage(stdout);
+			else
+				dbg_usage(stdout, cmd);
 			return 0;
 		default:
 			return c2c_cli_usage_error("unknown or incomplete option (see --help)");
 		}
 	}
-	if (optind >= argc || !strcmp(argv[optind], "--"))
+	if (optind >= argc)
 		return c2c_cli_usage_error("an INPUT is required");
-	o.input = argv[optind++];
-	/* Options may also follow INPUT, up to "--". */
-	while (optind < argc && strcmp(argv[optind], "--")) {
-		int sub = optind;
-
-		while ((c = getopt_long(argc, argv, "+:p:r:o:h", longopts, NULL)) != -1) {
-			if (c == 'p')
-				o.pid = (uint32_t)strtoul(optarg, NULL, 10);
-			else if (c == 'r')
-				o.root = optarg;
-			else if (c == 'o')
-				o.output = optarg;
-			else
-				return c2c_cli_usage_error("unknown or incomplete option (see --help)");
-		}
-		if (optind == sub && optind < argc && strcmp(argv[optind], "--"))
-			return c2c_cli_usage_error("one INPUT only; debugger arguments go after --");
-	}
-	if (optind < argc && !strcmp(argv[optind], "--")) {
-		o.extra = argv + optind + 1;
-		o.nextra = argc - optind - 1;
-	}
+	if (argc - optind > 1)
+		return c2c_cli_usage_error("one INPUT only; debugger arguments go after --");
+	o.input = argv[optind];
 
 	dir = o.output ? strdup(o.output) : cache_dir(&o);
 	if (!dir)
@@ -362,37 +454,46 @@ int c2c_cli_debug(int argc, char **argv)
 	code = convert_cached(&o, dir, !o.output, &rep);
 	if (code)
 		goto out;
+	root[0] = '\0';
+	if (o.root && !realpath(o.root, root))
+		snprintf(root, sizeof(root), "%s", o.root);
+	if (o.bt) {
+		code = print_stacks(&o, dir, rep, root);
+		goto out;
+	}
 	if (!(p = choose(&o, rep, &code)))
 		goto out;
 	snprintf(core, sizeof(core), "%s/core.%lld", dir,
 		 (long long)json_integer_value(json_object_get(p, "pid")));
-	root[0] = '\0';
-	if (o.root && !realpath(o.root, root))
-		snprintf(root, sizeof(root), "%s", o.root);
 	exe[0] = '\0';
 	if (json_string_value(json_object_get(p, "exe")))
 		snprintf(exe, sizeof(exe), "%s%s", root, json_string_value(json_object_get(p, "exe")));
+	if (*exe && access(exe, R_OK) < 0) {
+		fprintf(stderr, "ckpt2core: warning: '%s': %s; the debugger gets the core only\n", exe,
+			strerror(errno));
+		exe[0] = '\0';
+	}
 	av = calloc((size_t)o.nextra + 16, sizeof(*av));
 	if (!av) {
 		code = DBG_FAILED;
 		goto out;
 	}
-	av[n++] = (char *)cmd;
+	av[n++] = o.lldb ? lit_lldb : lit_gdb;
 	if (o.lldb) {
 		if (*root) {
 			snprintf(iex, sizeof(iex), "platform select --sysroot %s host", root);
-			av[n++] = "-O";
+			av[n++] = lit_O;
 			av[n++] = iex;
 		}
-		av[n++] = "--core";
+		av[n++] = lit_core;
 		av[n++] = core;
 		if (*exe)
 			av[n++] = exe;
 	} else {
-		av[n++] = "-q";
+		av[n++] = lit_q;
 		if (*root) {
 			snprintf(iex, sizeof(iex), "set sysroot %s", root);
-			av[n++] = "-iex";
+			av[n++] = lit_iex;
 			av[n++] = iex;
 		}
 		if (*exe)
@@ -403,7 +504,7 @@ int c2c_cli_debug(int argc, char **argv)
 		av[n++] = o.extra[i];
 	av[n] = NULL;
 	fflush(NULL);
-	execvp(cmd, av);
+	execvp(av[0], av);
 	fprintf(stderr, "ckpt2core: error: cannot run %s: %s\n", cmd, strerror(errno));
 	code = errno == ENOENT ? 127 : 126;
 out:
