@@ -84,6 +84,18 @@ enum c2c_flags {
 	C2C_FLAG_FORCE = 1 << 0,
 	/* Keep the content of MADV_DONTDUMP mappings (the kernel leaves it out). */
 	C2C_FLAG_INCLUDE_DONTDUMP = 1 << 1,
+	/*
+	 * What c2c_inspect() adds to each process of the report (the
+	 * "details" object): open file descriptors with their files and pipes,
+	 * sockets (protocol, state, addresses and ports, UNIX names), the
+	 * environment read from memory, the memory map, and namespaces, host
+	 * name, working and root directory and credentials.
+	 */
+	C2C_FLAG_INSPECT_FILES = 1 << 8,
+	C2C_FLAG_INSPECT_SOCKETS = 1 << 9,
+	C2C_FLAG_INSPECT_ENV = 1 << 10,
+	C2C_FLAG_INSPECT_MAPS = 1 << 11,
+	C2C_FLAG_INSPECT_TASK = 1 << 12,
 };
 
 /* Which pages of mapped files to copy from the root directory (c2c_ctx_set_root). */

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [OPTIONS] INPUT...\n"
-		"       %s inspect [--format tree|json] [--pid N]... INPUT...\n"
+		"       %s inspect [--format tree|json] [--all|--files|--sockets|...] [--pid N]... INPUT...\n"
 		"       %s grep [OPTIONS] PATTERN INPUT...   (see ckpt2core grep --help)\n"
 		"       %s gdb|lldb|bt [OPTIONS] INPUT [-- ARGS]  (see ckpt2core gdb --help)\n"
 		"Convert CRIU checkpoints into ELF core files, one per process, named\n"
@@ -69,6 +69,12 @@ static void usage(FILE *f)
 		"  -j, --jobs N            convert up to N inputs in parallel (default 1)\n"
 		"      --json FILE         write a JSON manifest of every input (- for stdout)\n"
 		"      --format FMT        inspect: tree (default) or json\n"
+		"      --files             inspect: each process's open files and pipes\n"
+		"      --sockets           inspect: its sockets (protocol, state, addresses)\n"
+		"      --env               inspect: its environment, read from memory\n"
+		"      --maps              inspect: its memory map\n"
+		"      --task              inspect: host name, namespaces, directories, credentials\n"
+		"      --all               inspect: all of these\n"
 		"  -v, --verbose           more detail (repeat for the library's source location\n"
 		"                          of an error)\n"
 		"  -q, --quiet             print errors only (and no progress bar)\n"
@@ -339,7 +345,7 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	enum { OPT_INCLUDE_DONTDUMP = 256, OPT_FILE_PAGES, OPT_PARENT, OPT_JSON, OPT_FORMAT,
-	       OPT_PLUGIN_DESCR };
+	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -356,12 +362,18 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "plugin-description", no_argument, NULL, OPT_PLUGIN_DESCR },
+		{ "files", no_argument, NULL, OPT_FILES },
+		{ "sockets", no_argument, NULL, OPT_SOCKETS },
+		{ "env", no_argument, NULL, OPT_ENV },
+		{ "maps", no_argument, NULL, OPT_MAPS },
+		{ "task", no_argument, NULL, OPT_TASK },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .outdir = ".", .file_pages = C2C_FILE_PAGES_HEADERS, .jobs = 1,
 			  .tree = true };
 	struct run run = { .o = &o };
-	bool file_pages_set = false, format_set = false;
+	bool file_pages_set = false, format_set = false, details_set = false;
 	pthread_t threads[MAX_JOBS];
 	size_t nthreads = 0, failed = 0, warned = 0;
 	int c, ret = EXIT_OK;
@@ -424,6 +436,31 @@ int main(int argc, char **argv)
 		case OPT_INCLUDE_DONTDUMP:
 			o.flags |= C2C_FLAG_INCLUDE_DONTDUMP;
 			break;
+		case OPT_FILES:
+			o.flags |= C2C_FLAG_INSPECT_FILES;
+			details_set = true;
+			break;
+		case OPT_SOCKETS:
+			o.flags |= C2C_FLAG_INSPECT_SOCKETS;
+			details_set = true;
+			break;
+		case OPT_ENV:
+			o.flags |= C2C_FLAG_INSPECT_ENV;
+			details_set = true;
+			break;
+		case OPT_MAPS:
+			o.flags |= C2C_FLAG_INSPECT_MAPS;
+			details_set = true;
+			break;
+		case OPT_TASK:
+			o.flags |= C2C_FLAG_INSPECT_TASK;
+			details_set = true;
+			break;
+		case OPT_ALL:
+			o.flags |= C2C_FLAG_INSPECT_FILES | C2C_FLAG_INSPECT_SOCKETS |
+				   C2C_FLAG_INSPECT_ENV | C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK;
+			details_set = true;
+			break;
 		case 'j':
 			if (parse_uint(optarg, MAX_JOBS, &v) < 0) {
 				fprintf(stderr, "%s: error: invalid --jobs '%s' (1 to %d)\n", prog,
@@ -480,6 +517,11 @@ int main(int argc, char **argv)
 	}
 	if (file_pages_set && !o.root) {
 		fprintf(stderr, "%s: error: --file-pages needs --root\n", prog);
+		return usage_error();
+	}
+	if (details_set && !o.inspect) {
+		fprintf(stderr, "%s: error: --files, --sockets, --env, --maps, --task and --all are "
+			"options of 'inspect'\n", prog);
 		return usage_error();
 	}
 	if (format_set && !o.inspect) {

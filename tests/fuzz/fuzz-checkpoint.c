@@ -159,6 +159,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ck->selected[i] || p->state == C2C_TASK_DEAD || p->compat)
 			continue;
 		FUZZ_CHECK(p->nthreads >= 1 && p->has_mm);
+		{
+			/* inspect --all's readers: fds, sockets, utsns, fs, environment. */
+			struct c2c_task_res res;
+
+			r = c2c_task_res_load(ctx, ck, p, &res);
+			fuzz_report(ctx, "task", r);
+			if (r < 0) {
+				FUZZ_CHECK(c2c_errcode(ctx) == r && c2c_errmsg(ctx)[0]);
+				break;
+			}
+			c2c_task_res_release(&res);
+		}
 		r = c2c_corebuild_plan(ctx, p, &opts, &plan);
 		fuzz_report(ctx, "plan", r);
 		if (r < 0) {

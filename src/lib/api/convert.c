@@ -248,8 +248,12 @@ static const char *state_name(uint32_t state)
 	return state == C2C_TASK_DEAD ? "zombie" : state == C2C_TASK_STOPPED ? "stopped" : "alive";
 }
 
+#define C2C_INSPECT_DETAILS                                                                  \
+	(C2C_FLAG_INSPECT_FILES | C2C_FLAG_INSPECT_SOCKETS | C2C_FLAG_INSPECT_ENV |            \
+	 C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK)
+
 /* The process tree and memory figures of the report (c2c_report). */
-static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck)
+static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 {
 	struct c2c_report *rep = ctx->report;
 
@@ -273,6 +277,17 @@ static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck
 		rp->skipped = skip_reason(p);
 		if (p->exe_path && !(rp->exe = c2c_strdup(p->exe_path)))
 			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		if ((ctx->opts.flags & C2C_INSPECT_DETAILS) && p->has_mm) {
+			struct c2c_task_res res;
+			int r = c2c_task_res_load(ctx, ck, p, &res);
+
+			if (r < 0)
+				return r;
+			rp->details = c2c_report_details(p, &res, ctx->opts.flags);
+			c2c_task_res_release(&res);
+			if (!rp->details)
+				return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		}
 		for (size_t k = 0; k < p->pm.n; k++)
 			if (p->pm.ext[k].blob)
 				rp->pages_images += p->pm.ext[k].npages;

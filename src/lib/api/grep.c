@@ -175,26 +175,6 @@ int c2c_ctx_add_pattern(struct c2c_ctx *ctx, enum c2c_pattern_kind kind, const c
 	return 0;
 }
 
-/* The name /proc/PID/maps would show for v. */
-static const char *mapping_name(const struct c2c_vma *v)
-{
-	if (v->path)
-		return v->path;
-	if (v->status & C2C_VMA_HEAP)
-		return "[heap]";
-	if (v->status & C2C_VMA_STACK)
-		return "[stack]";
-	if (v->status & C2C_VMA_VDSO)
-		return "[vdso]";
-	if (v->status & C2C_VMA_VVAR)
-		return "[vvar]";
-	if (v->status & C2C_VMA_VSYSCALL)
-		return "[vsyscall]";
-	if (v->status & C2C_VMA_SYSVIPC)
-		return "[sysv-shm]";
-	return v->shm ? "[shmem]" : "[anon]";
-}
-
 /* At most one match per byte of a window: bounded by SEARCH_CHUNK. */
 static int add_hit(struct search *s, uint64_t addr, size_t len, size_t pattern)
 {
@@ -311,10 +291,7 @@ static int search_window(struct search *s, bool final)
 			.nafter = na,
 		};
 
-		mt.perms[0] = s->v->prot & C2C_PROT_READ ? 'r' : '-';
-		mt.perms[1] = s->v->prot & C2C_PROT_WRITE ? 'w' : '-';
-		mt.perms[2] = s->v->prot & C2C_PROT_EXEC ? 'x' : '-';
-		mt.perms[3] = s->v->flags & C2C_MAP_SHARED ? 's' : 'p';
+		c2c_vma_perms(s->v, mt.perms);
 		s->count++;
 		if (s->fn && s->fn(s->userdata, &mt))
 			s->stop = true;
@@ -395,7 +372,7 @@ static int search_process(struct search *s, const struct c2c_process *p)
 		const struct c2c_vma *v = &p->vmas[i];
 
 		s->v = v;
-		s->mapname = mapping_name(v);
+		s->mapname = c2c_vma_name(v);
 		s->len = 0;
 		s->base = s->done = v->start;
 		if (v->shm)

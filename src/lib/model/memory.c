@@ -326,3 +326,32 @@ int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint6
 	return 0;
 }
 
+
+/* The name /proc/PID/maps would show for v. */
+const char *c2c_vma_name(const struct c2c_vma *v)
+{
+	if (v->path)
+		return v->path;
+	if (v->status & C2C_VMA_HEAP)
+		return "[heap]";
+	if (v->status & C2C_VMA_STACK)
+		return "[stack]";
+	if (v->status & C2C_VMA_VDSO)
+		return "[vdso]";
+	if (v->status & C2C_VMA_VVAR)
+		return "[vvar]";
+	if (v->status & C2C_VMA_VSYSCALL)
+		return "[vsyscall]";
+	if (v->status & C2C_VMA_SYSVIPC)
+		return "[sysv-shm]";
+	return v->shm ? "[shmem]" : "[anon]";
+}
+
+void c2c_vma_perms(const struct c2c_vma *v, char out[5])
+{
+	out[0] = v->prot & C2C_PROT_READ ? 'r' : '-';
+	out[1] = v->prot & C2C_PROT_WRITE ? 'w' : '-';
+	out[2] = v->prot & C2C_PROT_EXEC ? 'x' : '-';
+	out[3] = v->flags & C2C_MAP_SHARED ? 's' : 'p';
+	out[4] = '\0';
+}

@@ -247,6 +247,11 @@ void c2c_pagemap_release(struct c2c_pagemap *pm);
 /* Index of the first extent that ends after addr (pm->n if none). */
 size_t c2c_pagemap_find(const struct c2c_pagemap *pm, uint64_t addr);
 
+/* memory.c: the name /proc/PID/maps would show for v (path, "[heap]", "[anon]", ...). */
+const char *c2c_vma_name(const struct c2c_vma *v);
+/* Its permissions as /proc/PID/maps shows them ("rw-p"). */
+void c2c_vma_perms(const struct c2c_vma *v, char out[5]);
+
 /* resources.c: one open file descriptor of a process. */
 struct c2c_fd_info {
 	int32_t fd;

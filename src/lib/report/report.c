@@ -12,6 +12,7 @@
 #include "json.h"
 #include "report.h"
 #include "stats.pb-c.h"
+#include <jansson.h>
 #include "util.h"
 
 
@@ -32,6 +33,7 @@ void c2c_report_free(struct c2c_report *rep)
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		free(rep->procs[i].cmdline);
 		free(rep->procs[i].exe);
+		json_decref(rep->procs[i].details);
 		free(rep->procs[i].core_path);
 	}
 	free(rep->procs);
@@ -214,8 +216,15 @@ static char *render_json(const struct c2c_report *rep, const struct c2c_warnings
 			c2c_buf_printf(&b, "null");
 		}
 		c2c_buf_printf(&b, ", ");
-		json_field(&b, "skipped", p->skipped, false);
-		c2c_buf_printf(&b, "}");
+		json_field(&b, "skipped", p->skipped, true);
+		{
+			char *d = p->details ? json_dumps(p->details, JSON_PRESERVE_ORDER |
+									  JSON_COMPACT)
+					     : NULL;
+
+			c2c_buf_printf(&b, "\"details\": %s}", d ? d : "null");
+			free(d);
+		}
 	}
 	c2c_buf_printf(&b, "], \"warnings\": [");
 	for (size_t i = 0; i < w->n; i++) {
@@ -319,6 +328,18 @@ static char *render_tree(const struct c2c_report *rep, const struct c2c_warnings
 				       (unsigned long long)p->file_mapped_pages,
 				       p->has_core ? ", core " : "",
 				       p->has_core ? p->core_path : "");
+		if (p->details) {
+			char *text = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&text, &len);
+
+			if (f) {
+				c2c_report_details_text(f, p->details);
+				fclose(f);
+				c2c_buf_printf(&b, "%s", text ? text : "");
+			}
+			free(text);
+		}
 	}
 	for (size_t i = 0; i < w->n; i++)
 		c2c_buf_printf(&b, "  warning: %s\n", w->v[i]);

@@ -11,7 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
+#include "process.h"
 #include "source.h"
+
+struct json_t;
 
 struct c2c_report_proc {
 	uint32_t pid, ppid;
@@ -20,6 +25,7 @@ struct c2c_report_proc {
 	size_t nthreads;
 	char *cmdline;	   /* argv from memory, NULs as spaces; NULL if unknown */
 	char *exe;	   /* the executable's path as the process saw it, or NULL */
+	struct json_t *details; /* inspect's C2C_FLAG_INSPECT_* details (details.c), or NULL */
 	size_t nvmas;
 	uint64_t pages_images, pages_lazy; /* private pages with data / without */
 	uint64_t pages_parent;		   /* of pages_images, from a parent directory */
@@ -63,5 +69,14 @@ void c2c_report_free(struct c2c_report *rep);
  * Missing or malformed files only leave fields empty.
  */
 void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_source *src);
+
+/*
+ * details.c: the details of process p that flags (C2C_FLAG_INSPECT_*) ask
+ * for, as a new JSON object (jansson; NULL when memory ran out), and their
+ * text lines for the tree output.
+ */
+struct json_t *c2c_report_details(const struct c2c_process *p, const struct c2c_task_res *res,
+				  unsigned int flags);
+void c2c_report_details_text(FILE *f, const struct json_t *d);
 
 #endif /* C2C_REPORT_H */
