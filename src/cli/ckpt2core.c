@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ckpt2core/ckpt2core.h"
+#include "watch.h"
 
 /* Exit codes (documented in --help, README and the man page). */
 #define EXIT_OK 0	      /* every core written, no warnings */
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s [OPTIONS] INPUT...\n"
 		"       %s inspect [--format tree|json] [--pid N]... INPUT...\n"
+		"       %s watch DIR -o OUTDIR [--once] [--jobs N] [--keep-cores DAYS] ...\n"
+		"                 (convert each archive that appears in DIR; watch --help)\n"
 		"Convert CRIU checkpoints into ELF core files, one per process, named\n"
 		"core.<pid> (pid as in the checkpoint's pstree.img), that gdb reads like a\n"
 		"gcore of the live process:  gdb EXECUTABLE OUTDIR/core.<pid>\n"
@@ -82,7 +85,7 @@ static void usage(FILE *f)
 		"  2   conversion failed (the error names the file, member and byte offset)\n"
 		"  3   several inputs: some failed, the others were converted\n"
 		"  64  usage error\n",
-		prog, prog);
+		prog, prog, prog);
 }
 
 struct opts {
@@ -360,6 +363,8 @@ int main(int argc, char **argv)
 	opterr = 0; /* getopt's own messages would name argv[0], not "ckpt2core: error:" */
 	/* Past a file-size limit, writes fail with EFBIG and are reported; no silent kill. */
 	signal(SIGXFSZ, SIG_IGN);
+	if (argc > 1 && !strcmp(argv[1], "watch"))
+		return c2c_watch_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "inspect")) {
 		o.inspect = true;
 		argv++;
