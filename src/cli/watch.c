@@ -108,7 +108,7 @@ struct wresult {
 struct entry {
 	char *name;
 	enum state st;
-	bool closed;		   /* close-write or moved-to seen since the last change */
+	const char *closed;	   /* "close-write" or "moved-to" seen since the last change */
 	int64_t size, mtime_ns;	   /* last seen */
 	double changed_at;	   /* monotonic time size/mtime were last seen changing */
 	int attempts;
@@ -1254,8 +1254,8 @@ static void load_state(struct watch *w)
 
 /* --------------------------------------------------------------- the loop */
 
-/* An archive name seen in DIR (scan or event); closed: close-write/moved-to. */
-static void saw(struct watch *w, const char *name, bool closed, const char *how)
+/* An archive name seen in DIR (scan or event); closed: how it was closed, or NULL. */
+static void saw(struct watch *w, const char *name, const char *closed, const char *how)
 {
 	struct entry *e = entry_find(w, name);
 	char *path = path2(w->o->absdir, name);
@@ -1289,23 +1289,29 @@ static void saw(struct watch *w, const char *name, bool closed, const char *how)
 				e->st == ST_DONE ? "converted" : "failed");
 			if (e->st == ST_FAILED) {
 				e->sha256[0] = '\0';
-				e->attempts = 0;
 				free(e->message);
 				e->message = NULL;
 			}
+			e->attempts = 0;
 			e->st = ST_PENDING;
 			e->changed_at = mono_now();
 		}
 		if (st.st_size != e->size || mtime_ns_of(&st) != e->mtime_ns) {
+			if (e->st == ST_BACKOFF) {
+				/* A failed attempt on an archive that grows: it was not finished. */
+				log_msg(w->o, "growing", name, "changed since attempt %d", e->attempts);
+				e->st = ST_PENDING;
+				e->attempts = 0;
+			}
 			e->size = st.st_size;
 			e->mtime_ns = mtime_ns_of(&st);
 			e->changed_at = mono_now();
-			e->closed = false;
+			e->closed = NULL;
 		}
 	}
 	e->in_dir = true;
 	if (closed)
-		e->closed = true;
+		e->closed = closed;
 }
 
 static void gone(struct watch *w, const char *name)
@@ -1333,7 +1339,7 @@ static void scan_dir(struct watch *w)
 	}
 	while ((d = readdir(dir)))
 		if (is_archive_name(d->d_name))
-			saw(w, d->d_name, false, "scan");
+			saw(w, d->d_name, NULL, "scan");
 	closedir(dir);
 }
 
@@ -1518,7 +1524,7 @@ static void reap(struct watch *w, pid_t pid, int status)
 		if (res.outcome == OUT_CHANGED) {
 			e->attempts--;
 			e->st = ST_PENDING;
-			e->closed = false;
+			e->closed = NULL;
 			log_begin(&l, w->o, "growing", e->name);
 			log_str(&l, "message", res.message);
 			log_end(&l);
@@ -1545,6 +1551,17 @@ static void tick(struct watch *w)
 		char *path;
 		int r;
 
+		if (e->st == ST_FAILED && e->in_dir) {
+			/* A failed archive that changes (a writer that stalled) is looked at again. */
+			path = path2(w->o->absdir, e->name);
+			if (path && stat(path, &st) == 0 &&
+			    (st.st_size != e->size || mtime_ns_of(&st) != e->mtime_ns))
+				saw(w, e->name, NULL, "changed");
+			free(path);
+			if (e->st == ST_FAILED)
+				continue;
+			e->changed_at = now;
+		}
 		if (e->st != ST_PENDING && e->st != ST_BACKOFF)
 			continue;
 		path = path2(w->o->absdir, e->name);
@@ -1561,7 +1578,7 @@ static void tick(struct watch *w)
 			e->size = st.st_size;
 			e->mtime_ns = mtime_ns_of(&st);
 			e->changed_at = now;
-			e->closed = false;
+			e->closed = NULL;
 			if (e->st == ST_BACKOFF) {
 				/* A failed archive that grows was not finished: start over. */
 				log_msg(w->o, "growing", e->name, "changed since attempt %d",
@@ -1579,7 +1596,7 @@ static void tick(struct watch *w)
 		{
 			double age = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 -
 				     (double)e->mtime_ns / 1e9;
-			const char *why = e->closed ? "closed" :
+			const char *why = e->closed ? e->closed :
 					  now - e->changed_at >= w->o->settle ? "settled" :
 					  age >= w->o->settle ? "settled" : NULL;
 			struct logline l;
@@ -1706,11 +1723,11 @@ static void handle_inotify(struct watch *w, int ifd, bool *rescan)
 			if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
 				gone(w, ev->name);
 			else if (ev->mask & IN_CLOSE_WRITE)
-				saw(w, ev->name, true, "close-write");
+				saw(w, ev->name, "close-write", "close-write");
 			else if (ev->mask & IN_MOVED_TO)
-				saw(w, ev->name, true, "moved-to");
+				saw(w, ev->name, "moved-to", "moved-to");
 			else if (ev->mask & IN_CREATE)
-				saw(w, ev->name, false, "create");
+				saw(w, ev->name, NULL, "create");
 		}
 	}
 }
