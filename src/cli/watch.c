@@ -118,7 +118,8 @@ struct entry {
 	int fd;			   /* running: read end of its result pipe */
 	double started;
 	/* done / failed */
-	char sha256[2 * C2C_SHA256_LEN + 1];
+	char sha256[2 * C2C_SHA256_LEN + 1];	/* of the archive as last read */
+	char done_sha256[2 * C2C_SHA256_LEN + 1]; /* of the one OUTDIR/NAME was made from */
 	char converted[32];
 	uint32_t cores, warnings;
 	bool cores_removed;
@@ -1192,8 +1193,10 @@ static void load_state(struct watch *w)
 			e->cores = (uint32_t)v;
 		if (json_int(text, "warnings", &v))
 			e->warnings = (uint32_t)v;
-		if ((s = json_string(text, "sha256")))
+		if ((s = json_string(text, "sha256"))) {
 			snprintf(e->sha256, sizeof(e->sha256), "%s", s);
+			snprintf(e->done_sha256, sizeof(e->done_sha256), "%s", s);
+		}
 		free(s);
 		if ((s = json_string(text, "converted")))
 			snprintf(e->converted, sizeof(e->converted), "%s", s);
@@ -1348,10 +1351,10 @@ static void start_worker(struct watch *w, struct entry *e)
 	int p[2];
 	pid_t pid;
 	struct logline l;
-	char known[sizeof(e->sha256)];
+	char known[sizeof(e->done_sha256)];
 
 	/* A done archive with another size or mtime: the hash decides. */
-	snprintf(known, sizeof(known), "%s", e->sha256);
+	snprintf(known, sizeof(known), "%s", e->done_sha256);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_msg(w->o, "error", e->name, "cannot start a worker: %s", strerror(errno));
 		return;
@@ -1488,6 +1491,7 @@ static void reap(struct watch *w, pid_t pid, int status)
 		e->warnings = res.warnings;
 		e->cores_removed = false;
 		snprintf(e->sha256, sizeof(e->sha256), "%s", res.sha256);
+		snprintf(e->done_sha256, sizeof(e->done_sha256), "%s", res.sha256);
 		format_time(e->converted, sizeof(e->converted), -1, true);
 		/* A failure recorded earlier for this name is over. */
 		if (asprintf(&path, "%s/.failed/%s.json", w->o->outdir, e->name) >= 0) {
@@ -1507,6 +1511,7 @@ static void reap(struct watch *w, pid_t pid, int status)
 		e->st = ST_DONE;
 		e->size = res.size;
 		e->mtime_ns = res.mtime_ns;
+		snprintf(e->sha256, sizeof(e->sha256), "%s", res.sha256);
 		log_msg(w->o, "unchanged", e->name, "same SHA-256 as the conversion already done");
 		break;
 	case OUT_GONE:
