@@ -81,6 +81,7 @@ struct wopts {
 	unsigned int flags;
 	bool once, json_log;
 	int jobs, retries;
+	int shard, shards;	 /* --shard I/N (N 0: all) */
 	double settle, retry_delay, keep_days; /* keep_days < 0: keep forever */
 };
 
@@ -1335,15 +1336,41 @@ static void scan_dir(struct watch *w)
 {
 	DIR *dir = opendir(w->o->absdir);
 	struct dirent *d;
+	char **names = NULL;
+	size_t n = 0;
 
 	if (!dir) {
 		log_msg(w->o, "error", NULL, "'%s': cannot read: %s", w->o->dir, strerror(errno));
 		return;
 	}
-	while ((d = readdir(dir)))
-		if (is_archive_name(d->d_name))
+	while ((d = readdir(dir))) {
+		char **nn;
+
+		if (!is_archive_name(d->d_name))
+			continue;
+		if (!w->o->shards) {
 			saw(w, d->d_name, NULL, "scan");
+			continue;
+		}
+		nn = realloc(names, (n + 1) * sizeof(*names));
+		if (!nn || !(nn[n] = strdup(d->d_name))) {
+			names = nn ? nn : names;
+			log_msg(w->o, "error", NULL, "out of memory");
+			break;
+		}
+		names = nn;
+		n++;
+	}
 	closedir(dir);
+	/* --shard I/N: the archives at positions I, I+N, ... in name order. */
+	if (names)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (i % (size_t)w->o->shards == (size_t)w->o->shard)
+			saw(w, names[i], NULL, "scan");
+		free(names[i]);
+	}
+	free(names);
 }
 
 static void start_worker(struct watch *w, struct entry *e)
@@ -1880,6 +1907,10 @@ static void watch_usage(FILE *f)
 		"  -r, --root DIR          read mapped files from DIR, as for a conversion\n"
 		"      --file-pages MODE   none, headers (default) or all, with --root\n"
 		"      --include-dontdump  keep MADV_DONTDUMP mappings\n"
+		"      --shard I/N         with --once: only the archives at positions I, I+N,\n"
+		"                          I+2N, ... of DIR in name order (0 <= I < N; for an\n"
+		"                          Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N, each\n"
+		"                          index with its own OUTDIR)\n"
 		"  -h, --help              show this help and exit\n"
 		"\n"
 		"Restarts convert nothing twice: a manifest records the archive's size, mtime\n"
@@ -1937,7 +1968,7 @@ static int parse_count(const char *s, long max, int *ret)
 int c2c_watch_main(int argc, char **argv)
 {
 	enum { OPT_ONCE = 256, OPT_KEEP, OPT_LOGFMT, OPT_SETTLE, OPT_RETRIES, OPT_DELAY,
-	       OPT_FILE_PAGES, OPT_DONTDUMP };
+	       OPT_FILE_PAGES, OPT_DONTDUMP, OPT_SHARD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -1950,6 +1981,7 @@ int c2c_watch_main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "file-pages", required_argument, NULL, OPT_FILE_PAGES },
 		{ "include-dontdump", no_argument, NULL, OPT_DONTDUMP },
+		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2014,6 +2046,20 @@ int c2c_watch_main(int argc, char **argv)
 		case OPT_DONTDUMP:
 			o.flags |= C2C_FLAG_INCLUDE_DONTDUMP;
 			break;
+		case OPT_SHARD: {
+			char *end;
+			long i, n;
+
+			errno = 0;
+			i = strtol(optarg, &end, 10);
+			n = *end == '/' && end != optarg ? strtol(end + 1, &end, 10) : -1;
+			if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || n < 1 ||
+			    n > 100000 || i < 0 || i >= n)
+				return wusage_error("invalid --shard '%s' (I/N, 0 <= I < N)", optarg);
+			o.shard = (int)i;
+			o.shards = (int)n;
+			break;
+		}
 		case 'h':
 			watch_usage(stdout);
 			return EXIT_OK;
@@ -2031,6 +2077,8 @@ int c2c_watch_main(int argc, char **argv)
 		return wusage_error("%s", "-o OUTDIR is required");
 	if (file_pages_set && !o.root)
 		return wusage_error("%s", "--file-pages needs --root");
+	if (o.shards && !o.once)
+		return wusage_error("%s", "--shard needs --once");
 	o.dir = argv[optind];
 
 	o.absdir = realpath(o.dir, NULL);

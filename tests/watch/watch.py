@@ -579,13 +579,41 @@ def case_keep_cores(ctx):
     check(index_of(ctx, out)[CRIO_TAR]["cores_removed"], "cores_removed forgotten on restart")
 
 
+def case_shard(ctx):
+    """--once --shard I/N (the Indexed Job of deploy/): positions I, I+N, ...
+    in name order, each shard with its own OUTDIR."""
+    d, = fresh(ctx, "in")
+    names = ["checkpoint-s%d_default-counter-2026-12-01T13:00:0%dZ.tar" % (i, i) for i in range(3)]
+    for n in names:
+        shutil.copy(ctx.crio, os.path.join(d, n))
+    got = {}
+    for i in range(2):
+        out, = fresh(ctx, "out-%d" % i)
+        w = once(ctx, d, out, "--settle", "0", "--shard", "%d/2" % i, name="shard-%d" % i)
+        check(w.rc == 0, "--shard %d/2: exit %d\n%s" % (i, w.rc, w.show()))
+        got[i] = sorted(e["archive"] for e in w.of("converted"))
+        check(sorted(index_of(ctx, out)) == got[i], "shard %d: index %s" % (i, index_of(ctx, out)))
+        for n in got[i]:
+            check_converted(ctx, out, n, os.path.join(d, n), source=ctx.crio)
+    check(got == {0: [names[0], names[2]], 1: [names[1]]}, "shards converted %s" % got)
+    for bad in ("2/2", "-1/2", "1", "a/2", "0/0"):
+        r = subprocess.run([ctx.bin, "watch", d, "-o", ctx.path("o"), "--once", "--shard", bad],
+                           capture_output=True, timeout=60)
+        check(r.returncode == 64 and b"invalid --shard" in r.stderr, "--shard %s: exit %d %r" % (
+            bad, r.returncode, r.stderr))
+    r = subprocess.run([ctx.bin, "watch", d, "-o", ctx.path("o"), "--shard", "0/2"],
+                       capture_output=True, timeout=60)
+    check(r.returncode == 64 and b"--shard needs --once" in r.stderr, "--shard without --once")
+
+
 def case_usage(ctx):
     """watch --help lists the options; bad command lines exit 64."""
     r = subprocess.run([ctx.bin, "watch", "--help"], capture_output=True, timeout=60)
     text = r.stdout.decode()
     check(r.returncode == 0, "watch --help: exit %d" % r.returncode)
     for opt in ("--output", "--once", "--jobs", "--keep-cores", "--log-format", "--settle",
-                "--retries", "--retry-delay", "--root", "--file-pages", "--include-dontdump"):
+                "--retries", "--retry-delay", "--root", "--file-pages", "--include-dontdump",
+                "--shard"):
         check(opt in text, "watch --help does not mention %s" % opt)
     r = subprocess.run([ctx.bin, "--help"], capture_output=True, timeout=60)
     check(b"watch DIR -o OUTDIR" in r.stdout, "ckpt2core --help does not mention watch")
@@ -612,6 +640,7 @@ CASES = {
     "sigterm": (case_sigterm, "SIGTERM/SIGINT mid-conversion: exit 0, nothing under a final name; next run converts"),
     "jobs": (case_jobs, "--jobs 2: two at a time, never more"),
     "keep-cores": (case_keep_cores, "--keep-cores removes old cores, keeps manifests"),
+    "shard": (case_shard, "--once --shard I/N: the Indexed Job's split of a directory"),
     "usage": (case_usage, "watch --help and usage errors"),
 }
 
