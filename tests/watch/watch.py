@@ -28,6 +28,7 @@ import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -617,6 +618,22 @@ def case_usage(ctx):
         check(opt in text, "watch --help does not mention %s" % opt)
     r = subprocess.run([ctx.bin, "--help"], capture_output=True, timeout=60)
     check(b"watch DIR -o OUTDIR" in r.stdout, "ckpt2core --help does not mention watch")
+    # The man page's WATCH section lists exactly the options of watch --help.
+    helped = set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", text, re.M)) - {"--help"}
+    groff = shutil.which("groff")
+    if groff:
+        r = subprocess.run([groff, "-man", "-Tascii", "-P-cbou", "-rLL=200n", "-ww",
+                            os.path.join(ctx.src, "doc", "ckpt2core.1")],
+                           capture_output=True, timeout=60)
+        man = r.stdout.decode()
+        sec = re.search(r"^WATCH\n(.*?)^[A-Z]", man, re.M | re.S)
+        check(sec, "the man page has no WATCH section")
+        tags = [l for l in sec.group(1).splitlines() if re.match(r"^ {7}-", l)]
+        in_man = set(re.findall(r"--[a-z][a-z-]*", "\n".join(tags)))
+        check(in_man == helped, "man page WATCH options %s, watch --help %s" % (
+            sorted(in_man), sorted(helped)))
+    else:
+        log("groff not installed: man page not compared")
     d, = fresh(ctx, "in")
     for args, what in (([d], "-o OUTDIR is required"), (["-o", ctx.path("o")], "no directory"),
                        ([d, "-o", ctx.path("o"), "--jobs", "0"], "invalid --jobs"),
