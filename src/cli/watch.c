@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -397,6 +398,16 @@ static int rm_tree(const char *path)
 	if (!S_ISDIR(st.st_mode))
 		return unlink(path);
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * Name of the worker's temporary directory in OUTDIR: ".tmp-NAME.PID", NAME cut
+ * to 200 bytes so that the whole stays under NAME_MAX (pod names alone may
+ * have 253 characters).
+ */
+static void tmp_name(char *buf, size_t n, const char *name, pid_t pid)
+{
+	snprintf(buf, n, ".tmp-%.200s.%ld", name, (long)pid);
 }
 
 static char *path2(const char *a, const char *b)
@@ -838,7 +849,7 @@ static void worker_run(const struct wopts *o, int outfd, const char *name, const
 	bool made = false;
 	int fd = -1, rc;
 
-	snprintf(tmp, sizeof(tmp), ".tmp-%s.%ld", name, (long)getpid());
+	tmp_name(tmp, sizeof(tmp), name, getpid());
 	if (!input) {
 		set_failure(res, OUT_FAILED, "out of memory", "out of memory");
 		goto out;
@@ -1376,7 +1387,7 @@ static void scan_dir(struct watch *w)
 static void start_worker(struct watch *w, struct entry *e)
 {
 	int p[2];
-	pid_t pid;
+	pid_t pid, parent;
 	struct logline l;
 	char known[sizeof(e->done_sha256)];
 
@@ -1387,6 +1398,7 @@ static void start_worker(struct watch *w, struct entry *e)
 		return;
 	}
 	e->attempts++;
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		log_msg(w->o, "error", e->name, "cannot start a worker: %s", strerror(errno));
@@ -1401,10 +1413,15 @@ static void start_worker(struct watch *w, struct entry *e)
 		const char *q;
 		size_t left;
 
+		/* A worker must not outlive the watcher (its OUTDIR, its temporaries). */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		sigemptyset(&none);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(p[0]);
 		memset(&res, 0, sizeof(res));
@@ -1496,11 +1513,22 @@ static void reap(struct watch *w, pid_t pid, int status)
 	e->fd = -1;
 	e->pid = 0;
 	if (n != (ssize_t)sizeof(res)) {
-		char tmp[4200];
+		char tmp[300], *full;
 
 		/* Killed or crashed: its temporary is ours to remove. */
-		snprintf(tmp, sizeof(tmp), "%s/.tmp-%s.%ld", w->o->outdir, e->name, (long)pid);
-		(void)rm_tree(tmp);
+
+		tmp_name(tmp, sizeof(tmp), e->name, pid);
+		full = path2(w->o->outdir, tmp);
+		if (full)
+			(void)rm_tree(full);
+		free(full);
+		if (w->stopping) {
+			/* Stopped by us: not an attempt; converted after a restart. */
+			e->st = ST_PENDING;
+			e->attempts--;
+			log_msg(w->o, "stopped", e->name, "conversion interrupted, nothing kept");
+			return;
+		}
 		memset(&res, 0, sizeof(res));
 		if (WIFSIGNALED(status))
 			set_failure(&res, OUT_FAILED, "crashed", "worker killed by signal %d",
@@ -1703,22 +1731,16 @@ static void stop_workers(struct watch *w)
 	for (size_t i = 0; i < w->n; i++)
 		if (w->e[i].st == ST_RUNNING)
 			kill(w->e[i].pid, SIGTERM);
-	for (size_t i = 0; i < w->n; i++) {
-		struct entry *e = &w->e[i];
-		char tmp[4200];
+	while (w->running > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
 
-		if (e->st != ST_RUNNING)
+		if (pid < 0 && errno == EINTR)
 			continue;
-		while (waitpid(e->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		snprintf(tmp, sizeof(tmp), "%s/.tmp-%s.%ld", w->o->outdir, e->name, (long)e->pid);
-		(void)rm_tree(tmp);
-		close(e->fd);
-		e->fd = -1;
-		e->st = ST_PENDING;
-		e->attempts--;
-		w->running--;
-		log_msg(w->o, "stopped", e->name, "conversion interrupted, nothing kept");
+		if (pid < 0)
+			break;
+		/* A worker that finished before the signal reports as usual. */
+		reap(w, pid, status);
 	}
 }
 
@@ -1764,6 +1786,11 @@ static void handle_inotify(struct watch *w, int ifd, bool *rescan)
 	}
 }
 
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
 static int watch_loop(struct watch *w)
 {
 	sigset_t mask;
@@ -1776,6 +1803,22 @@ static int watch_loop(struct watch *w)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGHUP);
+	/*
+	 * Blocked and read from a signalfd. The handler never runs; it is there
+	 * because the init process of a PID namespace (the watcher, in a
+	 * container) receives only signals it has a handler for.
+	 */
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGCHLD, &sa, NULL);
+	}
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		log_msg(w->o, "error", NULL, "signalfd: %s", strerror(errno));

@@ -112,10 +112,11 @@ def ts(ev):
 class Watcher:
     """A running `ckpt2core watch DIR -o OUT --log-format json ARGS...`."""
 
-    def __init__(self, ctx, d, out, *args, name="watch"):
+    def __init__(self, ctx, d, out, *args, name="watch", prefix=()):
         self.ctx = ctx
         self.logpath = ctx.path("%s.log" % name)
-        self.cmd = [ctx.bin, "watch", d, "-o", out, "--log-format", "json"] + list(args)
+        self.cmd = list(prefix) + [ctx.bin, "watch", d, "-o", out, "--log-format", "json"] + \
+            list(args)
         log("run: %s 2> %s" % (" ".join(self.cmd), self.logpath))
         self.err = open(self.logpath, "wb")
         self.p = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -515,10 +516,50 @@ def case_sigterm(ctx):
           "SIGINT: exit %d\n%s" % (rc, w.show()))
     no_temporaries(out)
 
+    # SIGKILL of the watcher: its worker dies with it (PR_SET_PDEATHSIG), and
+    # the next start removes the temporary it left.
+    w = Watcher(ctx, d, out, "--settle", "0", name="sigkill")
+    worker = w.wait_event("convert", name)["worker"]
+    w.stop(signal.SIGKILL)
+    end = time.monotonic() + WAIT
+    while os.path.exists("/proc/%d" % worker) and \
+            open("/proc/%d/stat" % worker).read().rsplit(")", 1)[1].split()[0] != "Z":
+        check(time.monotonic() < end, "worker %d outlived the killed watcher" % worker)
+        time.sleep(0.05)
+    check(not os.path.exists(os.path.join(out, name)), "output under the final name")
+    check([n for n in os.listdir(out) if n.startswith(".tmp-")], "SIGKILL left no temporary?")
+
+    # As PID 1 of a PID namespace (as in a container), SIGTERM from outside.
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "--pid", "--fork", "true"],
+                                  capture_output=True).returncode == 0:
+        w = Watcher(ctx, d, out, "--settle", "0", name="pid1",
+                    prefix=(unshare, "--pid", "--fork", "--kill-child"))
+        cleaned = w.wait_event("cleanup")
+        check(".tmp-" in cleaned["message"], "cleanup: %s" % cleaned)
+        w.wait_event("convert", name)
+        inner = None
+        end = time.monotonic() + WAIT
+        while inner is None:
+            kids = open("/proc/%d/task/%d/children" % (w.p.pid, w.p.pid)).read().split()
+            inner = int(kids[0]) if kids else None
+            check(inner or time.monotonic() < end, "no watcher under unshare")
+            time.sleep(0.02)
+        os.kill(inner, signal.SIGTERM)
+        rc = w.wait_exit()
+        check(rc == 0 and w.of("stop") and w.of("stopped", name),
+              "PID 1 watcher and SIGTERM: exit %d\n%s" % (rc, w.show()))
+        check(not os.path.exists(os.path.join(out, name)), "output under the final name")
+    else:
+        log("unshare --pid not permitted here: PID 1 case not run")
+
     w = once(ctx, d, out, "--settle", "0", name="after")
     check(w.rc == 0 and len(w.of("converted", name)) == 1, "next run: exit %d\n%s" % (
         w.rc, w.show()))
+    if not (unshare and os.path.exists(ctx.path("pid1.log"))):
+        check(w.of("cleanup"), "the killed watcher's temporary was not removed\n%s" % w.show())
     check_converted(ctx, out, name, os.path.join(d, name), source=ctx.crio)
+    no_temporaries(out)
 
 
 def case_jobs(ctx):
