@@ -1516,7 +1516,6 @@ static void reap(struct watch *w, pid_t pid, int status)
 		char tmp[300], *full;
 
 		/* Killed or crashed: its temporary is ours to remove. */
-
 		tmp_name(tmp, sizeof(tmp), e->name, pid);
 		full = path2(w->o->outdir, tmp);
 		if (full)
@@ -1568,6 +1567,7 @@ static void reap(struct watch *w, pid_t pid, int status)
 		e->mtime_ns = res.mtime_ns;
 		snprintf(e->sha256, sizeof(e->sha256), "%s", res.sha256);
 		log_msg(w->o, "unchanged", e->name, "same SHA-256 as the conversion already done");
+		write_index(w);
 		break;
 	case OUT_GONE:
 		log_msg(w->o, "gone", e->name, "%s", res.message);
