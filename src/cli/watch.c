@@ -154,7 +154,7 @@ static int64_t mtime_ns_of(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-/* RFC 3339 UTC with milliseconds, or seconds only for ns < 0 (then: now). */
+/* RFC 3339 UTC of ns since the epoch (ns < 0: now), with milliseconds or nanoseconds. */
 static void format_time(char *buf, size_t n, int64_t ns, bool millis)
 {
 	struct timespec ts;
