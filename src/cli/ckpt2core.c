@@ -19,6 +19,7 @@
 
 #include "ckpt2core/ckpt2core.h"
 #include "cli.h"
+#include "watch.h"
 
 /* Exit codes (documented in --help, README and the man page). */
 #define EXIT_OK 0	      /* every core written, no warnings */
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 		"       %s inspect [--format tree|json] [--all|--files|--sockets|...] [--pid N]... INPUT...\n"
 		"       %s grep [OPTIONS] PATTERN INPUT...   (see ckpt2core grep --help)\n"
 		"       %s gdb|lldb|bt [OPTIONS] INPUT [-- ARGS]  (see ckpt2core gdb --help)\n"
+		"       %s watch DIR -o OUTDIR [--once] [--jobs N] [--keep-cores DAYS] ...\n"
+		"                 (convert each archive that appears in DIR; watch --help)\n"
 		"Convert CRIU checkpoints into ELF core files, one per process, named\n"
 		"core.<pid> (pid as in the checkpoint's pstree.img), that gdb reads like a\n"
 		"gcore of the live process:  gdb EXECUTABLE OUTDIR/core.<pid>\n"
@@ -91,7 +94,7 @@ static void usage(FILE *f)
 		"  2   conversion failed (the error names the file, member and byte offset)\n"
 		"  3   several inputs: some failed, the others were converted\n"
 		"  64  usage error\n",
-		prog, prog, prog, prog);
+		prog, prog, prog, prog, prog);
 }
 
 struct opts {
@@ -386,6 +389,8 @@ int main(int argc, char **argv)
 	if (argc > 1 && (!strcmp(argv[1], "gdb") || !strcmp(argv[1], "lldb") ||
 			 !strcmp(argv[1], "bt")))
 		return c2c_cli_debug(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "watch"))
+		return c2c_watch_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "inspect")) {
 		o.inspect = true;
 		argv++;
