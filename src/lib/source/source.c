@@ -266,6 +266,11 @@ static char *display_path(const struct c2c_source *src, const char *name)
 	return c2c_asprintf("%s/%s", src->path, name);
 }
 
+char *c2c_source_path(const struct c2c_source *src, const char *name)
+{
+	return display_path(src, name);
+}
+
 static struct c2c_member *find_member(const struct c2c_source *src, const char *name)
 {
 	char full[4096];
