@@ -1,9 +1,11 @@
 /* Builders of in-memory image sets and archives; see imgset.h. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <stdlib.h>
 
 #include "core.pb-c.h"
+#include "arcsource.h"
 #include "imgset.h"
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
@@ -303,4 +305,32 @@ void tar_patch_size(struct tbuf *tar, const char *name, uint64_t size)
 		sum += h[i];
 	snprintf(f, sizeof(f), "%06o", sum);
 	memcpy(h + 148, f, 7); /* 6 digits, NUL, and the space left in place */
+}
+
+int tar_read(struct c2c_ctx *ctx, const struct tbuf *tar, size_t n, int spooldirfd,
+	     const char *spooldir, const struct c2c_placer *placer, struct c2c_memtab **ret)
+{
+	struct archive *a = archive_read_new();
+	int r;
+
+	assert_non_null(a);
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, tar->p, n), ARCHIVE_OK);
+	r = c2c_archive_read(ctx, a, "t.tar", -1, spooldirfd, spooldir, placer, ret);
+	archive_read_free(a);
+	return r;
+}
+
+size_t dir_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
 }

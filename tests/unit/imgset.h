@@ -100,6 +100,18 @@ void tar_hardlink(struct ttar *t, const char *name, const char *target);
 /* Finish the archive; its bytes are in t->out (tbuf_free them). */
 void tar_end(struct ttar *t);
 
+/*
+ * c2c_archive_read() over the first n bytes of tar, opened with
+ * archive_read_open_memory() as archive "t.tar"; page data is spooled in
+ * spooldir (placer may be NULL).
+ */
+struct c2c_placer;
+int tar_read(struct c2c_ctx *ctx, const struct tbuf *tar, size_t n, int spooldirfd,
+	     const char *spooldir, const struct c2c_placer *placer, struct c2c_memtab **ret);
+
+/* How many entries directory dir has (besides . and ..). */
+size_t dir_count(const char *dir);
+
 /* Offset of the ustar header of member `name` in an uncompressed tar. */
 size_t tar_header_of(const struct tbuf *tar, const char *name);
 /* Make the header of member `name` claim `size` bytes (octal, checksum fixed). */

@@ -6,7 +6,6 @@
  * callbacks.
  */
 #include <archive.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -49,38 +48,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* c2c_archive_read over tar bytes in memory, as archive "t.tar". */
-static int read_mem(struct fx *f, const void *p, size_t n, const struct c2c_placer *placer)
+/* c2c_archive_read over the first n bytes of the tar built. */
+static int read_mem(struct fx *f, size_t n, const struct c2c_placer *placer)
 {
-	struct archive *a = archive_read_new();
-	int r;
-
-	assert_non_null(a);
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	assert_int_equal(archive_read_open_memory(a, p, n), ARCHIVE_OK);
-	r = c2c_archive_read(f->ctx, a, "t.tar", -1, f->dirfd, f->dir, placer, &f->tab);
-	archive_read_free(a);
-	return r;
+	return tar_read(f->ctx, &f->t.out, n, f->dirfd, f->dir, placer, &f->tab);
 }
 
 static int read_tar(struct fx *f, const struct c2c_placer *placer)
 {
-	return read_mem(f, f->t.out.p, f->t.out.n, placer);
-}
-
-/* Names of the entries of the spool directory (none: the spool has no name). */
-static size_t dir_entries(const struct fx *f)
-{
-	DIR *d = opendir(f->dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return n;
+	return read_mem(f, f->t.out.n, placer);
 }
 
 static const struct c2c_member *member(const struct fx *f, const char *name)
@@ -163,7 +139,7 @@ static void check_crio(struct fx *f, const uint8_t *pages, size_t npages)
 	assert_int_equal(m->off % PG, 0);
 	assert_int_equal(fstat(m->fd, &st), 0);
 	assert_int_equal(st.st_nlink, 0);
-	assert_int_equal(dir_entries(f), 0);
+	assert_int_equal(dir_count(f->dir), 0);
 	expect_bytes(f, "checkpoint/pages-1.img", pages, npages * PG);
 	assert_int_equal(c2c_warning_count(f->ctx), 0);
 }
@@ -220,7 +196,7 @@ static void in_place_regular_file(void **state)
 	assert_int_equal(m->off, tar_header_of(&f->t.out, "./checkpoint/pages-1.img") + 512);
 	assert_int_equal(m->size, 2 * PG);
 	expect_bytes(f, "checkpoint/pages-1.img", pages, 2 * PG);
-	assert_int_equal(dir_entries(f), 1); /* t.tar only: nothing spooled */
+	assert_int_equal(dir_count(f->dir), 1); /* t.tar only: nothing spooled */
 	free(pages);
 }
 
@@ -273,7 +249,7 @@ static void truncated_member(void **state)
 	/* Cut inside the data of a metadata member ... */
 	crio_archive(f, false, pages, 4);
 	cut = tar_header_of(&f->t.out, "./checkpoint/inventory.img") + 512 + 5;
-	c2c_assert_fails(f->ctx, read_mem(f, f->t.out.p, cut, NULL), C2C_E_ARCHIVE);
+	c2c_assert_fails(f->ctx, read_mem(f, cut, NULL), C2C_E_ARCHIVE);
 	msg = c2c_errmsg(f->ctx);
 	if (strncmp(msg, "'t.tar:checkpoint/inventory.img': cannot read member: ", 54))
 		fail_msg("unexpected message: %s", msg);
@@ -283,7 +259,7 @@ static void truncated_member(void **state)
 	/* ... of a page member ... */
 	c2c_op_begin(f->ctx);
 	cut = tar_header_of(&f->t.out, "./checkpoint/pages-1.img") + 512 + PG + 100;
-	c2c_assert_fails(f->ctx, read_mem(f, f->t.out.p, cut, NULL), C2C_E_ARCHIVE);
+	c2c_assert_fails(f->ctx, read_mem(f, cut, NULL), C2C_E_ARCHIVE);
 	msg = c2c_errmsg(f->ctx);
 	if (strncmp(msg, "'t.tar:checkpoint/pages-1.img': cannot read member: ", 52))
 		fail_msg("unexpected message: %s", msg);
@@ -292,12 +268,12 @@ static void truncated_member(void **state)
 	/* ... and inside a header: no member to name yet. */
 	c2c_op_begin(f->ctx);
 	cut = tar_header_of(&f->t.out, "./checkpoint/parent") + 200;
-	c2c_assert_fails(f->ctx, read_mem(f, f->t.out.p, cut, NULL), C2C_E_ARCHIVE);
+	c2c_assert_fails(f->ctx, read_mem(f, cut, NULL), C2C_E_ARCHIVE);
 	msg = c2c_errmsg(f->ctx);
 	if (strncmp(msg, "'t.tar': not a readable archive: ", 33))
 		fail_msg("unexpected message: %s", msg);
 	assert_null(f->tab);
-	assert_int_equal(dir_entries(f), 0);
+	assert_int_equal(dir_count(f->dir), 0);
 	free(pages);
 }
 
@@ -347,7 +323,7 @@ static void huge_size_header(void **state)
 		    51) || !strstr(c2c_errmsg(f->ctx), "runcated"))
 		fail_msg("unexpected message: %s", c2c_errmsg(f->ctx));
 	assert_null(f->tab);
-	assert_int_equal(dir_entries(f), 0);
+	assert_int_equal(dir_count(f->dir), 0);
 	tbuf_free(&f->t.out);
 
 	/* A page member claiming more than the archive holds: truncated, not a hang. */
@@ -455,7 +431,7 @@ static void placer_called_in_order(void **state)
 	assert_memory_equal(buf, p2 + PG, PG);
 	/* Read as one member, wherever its runs are. */
 	expect_bytes(f, "pages-2.img", p2, 3 * PG);
-	assert_int_equal(dir_entries(f), 0);
+	assert_int_equal(dir_count(f->dir), 0);
 	free(p1);
 	free(p2);
 }
