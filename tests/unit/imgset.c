@@ -212,6 +212,22 @@ void set_mm(struct c2c_memtab *tab, const char *prefix, uint32_t pid, const stru
 	put(tab, prefix, name, &img);
 }
 
+void set_single(struct c2c_memtab *tab, const char *prefix, const struct tvma *v, size_t nv,
+		const uint64_t *auxv, size_t nauxv, uint32_t exe_file_id)
+{
+	static const struct ttask t[] = { { 1, 0, { 1 }, 1 } };
+	static const uint64_t pagesz[] = { 6, 4096, 0, 0 };
+
+	set_inventory(tab, prefix);
+	set_pstree(tab, prefix, t, 1);
+	set_core(tab, prefix, 1, 1, C2C_TASK_ALIVE, "p");
+	if (!auxv) {
+		auxv = pagesz;
+		nauxv = 4;
+	}
+	set_mm(tab, prefix, 1, v, nv, auxv, nauxv, exe_file_id);
+}
+
 static la_ssize_t tar_write_cb(struct archive *a, void *data, const void *buf, size_t n)
 {
 	(void)a;

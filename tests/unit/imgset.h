@@ -84,6 +84,14 @@ void set_mm(struct c2c_memtab *tab, const char *prefix, uint32_t pid, const stru
 	    size_t nv, const uint64_t *auxv, size_t nauxv, uint32_t exe_file_id);
 
 /*
+ * Process 1 alone: inventory.img, pstree.img, core-1.img (x86_64, alive,
+ * named "p") and mm-1.img with the VMAs, auxv (AT_PAGESZ 4096 when auxv is
+ * NULL) and exe_file_id; no pagemap.
+ */
+void set_single(struct c2c_memtab *tab, const char *prefix, const struct tvma *v, size_t nv,
+		const uint64_t *auxv, size_t nauxv, uint32_t exe_file_id);
+
+/*
  * A tar archive written by libarchive into memory (ustar; gzip when asked),
  * for c2c_archive_read() through archive_read_open_memory().
  */

@@ -248,13 +248,9 @@ static void unsupported_architecture(void **state)
 static int load_vmas(struct fx *f, const struct tvma *v, size_t nv, const uint64_t *auxv,
 		     size_t nauxv)
 {
-	static const struct ttask t[] = { { 1, 0, { 1 }, 1 } };
 	struct tbuf img = { 0 };
 
-	set_inventory(f->tab, "");
-	set_pstree(f->tab, "", t, 1);
-	set_core(f->tab, "", 1, 1, C2C_TASK_ALIVE, "p");
-	set_mm(f->tab, "", 1, v, nv, auxv, nauxv, 0);
+	set_single(f->tab, "", v, nv, auxv, nauxv, 0);
 	pm_begin(&img, 1);
 	memtab_img(f->tab, "pagemap-1.img", &img);
 	return load(f, "", NULL, 0);
@@ -406,7 +402,6 @@ static void add_files(struct fx *f)
 static void file_vmas_and_memfd(void **state)
 {
 	struct fx *f = *state;
-	static const struct ttask t[] = { { 1, 0, { 1 }, 1 } };
 	const struct tvma v[] = {
 		{ 0x400000, 0x401000, 5, 2, 0x41, 5, 0 },		 /* the executable */
 		{ 0x500000, 0x502000, 1, 2, 0x41, 7, 0x3000 },	 /* libc */
@@ -417,10 +412,7 @@ static void file_vmas_and_memfd(void **state)
 	struct tbuf img = { 0 };
 	const struct c2c_process *p;
 
-	set_inventory(f->tab, "");
-	set_pstree(f->tab, "", t, 1);
-	set_core(f->tab, "", 1, 1, C2C_TASK_ALIVE, "prog");
-	set_mm(f->tab, "", 1, v, 5, auxv4, 4, 5);
+	set_single(f->tab, "", v, 5, auxv4, 4, 5);
 	pm_begin(&img, 1);
 	memtab_img(f->tab, "pagemap-1.img", &img);
 	add_files(f);
@@ -467,14 +459,10 @@ static void file_vmas_and_memfd(void **state)
 static void memfd_vma_of_regular_file(void **state)
 {
 	struct fx *f = *state;
-	static const struct ttask t[] = { { 1, 0, { 1 }, 1 } };
 	const struct tvma v[] = { { 0x600000, 0x601000, 3, 1, 0x4000 | 0x81, 7, 0 } };
 	struct tbuf img = { 0 };
 
-	set_inventory(f->tab, "");
-	set_pstree(f->tab, "", t, 1);
-	set_core(f->tab, "", 1, 1, C2C_TASK_ALIVE, "prog");
-	set_mm(f->tab, "", 1, v, 1, auxv4, 4, 0);
+	set_single(f->tab, "", v, 1, auxv4, 4, 0);
 	pm_begin(&img, 1);
 	memtab_img(f->tab, "pagemap-1.img", &img);
 	add_files(f);
@@ -546,13 +534,9 @@ static void pages_image_missing_in_archive(void **state)
 {
 	struct fx *f = *state;
 	const struct tvma v[] = { TVMA_ANON(0x10000, 0x11000) };
-	static const struct ttask t[] = { { 1, 0, { 1 }, 1 } };
 	struct tbuf img = { 0 };
 
-	set_inventory(f->tab, "");
-	set_pstree(f->tab, "", t, 1);
-	set_core(f->tab, "", 1, 1, C2C_TASK_ALIVE, "p");
-	set_mm(f->tab, "", 1, v, 1, auxv4, 4, 0);
+	set_single(f->tab, "", v, 1, auxv4, 4, 0);
 	pm_begin(&img, 9);
 	pm_entry(&img, 0x10000, 1, PE_PRESENT);
 	memtab_img(f->tab, "pagemap-1.img", &img);

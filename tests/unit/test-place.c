@@ -69,16 +69,11 @@ enum member { M_INV, M_PSTREE, M_CORE, M_MM, M_PAGEMAP, M_PAGES, M_MAX };
 
 static void images(struct c2c_memtab *tab, const char *prefix)
 {
-	static const struct ttask t[] = { { 1, 0, { 1 }, 1 } };
 	static const struct tvma v[] = { TVMA_ANON(0x600000, 0x800000), TVMA_ANON(0x10000, 0x14000) };
-	static const uint64_t auxv[] = { 6, 4096, 0, 0 };
 	struct tbuf img = { 0 };
 	char name[64];
 
-	set_inventory(tab, prefix);
-	set_pstree(tab, prefix, t, 1);
-	set_core(tab, prefix, 1, 1, C2C_TASK_ALIVE, "p");
-	set_mm(tab, prefix, 1, v, 2, auxv, 4, 0);
+	set_single(tab, prefix, v, 2, NULL, 0, 0);
 	pm_begin(&img, 1);
 	pm_entry(&img, 0x13000, 1, PE_PRESENT);
 	pm_entry(&img, 0x10000, 2, PE_PRESENT);
