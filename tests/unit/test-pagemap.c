@@ -12,19 +12,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "imgset.h"
 #include "process.h"
 #include "source.h"
-
-#define IMG_COMMON 0x54564319U
-#define PAGEMAP_MAGIC 0x56084025U
-
-/* PagemapEntry.flags (criu/include/pagemap.h). */
-#define PE_PARENT 1U
-#define PE_LAZY 2U
-#define PE_PRESENT 4U
-
-#define PG 4096ULL
 #define TAG0 0x10 /* pages of d0 */
 #define TAG1 0x40 /* pages of d1 */
 #define TAG2 0x70 /* pages of d2 */
@@ -71,38 +61,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Start a pagemap image: both magic words, then a PagemapHead naming pages-<pages_id>.img. */
-static void pm_begin(struct tbuf *img, uint32_t pages_id)
-{
-	struct tbuf head = { 0 };
-
-	tbuf_u32(img, IMG_COMMON);
-	tbuf_u32(img, PAGEMAP_MAGIC);
-	tbuf_pb_varint(&head, 1, pages_id);
-	tbuf_record(img, &head);
-	tbuf_free(&head);
-}
-
-/* Append a hand-built entry message (and free it); returns the record's offset. */
-static size_t pm_raw(struct tbuf *img, struct tbuf *msg)
-{
-	size_t off = tbuf_record(img, msg);
-
-	tbuf_free(msg);
-	return off;
-}
-
-/* An entry as CRIU >= 4.2 writes it: vaddr (1), flags (4), nr_pages (5). */
-static size_t pm_entry(struct tbuf *img, uint64_t vaddr, uint64_t nr, uint32_t flags)
-{
-	struct tbuf m = { 0 };
-
-	tbuf_pb_varint(&m, 1, vaddr);
-	tbuf_pb_varint(&m, 4, flags);
-	tbuf_pb_varint(&m, 5, nr);
-	return pm_raw(img, &m);
-}
-
 /* Write img as dir/pagemap-1.img and free it. */
 static void pm_write(const char *dir, struct tbuf *img)
 {
@@ -113,12 +71,9 @@ static void pm_write(const char *dir, struct tbuf *img)
 /* dir/pages-<id>.img of npages pages, page k filled with tag + k. */
 static void write_pages(const char *dir, uint32_t id, unsigned npages, int tag)
 {
-	uint8_t *buf = malloc(npages * PG + 1);
+	uint8_t *buf = pages_new(npages, tag);
 	char name[32];
 
-	assert_non_null(buf);
-	for (unsigned k = 0; k < npages; k++)
-		memset(buf + k * PG, tag + (int)k, PG);
 	snprintf(name, sizeof(name), "pages-%u.img", id);
 	write_file(dir, name, buf, npages * PG);
 	free(buf);
@@ -635,8 +590,7 @@ static void head_without_pages_id(void **state)
 	struct fx *f = *state;
 	struct tbuf img = { 0 }, empty = { 0 };
 
-	tbuf_u32(&img, IMG_COMMON);
-	tbuf_u32(&img, PAGEMAP_MAGIC);
+	img_begin(&img, C2C_IMG_PAGEMAP);
 	tbuf_record(&img, &empty);
 	pm_write(f->d[0], &img);
 

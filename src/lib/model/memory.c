@@ -56,11 +56,17 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 		return r;
 	}
 	s->missing = r == 1;
-	if (s->missing)
+	if (s->missing) {
+		/* Named as the source names its images ("x.tar:..." in an archive). */
+		char name[64], *path;
+
+		c2c_image_name(C2C_IMG_SHMEM_PAGEMAP, shmid, name, sizeof(name));
+		path = c2c_source_path(ck->src, name);
 		c2c_warn(ctx, NULL,
-			 "'%s/pagemap-shmem-%llu.img' is missing: content of the shared memory "
-			 "object is left out",
-			 ck->src->path, (unsigned long long)shmid);
+			 "'%s' is missing: content of the shared memory object is left out",
+			 path ? path : name);
+		free(path);
+	}
 	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*v));
 	ck->shmems[lo] = s;
 	ck->nshmems++;

@@ -241,9 +241,13 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 			goto next;
 		if (flags & PE_PRESENT) {
 			if (pages_missing) {
+				/* As the source names it ("x.tar:pages-N.img" in an archive). */
+				char *pp = c2c_source_path(src, pname);
+
 				r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_MISSING,
-					     "pages image '%s/%s' (pages_id of record 0) is missing",
-					     src->path, pname);
+					     "pages image '%s' (pages_id of record 0) is missing",
+					     pp ? pp : pname);
+				free(pp);
 				goto out;
 			}
 			if (c2c_add_overflow(off, len, &end) || end > pages->size) {

@@ -46,7 +46,8 @@ int c2c_thread_core_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_
 	c2c_image_name(C2C_IMG_CORE, tid, name, sizeof(name));
 	r = c2c_source_load(ctx, ck->src, name, true, b);
 	if (r == 1) {
-		char *path = c2c_asprintf("%s/%s", ck->src->path, name);
+		/* Not "%s/%s" of src->path: that is "x.tar/core-N.img" for an archive's top level. */
+		char *path = c2c_source_path(ck->src, name);
 
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path ? path : name), C2C_E_MISSING,
 			     "required image is missing: the registers of thread %u of process %u",

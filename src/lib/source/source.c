@@ -266,6 +266,11 @@ static char *display_path(const struct c2c_source *src, const char *name)
 	return c2c_asprintf("%s/%s", src->path, name);
 }
 
+char *c2c_source_path(const struct c2c_source *src, const char *name)
+{
+	return display_path(src, name);
+}
+
 static struct c2c_member *find_member(const struct c2c_source *src, const char *name)
 {
 	char full[4096];
@@ -299,7 +304,16 @@ int c2c_source_open_data(struct c2c_ctx *ctx, struct c2c_source *src, const char
 		return r;
 	}
 	if (fstat(b.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "not a regular file");
+		int r;
+
+		/*
+		 * Not a regular file is no failed call: clear errno, or the message
+		 * ends in a stale one ("...: Too many levels of symbolic links";
+		 * regression test: test-source open_data_refuses_links_and_dirs).
+		 */
+		if (fstat(b.fd, &st) == 0)
+			errno = 0;
+		r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "not a regular file");
 		c2c_blob_release(&b);
 		return r;
 	}

@@ -149,6 +149,13 @@ void c2c_source_set_parent(struct c2c_source *src, struct c2c_source *parent);
 /* Open an image directory. */
 int c2c_source_open_dir(struct c2c_ctx *ctx, const char *path, struct c2c_source **ret);
 
+/*
+ * How messages name image `name` of src: "<dir>/<name>", or
+ * "<archive>:<prefix><name>" for a member table. malloc'd; NULL when out of
+ * memory.
+ */
+char *c2c_source_path(const struct c2c_source *src, const char *name);
+
 /* Free a source and its opened parents. Accepts NULL. */
 void c2c_source_free(struct c2c_source *src);
 
