@@ -50,7 +50,7 @@ ZERO_PAGE = bytes(PAGE)
 # bound one child so that a hang names the command that hung.
 CONVERT_TIMEOUT = 300
 GDB_TIMEOUT = 300
-TOOL_TIMEOUT = 120
+TOOL_TIMEOUT = 400  # eu-stack on manyvmas (70 000 VMAs) takes 30-60 s alone, over 120 s on a loaded 2-CPU box
 
 # Longest diff printed to the log; the full one is saved in WORK.
 MAX_DIFF_LINES = 300
