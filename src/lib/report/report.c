@@ -8,10 +8,8 @@
 #include <string.h>
 
 #include "error.h"
-#include "image.h"
 #include "json.h"
 #include "report.h"
-#include "stats.pb-c.h"
 #include "util.h"
 
 
@@ -68,34 +66,12 @@ static struct c2c_json *load_json(struct c2c_ctx *ctx, struct c2c_source *src, c
 	return j;
 }
 
+/* Dump statistics are optional too: a broken stats-dump is no failure. */
 static void load_stats(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_source *src)
 {
-	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
-
 	c2c_try_begin(ctx);
-	if (c2c_source_load_meta(ctx, src, c2c_imgdesc_get(C2C_IMG_STATS)->name, &b) == 0 &&
-	    c2c_image_open(ctx, &b, C2C_IMG_STATS, &img) == 0 &&
-	    c2c_image_next_msg(ctx, &img, &pb_stats_entry__descriptor, &msg) == 1) {
-		const PbDumpStatsEntry *d = ((PbStatsEntry *)msg)->dump;
-
-		if (d) {
-			rep->has_stats = true;
-			rep->stats.freezing_time = d->freezing_time;
-			rep->stats.frozen_time = d->frozen_time;
-			rep->stats.memdump_time = d->memdump_time;
-			rep->stats.memwrite_time = d->memwrite_time;
-			rep->stats.pages_scanned = d->pages_scanned;
-			rep->stats.pages_skipped_parent = d->pages_skipped_parent;
-			rep->stats.pages_written = d->pages_written;
-			rep->stats.pages_lazy = d->pages_lazy;
-		}
-	}
-	if (msg)
-		protobuf_c_message_free_unpacked(msg, NULL);
+	rep->has_stats = c2c_stats_load(ctx, src, &rep->stats) == 0;
 	c2c_try_end(ctx);
-	c2c_blob_release(&b);
 }
 
 void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_source *src)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "source.h"
+#include "stats.h"
 
 struct c2c_report_proc {
 	uint32_t pid, ppid;
@@ -40,10 +41,7 @@ struct c2c_report {
 			*checkpointed;
 	} meta;
 	bool has_stats;
-	struct {
-		uint64_t freezing_time, frozen_time, memdump_time, memwrite_time; /* µs */
-		uint64_t pages_scanned, pages_skipped_parent, pages_written, pages_lazy;
-	} stats;
+	struct c2c_dump_stats stats; /* valid when has_stats */
 	struct c2c_report_proc *procs;
 	size_t nprocs;
 	int err_code;
