@@ -13,38 +13,25 @@ int c2c_stats_load(struct c2c_ctx *ctx, struct c2c_source *src, struct c2c_dump_
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
-	const PbDumpStatsEntry *d;
+	const PbDumpStatsEntry *d = NULL;
 	struct c2c_image img;
 	int r;
 
 	r = c2c_source_load_meta(ctx, src, c2c_imgdesc_get(C2C_IMG_STATS)->name, &b);
-	if (r != 0)
-		goto out;
-	r = c2c_image_open(ctx, &b, C2C_IMG_STATS, &img);
-	if (r < 0)
-		goto out;
-	r = c2c_image_next_msg(ctx, &img, &pb_stats_entry__descriptor, &msg);
-	if (r <= 0) {
-		r = r < 0 ? r : 1; /* an empty image holds no statistics */
-		goto out;
+	if (r == 0)
+		r = c2c_image_open(ctx, &b, C2C_IMG_STATS, &img);
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, &img, &pb_stats_entry__descriptor, &msg);
+	if (r >= 0 && msg)
+		d = ((const PbStatsEntry *)msg)->dump;
+	if (r >= 0)
+		r = d ? 0 : 1; /* none: no stats-dump, no record, or a record without them */
+	if (r == 0) {
+#define C2C_STATS_COPY(field) ret->field = d->field;
+		C2C_DUMP_STATS_TIMES(C2C_STATS_COPY)
+		C2C_DUMP_STATS_PAGES(C2C_STATS_COPY)
+#undef C2C_STATS_COPY
 	}
-	d = ((const PbStatsEntry *)msg)->dump;
-	if (!d) {
-		r = 1;
-		goto out;
-	}
-	*ret = (struct c2c_dump_stats){
-		.freezing_time = d->freezing_time,
-		.frozen_time = d->frozen_time,
-		.memdump_time = d->memdump_time,
-		.memwrite_time = d->memwrite_time,
-		.pages_scanned = d->pages_scanned,
-		.pages_skipped_parent = d->pages_skipped_parent,
-		.pages_written = d->pages_written,
-		.pages_lazy = d->pages_lazy,
-	};
-	r = 0;
-out:
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 	c2c_blob_release(&b);

@@ -10,10 +10,21 @@
 
 #include "source.h"
 
-/* dump_stats_entry of stats-dump: times in microseconds, counts in pages. */
+/*
+ * The fields of dump_stats_entry we keep, by unit (the report names each
+ * after its field, times with a "_us" suffix): one list for the struct,
+ * the decoding and the report.
+ */
+#define C2C_DUMP_STATS_TIMES(X) X(freezing_time) X(frozen_time) X(memdump_time) X(memwrite_time)
+#define C2C_DUMP_STATS_PAGES(X) \
+	X(pages_scanned) X(pages_skipped_parent) X(pages_written) X(pages_lazy)
+
+/* Dump statistics: times in microseconds, counts in pages; 0 when CRIU wrote none. */
 struct c2c_dump_stats {
-	uint64_t freezing_time, frozen_time, memdump_time, memwrite_time;
-	uint64_t pages_scanned, pages_skipped_parent, pages_written, pages_lazy;
+#define C2C_DUMP_STATS_FIELD(field) uint64_t field;
+	C2C_DUMP_STATS_TIMES(C2C_DUMP_STATS_FIELD)
+	C2C_DUMP_STATS_PAGES(C2C_DUMP_STATS_FIELD)
+#undef C2C_DUMP_STATS_FIELD
 };
 
 /*

@@ -24,15 +24,9 @@ void c2c_report_free(struct c2c_report *rep)
 	if (!rep)
 		return;
 	free(rep->input);
-	free(rep->meta.engine);
-	free(rep->meta.name);
-	free(rep->meta.id);
-	free(rep->meta.image);
-	free(rep->meta.pod);
-	free(rep->meta.namespace);
-	free(rep->meta.runtime);
-	free(rep->meta.created);
-	free(rep->meta.checkpointed);
+#define FREE_META(field) free(rep->meta.field);
+	C2C_REPORT_META(FREE_META)
+#undef FREE_META
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		free(rep->procs[i].cmdline);
 		free(rep->procs[i].core_path);
@@ -258,24 +252,6 @@ static json_t *count(uint64_t v)
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
-struct count_field {
-	const char *key;
-	uint64_t value;
-};
-
-/*
- * Members of o, in order (json_object_set_new takes the value, also when it
- * fails, and fails on a NULL value or a NULL o): 0, or -1 if memory ran out.
- */
-static int put_counts(json_t *o, const struct count_field *f, size_t n)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < n; i++)
-		r |= json_object_set_new(o, f[i].key, count(f[i].value));
-	return r;
-}
-
 /* o, or NULL (and o released) when building it failed. */
 static json_t *built(json_t *o, int r)
 {
@@ -291,70 +267,57 @@ static json_t *container_json(const struct c2c_report *rep)
 	json_t *o = json_object();
 	int r = 0;
 
-	r |= json_object_set_new(o, "engine", text(rep->meta.engine));
-	r |= json_object_set_new(o, "name", text(rep->meta.name));
-	r |= json_object_set_new(o, "id", text(rep->meta.id));
-	r |= json_object_set_new(o, "image", text(rep->meta.image));
-	r |= json_object_set_new(o, "pod", text(rep->meta.pod));
-	r |= json_object_set_new(o, "namespace", text(rep->meta.namespace));
-	r |= json_object_set_new(o, "runtime", text(rep->meta.runtime));
-	r |= json_object_set_new(o, "created", text(rep->meta.created));
-	r |= json_object_set_new(o, "checkpointed", text(rep->meta.checkpointed));
+#define PUT_META(field) r |= json_object_set_new(o, #field, text(rep->meta.field));
+	C2C_REPORT_META(PUT_META)
+#undef PUT_META
 	return built(o, r);
 }
 
 static json_t *stats_json(const struct c2c_report *rep)
 {
-	const struct c2c_dump_stats *s = &rep->stats;
-	const struct count_field f[] = {
-		{ "freezing_time_us", s->freezing_time },
-		{ "frozen_time_us", s->frozen_time },
-		{ "memdump_time_us", s->memdump_time },
-		{ "memwrite_time_us", s->memwrite_time },
-		{ "pages_scanned", s->pages_scanned },
-		{ "pages_skipped_parent", s->pages_skipped_parent },
-		{ "pages_written", s->pages_written },
-		{ "pages_lazy", s->pages_lazy },
-	};
-	json_t *o;
+	json_t *o = json_object();
+	int r = 0;
 
-	if (!rep->has_stats)
-		return json_null();
-	o = json_object();
-	return built(o, put_counts(o, f, C2C_ARRAY_SIZE(f)));
+#define PUT_TIME(field) r |= json_object_set_new(o, #field "_us", count(rep->stats.field));
+#define PUT_PAGES(field) r |= json_object_set_new(o, #field, count(rep->stats.field));
+	C2C_DUMP_STATS_TIMES(PUT_TIME)
+	C2C_DUMP_STATS_PAGES(PUT_PAGES)
+#undef PUT_TIME
+#undef PUT_PAGES
+	return built(o, r);
+}
+
+/* Integer members of a process's memory and core objects: field, key (schema order). */
+#define PROC_MEMORY(X)                                                                       \
+	X(nvmas, "vmas") X(pages_images, "pages_in_images") X(pages_parent, "pages_in_parent") \
+	X(pages_lazy, "lazy_pages") X(file_mapped_pages, "file_mapped_pages")
+#define PROC_CORE(X)                                                                      \
+	X(core_size, "size") X(core_disk, "disk_usage") X(segments, "segments")             \
+	X(bytes_from_images, "bytes_from_images") X(bytes_from_root, "bytes_from_root")     \
+	X(pages_missing, "pages_missing")
+#define PUT_COUNT(field, key) r |= json_object_set_new(o, key, count(p->field));
+
+static json_t *memory_json(const struct c2c_report_proc *p)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	PROC_MEMORY(PUT_COUNT)
+	return built(o, r);
 }
 
 static json_t *core_json(const struct c2c_report_proc *p)
 {
-	const struct count_field f[] = {
-		{ "size", p->core_size },
-		{ "disk_usage", p->core_disk },
-		{ "segments", p->segments },
-		{ "bytes_from_images", p->bytes_from_images },
-		{ "bytes_from_root", p->bytes_from_root },
-		{ "pages_missing", p->pages_missing },
-	};
-	json_t *o;
-	int r;
+	json_t *o = json_object();
+	int r = json_object_set_new(o, "path", text(p->core_path));
 
-	if (!p->has_core)
-		return json_null();
-	o = json_object();
-	r = json_object_set_new(o, "path", text(p->core_path));
-	r |= put_counts(o, f, C2C_ARRAY_SIZE(f));
+	PROC_CORE(PUT_COUNT)
 	return built(o, r);
 }
 
 static json_t *process_json(const struct c2c_report_proc *p)
 {
-	const struct count_field mem[] = {
-		{ "vmas", p->nvmas },
-		{ "pages_in_images", p->pages_images },
-		{ "pages_in_parent", p->pages_parent },
-		{ "lazy_pages", p->pages_lazy },
-		{ "file_mapped_pages", p->file_mapped_pages },
-	};
-	json_t *o = json_object(), *m = json_object();
+	json_t *o = json_object();
 	int r = 0;
 
 	r |= json_object_set_new(o, "pid", count(p->pid));
@@ -363,21 +326,17 @@ static json_t *process_json(const struct c2c_report_proc *p)
 	r |= json_object_set_new(o, "state", text(p->state));
 	r |= json_object_set_new(o, "threads", count(p->nthreads));
 	r |= json_object_set_new(o, "cmdline", text(p->cmdline));
-	r |= json_object_set_new(o, "memory", built(m, put_counts(m, mem, C2C_ARRAY_SIZE(mem))));
-	r |= json_object_set_new(o, "core", core_json(p));
+	r |= json_object_set_new(o, "memory", memory_json(p));
+	r |= json_object_set_new(o, "core", p->has_core ? core_json(p) : json_null());
 	r |= json_object_set_new(o, "skipped", text(p->skipped));
 	return built(o, r);
 }
 
 static json_t *error_json(const struct c2c_report *rep)
 {
-	json_t *o;
-	int r;
+	json_t *o = json_object();
+	int r = json_object_set_new(o, "code", text(c2c_strerror(rep->err_code)));
 
-	if (!rep->err_code)
-		return json_null();
-	o = json_object();
-	r = json_object_set_new(o, "code", text(c2c_strerror(rep->err_code)));
 	r |= json_object_set_new(o, "message", text(rep->err_msg));
 	return built(o, r);
 }
@@ -418,10 +377,10 @@ static char *render_json(const struct c2c_report *rep, const struct c2c_warnings
 	r |= json_object_set_new(o, "input", text(rep->input));
 	r |= json_object_set_new(o, "kind", text(rep->kind));
 	r |= json_object_set_new(o, "container", container_json(rep));
-	r |= json_object_set_new(o, "criu_dump_stats", stats_json(rep));
+	r |= json_object_set_new(o, "criu_dump_stats", rep->has_stats ? stats_json(rep) : json_null());
 	r |= json_object_set_new(o, "processes", processes_json(rep));
 	r |= json_object_set_new(o, "warnings", warnings_json(w));
-	r |= json_object_set_new(o, "error", error_json(rep));
+	r |= json_object_set_new(o, "error", rep->err_code ? error_json(rep) : json_null());
 	if (r)
 		goto out;
 	n = json_dumpb(o, NULL, 0, REPORT_JSON_FLAGS);
