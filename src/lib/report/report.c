@@ -161,7 +161,8 @@ void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2
  * is the order of doc/report.schema.json (JSON_PRESERVE_ORDER is jansson's
  * only behaviour since 2.8; the flag says that we rely on it). Non-ASCII text
  * stays UTF-8 (no JSON_ENSURE_ASCII). This is byte for byte the format the
- * reports had before jansson.
+ * reports had before jansson, except for control characters: jansson writes
+ * \n, \t and the like in their short forms and DEL as it is.
  */
 #define REPORT_JSON_FLAGS JSON_PRESERVE_ORDER
 
