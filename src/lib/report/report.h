@@ -15,6 +15,7 @@
 
 #include "process.h"
 #include "source.h"
+#include "stats.h"
 
 struct json_t;
 
@@ -39,18 +40,23 @@ struct c2c_report_proc {
 	uint64_t pages_missing;
 };
 
+/*
+ * Container metadata fields, in the order of doc/report.schema.json's
+ * container object, whose members are named after them.
+ */
+#define C2C_REPORT_META(X) \
+	X(engine) X(name) X(id) X(image) X(pod) X(namespace) X(runtime) X(created) X(checkpointed)
+
 struct c2c_report {
 	char *input;
 	const char *kind; /* "image directory", "extracted archive", "archive" */
 	struct {
-		char *engine, *name, *id, *image, *pod, *namespace, *runtime, *created,
-			*checkpointed;
-	} meta;
+#define C2C_REPORT_META_FIELD(field) char *field;
+		C2C_REPORT_META(C2C_REPORT_META_FIELD)
+#undef C2C_REPORT_META_FIELD
+	} meta; /* each NULL when unknown */
 	bool has_stats;
-	struct {
-		uint64_t freezing_time, frozen_time, memdump_time, memwrite_time; /* µs */
-		uint64_t pages_scanned, pages_skipped_parent, pages_written, pages_lazy;
-	} stats;
+	struct c2c_dump_stats stats; /* valid when has_stats */
 	struct c2c_report_proc *procs;
 	size_t nprocs;
 	int err_code;
