@@ -121,20 +121,26 @@ static uint8_t pattern(size_t i)
 	return (uint8_t)(i * 7 + 1 + i / 251);
 }
 
-/* Words of the standard XSAVE area at [off, off + 4 * n) (or 8 * n), as CRIU stores them. */
+/* Bytes [off, off + size) of the standard XSAVE area, in a new buffer (malloc aligns it). */
+static void *area(size_t off, size_t size)
+{
+	uint8_t *b = malloc(size);
+
+	assert_non_null(b);
+	for (size_t i = 0; i < size; i++)
+		b[i] = pattern(off + i);
+	return b;
+}
+
+/* The n words at off, as CRIU stores them. */
 static uint32_t *words32(size_t off, size_t n)
 {
-	uint32_t *w = calloc(n, 4);
-
-	assert_non_null(w);
-	for (size_t i = 0; i < 4 * n; i++)
-		((uint8_t *)w)[i] = pattern(off + i);
-	return w;
+	return area(off, 4 * n);
 }
 
 static uint64_t *words64(size_t off, size_t n)
 {
-	return (uint64_t *)words32(off, 2 * n);
+	return area(off, 8 * n);
 }
 
 /*
