@@ -4,7 +4,8 @@
  * include/linux/elfcore.h, which are the same on every LP64 Linux
  * architecture up to pr_reg (elf_gregset_t, whose size each one sets);
  * checked against BFD's elf_x86_64_grok_prstatus/psinfo (elf-core-format
- * §1.5, §2).
+ * §1.5, §2) and, for aarch64 (392 and 136 bytes), against
+ * include/linux/elfcore.h with arch/arm64/include/asm/elf.h (ELF_NGREG 34).
  */
 #include <string.h>
 
@@ -37,6 +38,7 @@
 
 static const struct c2c_arch *const arches[] = {
 	&c2c_arch_x86_64,
+	&c2c_arch_aarch64,
 };
 
 /* Names of CoreEntry.mtype values (core.proto enum march; doc §3.2). */
@@ -55,7 +57,8 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 		if (arches[i]->mtype == mtype)
 			return arches[i];
 	c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
-		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1) is",
+		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1) "
+		 "and aarch64 (3) are",
 		 mtype_name(mtype), mtype);
 	return NULL;
 }
