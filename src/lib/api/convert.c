@@ -277,7 +277,7 @@ static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck
 		rp->pages_parent = p->pm.parent_pages;
 		for (size_t k = 0; k < p->nvmas; k++)
 			if (p->vmas[k].file)
-				rp->file_mapped_pages += (p->vmas[k].end - p->vmas[k].start) / C2C_PAGE_SIZE;
+				rp->file_mapped_pages += (p->vmas[k].end - p->vmas[k].start) / p->page_size;
 		/* The whole argv, as ps shows it: NULs between arguments become spaces. */
 		if (len > 4096)
 			len = 4096;
