@@ -268,6 +268,8 @@ static int report_processes(struct c2c_ctx *ctx, const struct c2c_checkpoint *ck
 		memcpy(rp->comm, p->comm, sizeof(rp->comm));
 		rp->state = state_name(p->state);
 		rp->nthreads = p->nthreads;
+		rp->arch = p->arch ? p->arch->name : NULL;
+		rp->page_size = p->has_mm ? p->page_size : 0;
 		rp->nvmas = p->nvmas;
 		rp->skipped = skip_reason(p);
 		for (size_t k = 0; k < p->pm.n; k++)

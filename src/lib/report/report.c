@@ -4,6 +4,7 @@
  * process tree and the cores written, rendered as JSON (the manifest, and
  * `inspect --format json`; schema in doc/report.schema.json) or as a tree.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,9 @@ static char *render_json(const struct c2c_report *rep, const struct c2c_warnings
 		json_field(&b, "comm", p->comm, true);
 		json_field(&b, "state", p->state, true);
 		c2c_buf_printf(&b, "\"threads\": %zu, ", p->nthreads);
+		json_field(&b, "arch", p->arch, true);
+		c2c_buf_printf(&b, p->page_size ? "\"page_size\": %llu, " : "\"page_size\": null, ",
+			       (unsigned long long)p->page_size);
 		json_field(&b, "cmdline", p->cmdline, true);
 		c2c_buf_printf(&b,
 			       "\"memory\": {\"vmas\": %zu, \"pages_in_images\": %llu, "
@@ -300,10 +304,14 @@ static char *render_tree(const struct c2c_report *rep, const struct c2c_warnings
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		const struct c2c_report_proc *p = &rep->procs[i];
 		size_t d = depth_of(rep, index, i);
+		char arch[48] = ""; /* ", aarch64, 64 KiB pages" when known */
 
-		c2c_buf_printf(&b, "  %*s%s%u %s [%s, %zu thread%s] %s\n", (int)(2 * d), "",
+		if (p->arch && p->page_size)
+			snprintf(arch, sizeof(arch), ", %s, %llu KiB pages", p->arch,
+				 (unsigned long long)(p->page_size >> 10));
+		c2c_buf_printf(&b, "  %*s%s%u %s [%s, %zu thread%s%s] %s\n", (int)(2 * d), "",
 			       d ? "`- " : "", p->pid, p->comm, p->state, p->nthreads,
-			       p->nthreads == 1 ? "" : "s", or_dash(p->cmdline));
+			       p->nthreads == 1 ? "" : "s", arch, or_dash(p->cmdline));
 		if (p->skipped)
 			c2c_buf_printf(&b, "  %*s     no core: %s\n", (int)(2 * d), "", p->skipped);
 		else

@@ -18,6 +18,8 @@ struct c2c_report_proc {
 	char comm[16];
 	const char *state; /* "alive", "stopped", "zombie" */
 	size_t nthreads;
+	const char *arch;   /* "x86_64", "aarch64" (c2c_arch.name); NULL if unknown (zombie) */
+	uint64_t page_size; /* bytes; 0 if unknown (no memory) */
 	char *cmdline;	   /* argv from memory, NULs as spaces; NULL if unknown */
 	size_t nvmas;
 	uint64_t pages_images, pages_lazy; /* private pages with data / without */
