@@ -86,24 +86,14 @@
 #define PAC_VA_BITS 48
 #define PAC_MASK (((1ULL << 55) - 1) & ~((1ULL << PAC_VA_BITS) - 1))
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 /* user_fpsimd_state: CRIU's vregs are already V0 low, V0 high, V1 low, ... */
 static void build_fpsimd(const PbUserAarch64FpsimdContextEntry *fp, uint8_t *b)
 {
 	memset(b, 0, FPSIMD_SIZE);
 	for (size_t i = 0; i < fp->n_vregs && i < 2 * FPSIMD_NVREG; i++)
-		put64(b + 8 * i, fp->vregs[i]);
-	put32(b + FPSIMD_FPSR_OFF, fp->fpsr);
-	put32(b + FPSIMD_FPSR_OFF + 4, fp->fpcr);
+		c2c_put64(b + 8 * i, fp->vregs[i]);
+	c2c_put32(b + FPSIMD_FPSR_OFF, fp->fpsr);
+	c2c_put32(b + FPSIMD_FPSR_OFF + 4, fp->fpcr);
 }
 
 /* The four pointer-authentication notes, from CRIU's pac_keys. */
@@ -122,28 +112,28 @@ static int add_pac(struct c2c_regs *ret, const PbPacKeys *pk)
 		b = c2c_regs_add_set(ret, "LINUX", NT_ARM_PAC_MASK, PAC_MASK_SIZE);
 		if (!b)
 			return -1;
-		put64(b, PAC_MASK);
-		put64(b + 8, PAC_MASK);
+		c2c_put64(b, PAC_MASK);
+		c2c_put64(b + 8, PAC_MASK);
 		if (a->has_pac_enabled_key) {
 			b = c2c_regs_add_set(ret, "LINUX", NT_ARM_PAC_ENABLED_KEYS,
 					     PAC_ENABLED_KEYS_SIZE);
 			if (!b)
 				return -1;
-			put64(b, a->pac_enabled_key);
+			c2c_put64(b, a->pac_enabled_key);
 		}
 		/* __uint128_t key = hi << 64 | lo, little endian: lo first. */
 		b = c2c_regs_add_set(ret, "LINUX", NT_ARM_PACA_KEYS, PACA_KEYS_SIZE);
 		if (!b)
 			return -1;
 		for (size_t i = 0; i < 8; i++)
-			put64(b + 8 * i, keys[i]);
+			c2c_put64(b + 8 * i, keys[i]);
 	}
 	if (g) {
 		b = c2c_regs_add_set(ret, "LINUX", NT_ARM_PACG_KEYS, PACG_KEYS_SIZE);
 		if (!b)
 			return -1;
-		put64(b, g->apgakey_lo);
-		put64(b + 8, g->apgakey_hi);
+		c2c_put64(b, g->apgakey_lo);
+		c2c_put64(b + 8, g->apgakey_hi);
 	}
 	return 0;
 }
@@ -181,7 +171,7 @@ static int decode_thread(struct c2c_ctx *ctx, const struct c2c_loc *loc,
 	}
 	b = c2c_regs_add_set(ret, "LINUX", NT_ARM_TLS, TLS_SIZE);
 	memset(b, 0, TLS_SIZE);
-	put64(b, ti->tls);
+	c2c_put64(b, ti->tls);
 	if (ti->pac_keys && add_pac(ret, ti->pac_keys) < 0)
 		return c2c_fail(ctx, loc, C2C_E_LIMIT, "thread %u: too many register sets", tid);
 	return 0;

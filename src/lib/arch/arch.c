@@ -63,16 +63,6 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 	return NULL;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const struct c2c_regs *regs, uint8_t *out)
 {
@@ -83,14 +73,14 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 	 * pr_info and pr_cursig stay 0: a checkpoint is not a crash, and gcore's
 	 * cores of the same processes carry no signal either.
 	 */
-	put64(out + PRS_SIGPEND, ti->sigpend);
-	put64(out + PRS_SIGHOLD, ti->sighold);
-	put32(out + PRS_PID, ti->tid);
-	put32(out + PRS_PPID, ti->ppid);
-	put32(out + PRS_PGRP, ti->pgid);
-	put32(out + PRS_SID, ti->sid);
+	c2c_put64(out + PRS_SIGPEND, ti->sigpend);
+	c2c_put64(out + PRS_SIGHOLD, ti->sighold);
+	c2c_put32(out + PRS_PID, ti->tid);
+	c2c_put32(out + PRS_PPID, ti->ppid);
+	c2c_put32(out + PRS_PGRP, ti->pgid);
+	c2c_put32(out + PRS_SID, ti->sid);
 	memcpy(out + PRS_REG, regs->greg, greg_bytes);
-	put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
+	c2c_put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
 }
 
 void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
@@ -110,13 +100,13 @@ void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *
 	out[PRP_SNAME] = (uint8_t)snames[state];
 	out[PRP_ZOMB] = ti->state == C2C_TASK_DEAD;
 	out[PRP_NICE] = (uint8_t)(int8_t)ti->nice;
-	put64(out + PRP_FLAG, ti->pf_flags);
-	put32(out + PRP_UID, ti->uid);
-	put32(out + PRP_GID, ti->gid);
-	put32(out + PRP_PID, ti->pid);
-	put32(out + PRP_PPID, ti->ppid);
-	put32(out + PRP_PGRP, ti->pgid);
-	put32(out + PRP_SID, ti->sid);
+	c2c_put64(out + PRP_FLAG, ti->pf_flags);
+	c2c_put32(out + PRP_UID, ti->uid);
+	c2c_put32(out + PRP_GID, ti->gid);
+	c2c_put32(out + PRP_PID, ti->pid);
+	c2c_put32(out + PRP_PPID, ti->ppid);
+	c2c_put32(out + PRP_PGRP, ti->pgid);
+	c2c_put32(out + PRP_SID, ti->sid);
 	memcpy(out + PRP_FNAME, fname, strnlen(fname, 15));
 	memcpy(out + PRP_PSARGS, psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -97,6 +98,17 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 /* NT_PRPSINFO descriptor (arch->prpsinfo_size bytes) of process ti->pid. */
 void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const char *fname, const char *psargs, uint8_t *out);
+
+/* Store a 32- or 64-bit value at p in the target's byte order (little endian, as the host's). */
+static inline void c2c_put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static inline void c2c_put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
 
 /* Reserve a register-set note of len bytes in regs; NULL if it does not fit. */
 uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type, uint32_t len);
