@@ -92,9 +92,9 @@ static void check_result(const struct c2c_pagemap *pm)
 		const struct c2c_extent *e = &pm->ext[i];
 		uint64_t len, end;
 
-		FUZZ_CHECK(e->addr % C2C_PAGE_SIZE == 0);
+		FUZZ_CHECK(e->addr % pm->page_size == 0);
 		FUZZ_CHECK(e->npages > 0);
-		FUZZ_CHECK(!c2c_mul_overflow(e->npages, C2C_PAGE_SIZE, &len));
+		FUZZ_CHECK(!c2c_mul_overflow(e->npages, pm->page_size, &len));
 		FUZZ_CHECK(!c2c_add_overflow(e->addr, len, &end));
 		if (i + 1 < pm->n)
 			FUZZ_CHECK(end <= pm->ext[i + 1].addr);
@@ -169,7 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ck->src = src;
 	ck->rootfd = -1;
 
-	r = c2c_pagemap_load(ctx, ck, src, shmem ? C2C_PAGEMAP_SHMEM : C2C_PAGEMAP_TASK, 1, &pm);
+	r = c2c_pagemap_load(ctx, ck, src, shmem ? C2C_PAGEMAP_SHMEM : C2C_PAGEMAP_TASK, 1, 4096,
+			     &pm);
 	fuzz_report(ctx, "pagemap", r);
 	if (r == 0)
 		check_result(&pm);

@@ -2,8 +2,10 @@
  * Unit tests of src/lib/arch/: the byte layout of NT_PRSTATUS and
  * NT_PRPSINFO (arch.c; include/linux/elfcore.h) and the x86_64 register
  * decoder (x86_64.c): user_regs_struct order, the FXSAVE image and
- * NT_X86_XSTATE in the Intel SDM standard XSAVE format, from CoreEntry
- * messages built in memory. Every descriptor is written into a larger buffer
+ * NT_X86_XSTATE in the Intel SDM standard XSAVE format; and the aarch64
+ * decoder (aarch64.c): user_pt_regs in NT_PRSTATUS, user_fpsimd_state,
+ * NT_ARM_TLS and the pointer-authentication notes, from CoreEntry messages
+ * built in memory. Every descriptor is written into a larger buffer
  * pre-filled with a canary byte, so writing past its size is caught too.
  */
 #include <elf.h>
@@ -286,6 +288,177 @@ static void unsupported_mtype(void **state)
 	assert_null(c2c_arch_lookup(ctx, NULL, 6));
 	assert_int_equal(c2c_errcode(ctx), C2C_E_UNSUPPORTED);
 	assert_non_null(strstr(c2c_errmsg(ctx), "architecture mips (CoreEntry.mtype 6)"));
+	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1) and aarch64 (3) are"));
+	c2c_ctx_free(ctx);
+}
+
+/* An aarch64 CoreEntry with x<n> = 0x1000 + n, sp, pc, pstate, vregs[i] = 0x5000 + i. */
+struct a64_entry {
+	uint64_t x[31], vregs[64];
+	PbUserAarch64RegsEntry g;
+	PbUserAarch64FpsimdContextEntry fp;
+	PbThreadInfoAarch64 ti;
+	PbCoreEntry ce;
+};
+
+static void a64_entry_init(struct a64_entry *e)
+{
+	*e = (struct a64_entry){ .g = PB_USER_AARCH64_REGS_ENTRY__INIT,
+				 .fp = PB_USER_AARCH64_FPSIMD_CONTEXT_ENTRY__INIT,
+				 .ti = PB_THREAD_INFO_AARCH64__INIT,
+				 .ce = PB_CORE_ENTRY__INIT };
+	for (int i = 0; i < 31; i++)
+		e->x[i] = 0x1000 + (uint64_t)i;
+	for (int i = 0; i < 64; i++)
+		e->vregs[i] = 0x5000 + (uint64_t)i;
+	e->g.regs = e->x;
+	e->g.n_regs = 31;
+	e->g.sp = 0xfffffffff000;
+	e->g.pc = 0x400123;
+	e->g.pstate = 0x60001000;
+	e->fp.vregs = e->vregs;
+	e->fp.n_vregs = 64;
+	e->fp.fpsr = 0x8000009f;
+	e->fp.fpcr = 0x03c00000;
+	e->ti.tls = 0xffffb7fff020ULL;
+	e->ti.gpregs = &e->g;
+	e->ti.fpsimd = &e->fp;
+	e->ce.mtype = 3;
+	e->ce.ti_aarch64 = &e->ti;
+}
+
+static void aarch64_prstatus(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_aarch64;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_task_info t = { .pid = 200, .tid = 201, .ppid = 1, .pgid = 200, .sid = 200 };
+	struct c2c_regs regs;
+	struct a64_entry e;
+	uint8_t out[392 + 16];
+	bool compat = true;
+
+	(void)state;
+	a64_entry_init(&e);
+	assert_ptr_equal(c2c_arch_lookup(ctx, NULL, 3), a);
+	assert_int_equal(a->e_machine, EM_AARCH64);
+	assert_int_equal(a->ngreg, 34);
+	assert_int_equal(a->prstatus_size, 392);
+	assert_int_equal(a->prpsinfo_size, 136);
+	assert_int_equal(a->decode_thread(ctx, NULL, &e.ce, 201, &regs, &compat), 0);
+	assert_false(compat);
+	assert_true(regs.fpvalid);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &t, &regs, out);
+	assert_int_equal(get32(out + 32), 201);
+	/* pr_reg at 112: x0..x30, sp, pc, pstate (struct user_pt_regs). */
+	for (int i = 0; i < 31; i++)
+		assert_int_equal(get64(out + 112 + 8 * i), 0x1000 + (uint64_t)i);
+	assert_int_equal(get64(out + 112 + 8 * 31), 0xfffffffff000);
+	assert_int_equal(get64(out + 112 + 8 * 32), 0x400123);
+	assert_int_equal(get64(out + 112 + 8 * 33), 0x60001000);
+	assert_int_equal(112 + 8 * 34, 384);
+	assert_int_equal(get32(out + 384), 1); /* pr_fpvalid */
+	assert_bytes(out, 388, 392, 0);
+	assert_bytes(out, 392, sizeof(out), CANARY);
+	c2c_ctx_free(ctx);
+}
+
+static void aarch64_fpsimd_tls(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_regs regs;
+	struct a64_entry e;
+	const uint8_t *fp, *tls;
+	bool compat;
+
+	(void)state;
+	a64_entry_init(&e);
+	assert_int_equal(c2c_arch_aarch64.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	/* Kernel regset order: NT_PRFPREG (owner CORE), then NT_ARM_TLS (LINUX). */
+	assert_int_equal(regs.nsets, 2);
+	assert_int_equal(regs.sets[0].type, NT_FPREGSET);
+	assert_string_equal(regs.sets[0].name, "CORE");
+	assert_int_equal(regs.sets[0].len, 528);
+	assert_int_equal(regs.sets[1].type, 0x401); /* NT_ARM_TLS */
+	assert_string_equal(regs.sets[1].name, "LINUX");
+	assert_int_equal(regs.sets[1].len, 16);
+	fp = regs.data + regs.sets[0].off;
+	/* V0 = vregs[0] (low) | vregs[1] (high) at 0, V31 at 496. */
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(get64(fp + 8 * i), 0x5000 + (uint64_t)i);
+	assert_int_equal(get32(fp + 512), 0x8000009f); /* fpsr */
+	assert_int_equal(get32(fp + 516), 0x03c00000); /* fpcr */
+	assert_bytes(fp, 520, 528, 0);		       /* __reserved[2] */
+	tls = regs.data + regs.sets[1].off;
+	assert_int_equal(get64(tls), 0xffffb7fff020ULL); /* tpidr */
+	assert_bytes(tls, 8, 16, 0);			 /* tpidr2: not in the images */
+
+	/* No FP/SIMD state: no NT_PRFPREG, pr_fpvalid 0, TLS still written. */
+	e.ti.fpsimd = NULL;
+	assert_int_equal(c2c_arch_aarch64.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	assert_false(regs.fpvalid);
+	assert_int_equal(regs.nsets, 1);
+	assert_int_equal(regs.sets[0].type, 0x401);
+
+	/* Missing or short register sets are errors naming the thread. */
+	e.g.n_regs = 30;
+	assert_int_equal(c2c_arch_aarch64.decode_thread(ctx, NULL, &e.ce, 7, &regs, &compat),
+			 C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "thread 7 has 30 general registers"));
+	c2c_ctx_free(ctx);
+	ctx = c2c_ctx_new(); /* the first error of a context is kept */
+	e.ce.ti_aarch64 = NULL;
+	assert_int_equal(c2c_arch_aarch64.decode_thread(ctx, NULL, &e.ce, 7, &regs, &compat),
+			 C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "thread 7 has no registers (ti_aarch64.gpregs)");
+	c2c_ctx_free(ctx);
+}
+
+static void aarch64_pac(void **state)
+{
+	PbPacAddressKeys ak = PB_PAC_ADDRESS_KEYS__INIT;
+	PbPacGenericKeys gk = PB_PAC_GENERIC_KEYS__INIT;
+	PbPacKeys pk = PB_PAC_KEYS__INIT;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_regs regs;
+	struct a64_entry e;
+	const uint8_t *b;
+	bool compat;
+
+	(void)state;
+	a64_entry_init(&e);
+	ak.apiakey_lo = 0x11, ak.apiakey_hi = 0x12, ak.apibkey_lo = 0x21, ak.apibkey_hi = 0x22;
+	ak.apdakey_lo = 0x31, ak.apdakey_hi = 0x32, ak.apdbkey_lo = 0x41, ak.apdbkey_hi = 0x42;
+	ak.has_pac_enabled_key = true;
+	ak.pac_enabled_key = 0xf;
+	gk.apgakey_lo = 0x51, gk.apgakey_hi = 0x52;
+	pk.pac_address_keys = &ak;
+	pk.pac_generic_keys = &gk;
+	e.ti.pac_keys = &pk;
+	assert_int_equal(c2c_arch_aarch64.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	/* ... TLS, then PAC_MASK, PAC_ENABLED_KEYS, PACA_KEYS, PACG_KEYS. */
+	assert_int_equal(regs.nsets, 6);
+	assert_int_equal(regs.sets[2].type, 0x406);
+	assert_int_equal(regs.sets[2].len, 16);
+	b = regs.data + regs.sets[2].off;
+	assert_int_equal(get64(b), 0x007f000000000000ULL); /* GENMASK(54, 48) */
+	assert_int_equal(get64(b + 8), 0x007f000000000000ULL);
+	assert_int_equal(regs.sets[3].type, 0x40a);
+	assert_int_equal(regs.sets[3].len, 8);
+	assert_int_equal(get64(regs.data + regs.sets[3].off), 0xf);
+	assert_int_equal(regs.sets[4].type, 0x407);
+	assert_int_equal(regs.sets[4].len, 64);
+	b = regs.data + regs.sets[4].off;
+	assert_int_equal(get64(b), 0x11); /* apiakey low half first */
+	assert_int_equal(get64(b + 8), 0x12);
+	assert_int_equal(get64(b + 56), 0x42);
+	assert_int_equal(regs.sets[5].type, 0x408);
+	assert_int_equal(regs.sets[5].len, 16);
+	b = regs.data + regs.sets[5].off;
+	assert_int_equal(get64(b), 0x51);
+	assert_int_equal(get64(b + 8), 0x52);
+	for (size_t i = 0; i < regs.nsets; i++)
+		assert_string_equal(regs.sets[i].name, i ? "LINUX" : "CORE");
 	c2c_ctx_free(ctx);
 }
 
@@ -360,6 +533,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(gpregs_order_and_compat),
 	cmocka_unit_test(unsupported_mtype),
 	cmocka_unit_test(prpsinfo_layout),
+	cmocka_unit_test(aarch64_prstatus),
+	cmocka_unit_test(aarch64_fpsimd_tls),
+	cmocka_unit_test(aarch64_pac),
 	cmocka_unit_test(xstate_sse),
 	cmocka_unit_test(xstate_avx),
 	cmocka_unit_test(xstate_mpx),

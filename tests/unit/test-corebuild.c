@@ -145,12 +145,12 @@ static struct world *world_new(void)
 
 	w->p = (struct c2c_process){ .pid = 100, .ppid = 1, .pgid = 100, .sid = 100,
 				     .state = C2C_TASK_ALIVE, .comm = "renamed",
-				     .arch = &c2c_arch_x86_64,
+				     .arch = &c2c_arch_x86_64, .page_size = 4096,
 				     .threads = w->threads, .nthreads = 2, .has_mm = true,
 				     .exe_path = "/usr/bin/proc", .arg_start = 0x600000,
 				     .arg_end = 0x600008, .auxv = w->auxv, .nauxv = 4,
 				     .vmas = w->vmas, .nvmas = 5,
-				     .pm = { .ext = w->ext, .n = 3, .own = &w->blob } };
+				     .pm = { .ext = w->ext, .n = 3, .own = &w->blob, .page_size = 4096 } };
 	return w;
 }
 
@@ -339,7 +339,7 @@ static void plan_lazy_and_special(void **state)
 	(void)state;
 	w->p.vmas = vmas;
 	w->p.nvmas = 3;
-	w->p.pm = (struct c2c_pagemap){ .ext = ext, .n = 2, .lazy_pages = 1 };
+	w->p.pm = (struct c2c_pagemap){ .ext = ext, .n = 2, .lazy_pages = 1, .page_size = 4096 };
 	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
 	assert_int_equal(plan.nsegs, 4);
 	/* The lazy page splits the VMA and gets no segment; the zero page after it does. */

@@ -90,7 +90,7 @@ static int load(struct fx *f, const char *dir)
 	assert_non_null(f->ck);
 	f->ck->src = f->src;
 	f->ck->rootfd = -1; /* no --root */
-	return c2c_pagemap_load(f->ctx, f->ck, f->src, C2C_PAGEMAP_TASK, 1, &f->pm);
+	return c2c_pagemap_load(f->ctx, f->ck, f->src, C2C_PAGEMAP_TASK, 1, 4096, &f->pm);
 }
 
 /*
@@ -643,7 +643,8 @@ static void find_edges(void **state)
 		{ 0x12000, 1, NULL, 0 }, /* adjacent */
 		{ 0x20000, 4, NULL, 0 }, /* after a gap */
 	};
-	struct c2c_pagemap pm = { .ext = ext, .n = 3 }, empty = { .ext = NULL }, one = { .ext = ext, .n = 1 };
+	struct c2c_pagemap pm = { .ext = ext, .n = 3, .page_size = 4096 }, empty = { .ext = NULL },
+			   one = { .ext = ext, .n = 1, .page_size = 4096 };
 
 	(void)state;
 	assert_int_equal(c2c_pagemap_find(&empty, 0), 0);
@@ -661,6 +662,30 @@ static void find_edges(void **state)
 	assert_int_equal(c2c_pagemap_find(&pm, UINT64_MAX), 3);
 	assert_int_equal(c2c_pagemap_find(&one, 0x11000), 0);
 	assert_int_equal(c2c_pagemap_find(&one, 0x12000), 1);
+}
+
+/* The process's page size: AT_PAGESZ (6) of the auxv, else the default. */
+static void auxv_page_size(void **state)
+{
+	const uint64_t a64k[] = { 33, 0xfffff7ffc000, 6, 65536, 17, 100, 0, 0 };
+	const uint64_t none[] = { 33, 0xfffff7ffc000, 17, 100 }; /* cut off, no AT_NULL */
+	const uint64_t after_null[] = { 0, 0, 6, 16384 };
+	const uint64_t bad[] = { 6, 12288 };
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	uint64_t ps = 1;
+
+	(void)state;
+	assert_int_equal(c2c_auxv_page_size(ctx, NULL, a64k, 8, 4096, &ps), 0);
+	assert_int_equal(ps, 65536);
+	assert_int_equal(c2c_auxv_page_size(ctx, NULL, none, 4, 4096, &ps), 0);
+	assert_int_equal(ps, 4096);
+	assert_int_equal(c2c_auxv_page_size(ctx, NULL, after_null, 4, 4096, &ps), 0);
+	assert_int_equal(ps, 4096);
+	assert_int_equal(c2c_auxv_page_size(ctx, NULL, a64k, 3, 0, &ps), 0); /* odd count */
+	assert_int_equal(ps, 0);
+	assert_int_equal(c2c_auxv_page_size(ctx, NULL, bad, 2, 4096, &ps), C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "AT_PAGESZ) 12288 is not a power of two"));
+	c2c_ctx_free(ctx);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -687,6 +712,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(head_without_pages_id, setup, teardown),
 	cmocka_unit_test_setup_teardown(checkpoint_free_closes_pages, setup, teardown),
 	cmocka_unit_test(find_edges),
+	cmocka_unit_test(auxv_page_size),
 };
 
 C2C_UNIT_MAIN(tests)

@@ -172,7 +172,7 @@ static void json_round_trip(void **state)
 	assert_int_equal(int_of(c, "pages_written"), 1234);
 	assert_int_equal(json_array_size(json_object_get(j, "processes")), 2);
 	p = json_array_get(json_object_get(j, "processes"), 0);
-	assert_keys(p, "pid ppid comm state threads cmdline exe memory core skipped details");
+	assert_keys(p, "pid ppid comm state threads arch page_size cmdline exe memory core skipped details");
 	assert_int_equal(int_of(p, "pid"), 1);
 	assert_int_equal(int_of(p, "ppid"), 0);
 	assert_string_equal(str_of(p, "comm"), "bash");

@@ -273,6 +273,8 @@ static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 		memcpy(rp->comm, p->comm, sizeof(rp->comm));
 		rp->state = state_name(p->state);
 		rp->nthreads = p->nthreads;
+		rp->arch = p->arch ? p->arch->name : NULL;
+		rp->page_size = p->has_mm ? p->page_size : 0;
 		rp->nvmas = p->nvmas;
 		rp->skipped = skip_reason(p);
 		if (p->exe_path && !(rp->exe = c2c_strdup(p->exe_path)))
@@ -295,7 +297,7 @@ static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 		rp->pages_parent = p->pm.parent_pages;
 		for (size_t k = 0; k < p->nvmas; k++)
 			if (p->vmas[k].file)
-				rp->file_mapped_pages += (p->vmas[k].end - p->vmas[k].start) / C2C_PAGE_SIZE;
+				rp->file_mapped_pages += (p->vmas[k].end - p->vmas[k].start) / p->page_size;
 		/* The whole argv, as ps shows it: NULs between arguments become spaces. */
 		if (len > 4096)
 			len = 4096;

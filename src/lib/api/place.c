@@ -133,10 +133,11 @@ static int push_run(struct c2c_place_run **runs, size_t *n, size_t *cap, struct 
  * has no place for it. Returns 0 (runs set), 1 to decline, -1 out of memory.
  */
 static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size_t nv,
-		     const struct c2c_extent *ext, size_t n, struct c2c_placemap *out)
+		     uint64_t ps, const struct c2c_extent *ext, size_t n, struct c2c_placemap *out)
 {
 	bool file_pages = ctx->opts.root && ctx->opts.file_pages != C2C_FILE_PAGES_NONE;
-	uint64_t *base = calloc(nv ? nv : 1, sizeof(*base)), pos = C2C_CORE_DATA_START, total = 0;
+	uint64_t *base = calloc(nv ? nv : 1, sizeof(*base)), pos = c2c_layout_data_start(ps);
+	uint64_t total = 0;
 	struct c2c_extent *sx = malloc((n ? n : 1) * sizeof(*sx));
 	size_t cap = 0, k = 0;
 	int r = -1;
@@ -151,14 +152,14 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 		const struct c2c_vma *v = &vmas[i];
 		bool own = false;
 
-		while (k < n && sx[k].addr + sx[k].npages * C2C_PAGE_SIZE <= v->start)
+		while (k < n && sx[k].addr + sx[k].npages * ps <= v->start)
 			k++;
 		if (c2c_layout_private_pages(v, ctx->opts.flags))
 			own = k < n && sx[k].addr < v->end;
 		base[i] = UINT64_MAX;
 		if (!c2c_layout_has_region(v, own, ctx->opts.flags, file_pages))
 			continue;
-		base[i] = c2c_layout_align(pos, v->end - v->start);
+		base[i] = c2c_layout_align(pos, v->end - v->start, ps);
 		if (c2c_add_overflow(base[i], v->end - v->start, &pos) || pos > C2C_MAX_CORE_SIZE) {
 			r = 1;
 			goto out;
@@ -166,7 +167,7 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct c2c_extent *e = &ext[i];
-		uint64_t a = e->addr, end = e->addr + e->npages * C2C_PAGE_SIZE;
+		uint64_t a = e->addr, end = e->addr + e->npages * ps;
 
 		while (a < end) {
 			uint64_t next, stop;
@@ -184,7 +185,7 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 				goto out;
 			a = stop;
 		}
-		total = e->off + e->npages * C2C_PAGE_SIZE;
+		total = e->off + e->npages * ps;
 	}
 	/* Whatever follows the last entry: spooled, open-ended. */
 	if (push_run(&out->runs, &out->n, &cap,
@@ -210,7 +211,7 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 	struct c2c_placemap *map = NULL;
 	struct c2c_extent *ext = NULL;
 	struct c2c_vma *vmas = NULL;
-	uint64_t pages_id;
+	uint64_t pages_id, page_size = 0;
 	struct c2c_blob b;
 	size_t nv = 0, next = 0;
 	int r;
@@ -232,14 +233,16 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 		return 0;
 	/* A broken image is not placed: the loader reports it if it matters. */
 	c2c_try_begin(st->ctx);
-	b = member_view(&tab->v[pm->idx]);
-	r = c2c_pagemap_present(st->ctx, &b, &pages_id, &ext, &next);
-	if (r == 0 && next) {
-		b = member_view(&tab->v[mm->idx]);
-		r = c2c_mm_vmas(st->ctx, &b, &vmas, &nv);
+	b = member_view(&tab->v[mm->idx]);
+	r = c2c_mm_vmas(st->ctx, &b, &vmas, &nv, &page_size);
+	/* Without AT_PAGESZ the page size is the arch's, known only later: spool. */
+	if (r == 0 && page_size) {
+		b = member_view(&tab->v[pm->idx]);
+		r = c2c_pagemap_present(st->ctx, &b, page_size, &pages_id, &ext, &next);
 	}
 	c2c_try_end(st->ctx);
-	if (r < 0 || !next) {
+	if (r < 0 || !page_size || !next) {
+		free(vmas);
 		free(ext);
 		return 0;
 	}
@@ -251,7 +254,7 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 	}
 	map->core_fd = map->spool_fd = -1;
 	map->pid = pm->pid;
-	r = plan_runs(st->ctx, vmas, nv, ext, next, map);
+	r = plan_runs(st->ctx, vmas, nv, page_size, ext, next, map);
 	free(vmas);
 	free(ext);
 	if (r < 0) {
@@ -406,7 +409,7 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 		int r;
 
 		c2c_try_begin(st->ctx); /* the loader reports a broken image if it matters */
-		r = c2c_pagemap_present(st->ctx, &b, &pm.pages_id, NULL, NULL);
+		r = c2c_pagemap_present(st->ctx, &b, 0, &pm.pages_id, NULL, NULL); /* head only */
 		c2c_try_end(st->ctx);
 		if (r < 0)
 			return 0;

@@ -4,7 +4,8 @@
  * include/linux/elfcore.h, which are the same on every LP64 Linux
  * architecture up to pr_reg (elf_gregset_t, whose size each one sets);
  * checked against BFD's elf_x86_64_grok_prstatus/psinfo (elf-core-format
- * §1.5, §2).
+ * §1.5, §2) and, for aarch64 (392 and 136 bytes), against
+ * include/linux/elfcore.h with arch/arm64/include/asm/elf.h (ELF_NGREG 34).
  */
 #include <string.h>
 
@@ -37,6 +38,7 @@
 
 static const struct c2c_arch *const arches[] = {
 	&c2c_arch_x86_64,
+	&c2c_arch_aarch64,
 };
 
 /* Names of CoreEntry.mtype values (core.proto enum march; doc §3.2). */
@@ -55,19 +57,10 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 		if (arches[i]->mtype == mtype)
 			return arches[i];
 	c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
-		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1) is",
+		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1) "
+		 "and aarch64 (3) are",
 		 mtype_name(mtype), mtype);
 	return NULL;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
 }
 
 void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
@@ -80,14 +73,14 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 	 * pr_info and pr_cursig stay 0: a checkpoint is not a crash, and gcore's
 	 * cores of the same processes carry no signal either.
 	 */
-	put64(out + PRS_SIGPEND, ti->sigpend);
-	put64(out + PRS_SIGHOLD, ti->sighold);
-	put32(out + PRS_PID, ti->tid);
-	put32(out + PRS_PPID, ti->ppid);
-	put32(out + PRS_PGRP, ti->pgid);
-	put32(out + PRS_SID, ti->sid);
+	c2c_put64(out + PRS_SIGPEND, ti->sigpend);
+	c2c_put64(out + PRS_SIGHOLD, ti->sighold);
+	c2c_put32(out + PRS_PID, ti->tid);
+	c2c_put32(out + PRS_PPID, ti->ppid);
+	c2c_put32(out + PRS_PGRP, ti->pgid);
+	c2c_put32(out + PRS_SID, ti->sid);
 	memcpy(out + PRS_REG, regs->greg, greg_bytes);
-	put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
+	c2c_put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
 }
 
 void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
@@ -107,13 +100,13 @@ void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *
 	out[PRP_SNAME] = (uint8_t)snames[state];
 	out[PRP_ZOMB] = ti->state == C2C_TASK_DEAD;
 	out[PRP_NICE] = (uint8_t)(int8_t)ti->nice;
-	put64(out + PRP_FLAG, ti->pf_flags);
-	put32(out + PRP_UID, ti->uid);
-	put32(out + PRP_GID, ti->gid);
-	put32(out + PRP_PID, ti->pid);
-	put32(out + PRP_PPID, ti->ppid);
-	put32(out + PRP_PGRP, ti->pgid);
-	put32(out + PRP_SID, ti->sid);
+	c2c_put64(out + PRP_FLAG, ti->pf_flags);
+	c2c_put32(out + PRP_UID, ti->uid);
+	c2c_put32(out + PRP_GID, ti->gid);
+	c2c_put32(out + PRP_PID, ti->pid);
+	c2c_put32(out + PRP_PPID, ti->ppid);
+	c2c_put32(out + PRP_PGRP, ti->pgid);
+	c2c_put32(out + PRP_SID, ti->sid);
 	memcpy(out + PRP_FNAME, fname, strnlen(fname, 15));
 	memcpy(out + PRP_PSARGS, psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
 }

@@ -15,15 +15,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "error.h"
 
 struct PbCoreEntry;
 
-/* Words of elf_gregset_t the largest supported architecture has (x86_64: 27). */
-#define C2C_GREG_MAX 27
-/* Register-set notes a thread can have after NT_PRSTATUS, and their bytes. */
-#define C2C_REGSET_MAX 4
+/* Words of elf_gregset_t the largest supported architecture has (aarch64: 34). */
+#define C2C_GREG_MAX 34
+/*
+ * Register-set notes a thread can have after NT_PRSTATUS, and their bytes
+ * (aarch64: 6 notes, 648 bytes with the pointer-authentication ones).
+ */
+#define C2C_REGSET_MAX 6
 #define C2C_REGSET_BYTES 3328 /* x86_64: 512 (NT_PRFPREG) + 2696 (NT_X86_XSTATE, AVX-512 + PKRU) */
 
 #define C2C_PSARGS_MAX 80 /* ELF_PRARGSZ, include/linux/elfcore.h */
@@ -68,7 +72,7 @@ struct c2c_arch {
 	uint16_t e_machine; /* EM_* */
 	size_t ngreg;	    /* words of elf_gregset_t */
 	size_t prstatus_size, prpsinfo_size; /* at most C2C_NOTE_DESC_MAX */
-	uint64_t page_size; /* ELF_EXEC_PAGESIZE: p_align of PT_LOAD, data start */
+	uint64_t page_size; /* page size when the auxv has no AT_PAGESZ (c2c_process.page_size) */
 
 	/*
 	 * Decode one thread's registers from its CoreEntry into *ret; *compat
@@ -95,9 +99,21 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const char *fname, const char *psargs, uint8_t *out);
 
+/* Store a 32- or 64-bit value at p in the target's byte order (little endian, as the host's). */
+static inline void c2c_put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static inline void c2c_put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
 /* Reserve a register-set note of len bytes in regs; NULL if it does not fit. */
 uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type, uint32_t len);
 
 extern const struct c2c_arch c2c_arch_x86_64;
+extern const struct c2c_arch c2c_arch_aarch64;
 
 #endif /* C2C_ARCH_H */

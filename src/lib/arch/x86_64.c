@@ -68,11 +68,6 @@ static void put16(uint8_t *p, uint32_t v)
 	memcpy(p, &x, 2);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 /* The FXSAVE image, user_i387_struct (elf-core-format §1.5 NT_PRFPREG). */
 static void build_fxsave(const PbUserX86FpregsEntry *fp, uint8_t *fx)
 {
@@ -162,9 +157,9 @@ static void build_xstate(const PbUserX86XsaveEntry *xs, const uint8_t *fx, uint8
 	copy_words32(full + XSAVE_PKRU_OFF, 2, xs->pkru, xs->n_pkru);
 	memcpy(b, full, size);
 	memset(b + XSAVE_XCR0_OFF, 0, XSAVE_HDR_OFF - XSAVE_XCR0_OFF);
-	put64(b + XSAVE_XCR0_OFF, xcr0);
+	c2c_put64(b + XSAVE_XCR0_OFF, xcr0);
 	memset(b + XSAVE_HDR_OFF, 0, XSAVE_HDR_SIZE);
-	put64(b + XSAVE_HDR_OFF, xs->xstate_bv & xcr0);
+	c2c_put64(b + XSAVE_HDR_OFF, xs->xstate_bv & xcr0);
 }
 
 static int decode_thread(struct c2c_ctx *ctx, const struct c2c_loc *loc,

@@ -13,9 +13,6 @@
 
 #define C2C_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* x86_64 page size; CRIU's pagemap counts pages of this size (criu-image-format §1.1). */
-#define C2C_PAGE_SIZE 4096ULL
-
 /*
  * Caps on sizes and counts read from images (checked before any allocation).
  * They are far above what real checkpoints hold: the kernel's default

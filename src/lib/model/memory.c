@@ -14,12 +14,37 @@
 #include "model.h"
 #include "util.h"
 
-/* auxv terminator (include/uapi/linux/auxvec.h). */
+/* auxv types (include/uapi/linux/auxvec.h). */
 #define AT_NULL 0
+#define AT_PAGESZ 6
+
+/* Page sizes Linux architectures have: 4 KiB (the smallest) to 1 MiB. */
+#define PAGE_SIZE_MIN 4096ULL
+#define PAGE_SIZE_MAX (1ULL << 20)
+
+int c2c_auxv_page_size(struct c2c_ctx *ctx, const struct c2c_loc *loc, const uint64_t *auxv,
+		       size_t n, uint64_t def, uint64_t *ret)
+{
+	*ret = def;
+	for (size_t i = 0; i + 1 < n && auxv[i] != AT_NULL; i += 2) {
+		uint64_t ps = auxv[i + 1];
+
+		if (auxv[i] != AT_PAGESZ)
+			continue;
+		if (ps < PAGE_SIZE_MIN || ps > PAGE_SIZE_MAX || (ps & (ps - 1)))
+			return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
+					"the auxv's page size (AT_PAGESZ) %llu is not a power of "
+					"two from 4 KiB to 1 MiB",
+					(unsigned long long)ps);
+		*ret = ps;
+		return 0;
+	}
+	return 0;
+}
 
 /* Shared memory objects are loaded once, whatever number of VMAs map them. */
 static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t shmid,
-		     const struct c2c_shmem **ret)
+		     uint64_t page_size, const struct c2c_shmem **ret)
 {
 	struct c2c_shmem *s, **v;
 	size_t lo = 0, hi = ck->nshmems;
@@ -36,6 +61,13 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 	}
 	if (lo < ck->nshmems && ck->shmems[lo]->shmid == shmid) {
 		*ret = ck->shmems[lo];
+		if (ck->shmems[lo]->pm.page_size != page_size)
+			return c2c_fail(ctx, NULL, C2C_E_INCONSISTENT,
+					"shared memory object %llu is mapped by processes with "
+					"page sizes %llu and %llu",
+					(unsigned long long)shmid,
+					(unsigned long long)ck->shmems[lo]->pm.page_size,
+					(unsigned long long)page_size);
 		return 0;
 	}
 	if (ck->nshmems >= C2C_MAX_SHMEM_OBJECTS)
@@ -50,12 +82,13 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 	}
 	ck->shmems = v;
 	s->shmid = shmid;
-	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_SHMEM, shmid, &s->pm);
+	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_SHMEM, shmid, page_size, &s->pm);
 	if (r < 0) {
 		free(s);
 		return r;
 	}
 	s->missing = r == 1;
+	s->pm.page_size = page_size;
 	if (s->missing) {
 		/* Named as the source names its images ("x.tar:..." in an archive). */
 		char name[64], *path;
@@ -84,7 +117,7 @@ static int cmp_vma(const void *a, const void *b)
 
 /* Attach the NT_FILE name and the shared memory object of a VMA. */
 static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_loc *loc,
-		       struct c2c_vma *v)
+		       uint64_t page_size, struct c2c_vma *v)
 {
 	struct c2c_file *f;
 	int r;
@@ -104,7 +137,7 @@ static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const str
 
 			if (m) {
 				v->path = m->path;
-				return get_shmem(ctx, ck, m->shmid, &v->shm);
+				return get_shmem(ctx, ck, m->shmid, page_size, &v->shm);
 			}
 		}
 		return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
@@ -131,14 +164,17 @@ static int resolve_vma(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const str
 		/* SysV segments are not listed in NT_FILE (fixtures README). */
 		if (!(v->status & C2C_VMA_SYSVIPC))
 			v->path = "/dev/zero (deleted)";
-		return get_shmem(ctx, ck, v->shmid, &v->shm);
+		return get_shmem(ctx, ck, v->shmid, page_size, &v->shm);
 	}
 	return 0;
 }
 
-/* The VMAs of an MmEntry, checked, sorted and not overlapping (files not resolved). */
+/*
+ * The VMAs of an MmEntry, checked (aligned to page_size), sorted and not
+ * overlapping (files not resolved).
+ */
 static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbMmEntry *mm,
-		       struct c2c_vma **ret, size_t *ret_n)
+		       uint64_t page_size, struct c2c_vma **ret, size_t *ret_n)
 {
 	struct c2c_vma *vmas;
 	size_t nv = 0;
@@ -155,7 +191,7 @@ static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbM
 		/* Guard-region and uprobes pseudo-VMAs describe no memory of their own. */
 		if (e->status & (C2C_VMA_GUARD | C2C_VMA_UPROBES))
 			continue;
-		if (e->start >= e->end || e->start % C2C_PAGE_SIZE || e->end % C2C_PAGE_SIZE) {
+		if (e->start >= e->end || e->start % page_size || e->end % page_size) {
 			free(vmas);
 			return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
 					"VMA %zu [%#llx, %#llx) is empty or not page aligned", i,
@@ -206,14 +242,21 @@ static int read_mm_entry(struct c2c_ctx *ctx, const struct c2c_blob *b, Protobuf
 }
 
 int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *b, struct c2c_vma **ret,
-		size_t *ret_n)
+		size_t *ret_n, uint64_t *page_size)
 {
 	ProtobufCMessage *msg = NULL;
+	const PbMmEntry *mm;
 	struct c2c_loc loc;
 	int r = read_mm_entry(ctx, b, &msg, &loc);
 
+	/* Without AT_PAGESZ the page size is the arch's, which the mm image does not tell: 0. */
+	mm = (const PbMmEntry *)msg;
 	if (r == 0)
-		r = decode_vmas(ctx, &loc, (const PbMmEntry *)msg, ret, ret_n);
+		r = c2c_auxv_page_size(ctx, &loc, mm->mm_saved_auxv, mm->n_mm_saved_auxv, 0,
+				       page_size);
+	if (r == 0)
+		r = decode_vmas(ctx, &loc, mm, *page_size ? *page_size : PAGE_SIZE_MIN, ret,
+				ret_n);
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 	return r;
@@ -272,12 +315,16 @@ int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_proce
 	if (na)
 		memcpy(p->auxv, mm->mm_saved_auxv, na * sizeof(*p->auxv));
 	p->nauxv = na + 2;
+	r = c2c_auxv_page_size(ctx, &loc, p->auxv, p->nauxv,
+			       p->page_size ? p->page_size : PAGE_SIZE_MIN, &p->page_size);
+	if (r < 0)
+		goto out;
 
-	r = decode_vmas(ctx, &loc, mm, &p->vmas, &p->nvmas);
+	r = decode_vmas(ctx, &loc, mm, p->page_size, &p->vmas, &p->nvmas);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < p->nvmas; i++) {
-		r = resolve_vma(ctx, ck, &loc, &p->vmas[i]);
+		r = resolve_vma(ctx, ck, &loc, p->page_size, &p->vmas[i]);
 		if (r < 0)
 			goto out;
 	}
@@ -306,7 +353,7 @@ int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint6
 	i = c2c_pagemap_find(&p->pm, addr);
 	while (len && i < p->pm.n) {
 		const struct c2c_extent *e = &p->pm.ext[i];
-		uint64_t eend = e->addr + e->npages * C2C_PAGE_SIZE;
+		uint64_t eend = e->addr + e->npages * p->pm.page_size;
 		uint64_t skip, n;
 		int r;
 

@@ -76,7 +76,7 @@ size_t c2c_pagemap_find(const struct c2c_pagemap *pm, uint64_t addr)
 		size_t mid = lo + (hi - lo) / 2;
 		const struct c2c_extent *e = &pm->ext[mid];
 
-		if (e->addr + e->npages * C2C_PAGE_SIZE <= addr)
+		if (e->addr + e->npages * pm->page_size <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -119,7 +119,7 @@ static int take_from_parent(struct c2c_ctx *ctx, const struct c2c_pagemap *ppm, 
 			    uint64_t npages, const struct c2c_loc *loc, struct extvec *out,
 			    uint64_t *lazy, uint64_t *parent)
 {
-	uint64_t end = addr + npages * C2C_PAGE_SIZE;
+	uint64_t ps = ppm->page_size, end = addr + npages * ps;
 	size_t i = c2c_pagemap_find(ppm, addr);
 
 	while (addr < end) {
@@ -132,16 +132,16 @@ static int take_from_parent(struct c2c_ctx *ctx, const struct c2c_pagemap *ppm, 
 					"page %#llx is marked in parent, but the parent images "
 					"do not have it",
 					(unsigned long long)addr);
-		eend = e->addr + e->npages * C2C_PAGE_SIZE;
+		eend = e->addr + e->npages * ps;
 		stop = eend < end ? eend : end;
-		skip = (addr - e->addr) / C2C_PAGE_SIZE;
+		skip = (addr - e->addr) / ps;
 		if (!e->blob)
-			*lazy += (stop - addr) / C2C_PAGE_SIZE;
+			*lazy += (stop - addr) / ps;
 		else
-			*parent += (stop - addr) / C2C_PAGE_SIZE;
+			*parent += (stop - addr) / ps;
 		r = extvec_push(ctx, out,
-				(struct c2c_extent){ addr, (stop - addr) / C2C_PAGE_SIZE, e->blob,
-						     e->blob ? e->off + skip * C2C_PAGE_SIZE : 0 });
+				(struct c2c_extent){ addr, (stop - addr) / ps, e->blob,
+						     e->blob ? e->off + skip * ps : 0 });
 		if (r < 0)
 			return r;
 		addr = stop;
@@ -176,7 +176,7 @@ static int open_pagemap(struct c2c_ctx *ctx, const struct c2c_blob *b, enum c2c_
  * file), checked: a page-aligned vaddr, no overflow of vaddr + len.
  */
 static int entry_decode(struct c2c_ctx *ctx, const struct c2c_image *img, const PbPagemapEntry *e,
-			uint32_t *flags, uint64_t *nr, uint64_t *len)
+			uint64_t ps, uint32_t *flags, uint64_t *nr, uint64_t *len)
 {
 	uint64_t end;
 
@@ -187,10 +187,10 @@ static int entry_decode(struct c2c_ctx *ctx, const struct c2c_image *img, const 
 	if (img->record > (int64_t)C2C_MAX_PAGEMAP_ENTRIES)
 		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_LIMIT, "more than %u pagemap entries",
 				C2C_MAX_PAGEMAP_ENTRIES);
-	if (!e->has_vaddr || e->vaddr % C2C_PAGE_SIZE)
+	if (!e->has_vaddr || e->vaddr % ps)
 		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_INCONSISTENT,
 				"pagemap entry has no page-aligned vaddr");
-	if (c2c_mul_overflow(*nr, C2C_PAGE_SIZE, len) || c2c_add_overflow(e->vaddr, *len, &end))
+	if (c2c_mul_overflow(*nr, ps, len) || c2c_add_overflow(e->vaddr, *len, &end))
 		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_INCONSISTENT,
 				"pagemap entry %#llx + %llu pages overflows",
 				(unsigned long long)e->vaddr, (unsigned long long)*nr);
@@ -198,13 +198,14 @@ static int entry_decode(struct c2c_ctx *ctx, const struct c2c_image *img, const 
 }
 
 int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
-		     enum c2c_pagemap_kind kind, uint64_t id, struct c2c_pagemap *ret)
+		     enum c2c_pagemap_kind kind, uint64_t id, uint64_t page_size,
+		     struct c2c_pagemap *ret)
 {
 	enum c2c_image_kind ik = kind == C2C_PAGEMAP_TASK ? C2C_IMG_PAGEMAP : C2C_IMG_SHMEM_PAGEMAP;
 	struct c2c_blob mapb = C2C_BLOB_INIT, pagesb = C2C_BLOB_INIT;
 	const struct c2c_blob *pages = NULL;
 	struct extvec ev = { 0 }, pend = { 0 };
-	struct c2c_pagemap ppm = { 0 };
+	struct c2c_pagemap ppm = { .page_size = page_size };
 	struct c2c_loc parent_loc = C2C_LOC_NONE;
 	ProtobufCMessage *msg = NULL;
 	struct c2c_image img;
@@ -234,7 +235,7 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 		uint64_t nr, len, end;
 		uint32_t flags;
 
-		r = entry_decode(ctx, &img, e, &flags, &nr, &len);
+		r = entry_decode(ctx, &img, e, page_size, &flags, &nr, &len);
 		if (r < 0)
 			goto out;
 		if (nr == 0)
@@ -289,7 +290,7 @@ next:
 				     src->path);
 		if (r < 0)
 			goto out;
-		r = c2c_pagemap_load(ctx, ck, psrc, kind, id, &ppm);
+		r = c2c_pagemap_load(ctx, ck, psrc, kind, id, page_size, &ppm);
 		if (r == 1)
 			r = c2c_fail(ctx, &parent_loc, C2C_E_MISSING,
 				     "pages are marked in parent, but '%s' has no '%s'", psrc->path,
@@ -309,14 +310,14 @@ next:
 	for (size_t i = 1; i < ev.n; i++) {
 		const struct c2c_extent *a = &ev.v[i - 1];
 
-		if (a->addr + a->npages * C2C_PAGE_SIZE > ev.v[i].addr) {
+		if (a->addr + a->npages * page_size > ev.v[i].addr) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(mapb.path), C2C_E_INCONSISTENT,
 				     "pagemap entries overlap at %#llx",
 				     (unsigned long long)ev.v[i].addr);
 			goto out;
 		}
 	}
-	*ret = (struct c2c_pagemap){ ev.v, ev.n, lazy, parent, pages };
+	*ret = (struct c2c_pagemap){ ev.v, ev.n, lazy, parent, pages, page_size };
 	ev.v = NULL;
 	r = 0;
 out:
@@ -331,8 +332,8 @@ out:
 	return r;
 }
 
-int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *b, uint64_t *pages_id,
-			struct c2c_extent **ret, size_t *ret_n)
+int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *b, uint64_t page_size,
+			uint64_t *pages_id, struct c2c_extent **ret, size_t *ret_n)
 {
 	struct extvec ev = { 0 };
 	ProtobufCMessage *msg = NULL;
@@ -349,7 +350,7 @@ int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *b, uint64_t 
 		uint64_t nr = 0, len = 0, end = 0;
 		uint32_t flags = 0;
 
-		r = entry_decode(ctx, &img, e, &flags, &nr, &len);
+		r = entry_decode(ctx, &img, e, page_size, &flags, &nr, &len);
 		if (r == 0 && c2c_add_overflow(off, len, &end))
 			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_INCONSISTENT,
 				     "pages image offset overflows");

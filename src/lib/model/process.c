@@ -97,7 +97,7 @@ static int load_process(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const st
 	r = c2c_mm_load(ctx, ck, p);
 	if (r < 0)
 		goto out;
-	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_TASK, p->pid, &p->pm);
+	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_TASK, p->pid, p->page_size, &p->pm);
 out:
 	if (lc)
 		protobuf_c_message_free_unpacked(&lc->base, NULL);

@@ -68,6 +68,7 @@ struct c2c_pagemap {
 	uint64_t lazy_pages;   /* pages without data anywhere (PE_LAZY only) */
 	uint64_t parent_pages; /* pages whose data is in a parent directory */
 	const struct c2c_blob *own; /* this image's own pages-N.img, or NULL */
+	uint64_t page_size; /* bytes of a page of npages (the dumped process's) */
 };
 
 /* Content of one shared memory object (pagemap-shmem-<shmid>.img). */
@@ -133,6 +134,7 @@ struct c2c_process {
 	int32_t nice;
 	char comm[16];
 	const struct c2c_arch *arch; /* of its threads' CoreEntry.mtype */
+	uint64_t page_size; /* AT_PAGESZ of its auxv, else the arch's default (c2c_auxv_page_size) */
 	bool compat; /* 32-bit task */
 
 	struct c2c_thread *threads; /* leader first */
@@ -228,9 +230,19 @@ bool c2c_blob_is_elf(const struct c2c_blob *b);
  * negative error; *ret is malloc'd.
  */
 int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *mm, struct c2c_vma **ret,
-		size_t *ret_n);
-int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *pagemap, uint64_t *pages_id,
-			struct c2c_extent **ret, size_t *ret_n);
+		size_t *ret_n, uint64_t *page_size);
+int c2c_pagemap_present(struct c2c_ctx *ctx, const struct c2c_blob *pagemap, uint64_t page_size,
+			uint64_t *pages_id, struct c2c_extent **ret, size_t *ret_n);
+
+/*
+ * The page size of a process whose auxv (mm_saved_auxv, n words) is given:
+ * its AT_PAGESZ, or def when it has none. CRIU's pagemaps count pages of
+ * this size and the kernel aligns a core's segments to it (4, 16 or 64 KiB
+ * on aarch64). Returns 0 with *ret set, or C2C_E_INCONSISTENT when AT_PAGESZ
+ * is not a power of two from 4 KiB to 1 MiB.
+ */
+int c2c_auxv_page_size(struct c2c_ctx *ctx, const struct c2c_loc *loc, const uint64_t *auxv,
+		       size_t n, uint64_t def, uint64_t *ret);
 
 /* pagemap.c: resolve one pagemap image (and its parents) into extents. */
 enum c2c_pagemap_kind { C2C_PAGEMAP_TASK, C2C_PAGEMAP_SHMEM };
@@ -240,7 +252,8 @@ enum c2c_pagemap_kind { C2C_PAGEMAP_TASK, C2C_PAGEMAP_SHMEM };
  * shmem), or a negative error.
  */
 int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
-		     enum c2c_pagemap_kind kind, uint64_t id, struct c2c_pagemap *ret);
+		     enum c2c_pagemap_kind kind, uint64_t id, uint64_t page_size,
+		     struct c2c_pagemap *ret);
 
 void c2c_pagemap_release(struct c2c_pagemap *pm);
 

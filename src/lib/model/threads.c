@@ -107,6 +107,8 @@ int c2c_thread_decode(struct c2c_ctx *ctx, struct c2c_process *p, struct c2c_thr
 				"thread %u is %s, but its process %u is %s", t->tid, arch->name,
 				p->pid, p->arch->name);
 	p->arch = arch;
+	if (!p->page_size)
+		p->page_size = arch->page_size; /* until the auxv tells (c2c_mm_load) */
 	r = arch->decode_thread(ctx, loc, ce, t->tid, &t->regs, &compat);
 	if (r < 0)
 		return r;

@@ -100,7 +100,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		return 0;
 	if (!known && sb->omit_unknown) {
 		sb->open = false;
-		sb->plan->missing_pages += (end - start) / C2C_PAGE_SIZE;
+		sb->plan->missing_pages += (end - start) / sb->plan->page_size;
 		return 0;
 	}
 	if (!sb->open || sb->known != known) {
@@ -174,7 +174,7 @@ static int collect(struct c2c_ctx *ctx, const struct c2c_pagemap *pm, uint64_t l
 	for (size_t i = c2c_pagemap_find(pm, lo); i < pm->n && pm->ext[i].addr < hi; i++) {
 		const struct c2c_extent *e = &pm->ext[i];
 		uint64_t s = e->addr > lo ? e->addr : lo;
-		uint64_t end = e->addr + e->npages * C2C_PAGE_SIZE;
+		uint64_t end = e->addr + e->npages * pm->page_size;
 
 		if (end > hi)
 			end = hi;
@@ -227,21 +227,21 @@ static uint32_t pflags_of(uint32_t prot)
 static int emit_from_file(struct segbuild *sb, const struct c2c_vma *v, uint64_t a, uint64_t b,
 			  const struct c2c_blob *fb, uint64_t *short_pages)
 {
-	uint64_t foff = v->pgoff + (a - v->start);
+	uint64_t foff = v->pgoff + (a - v->start), ps = sb->plan->page_size;
 	uint64_t n = fb->size > foff ? fb->size - foff : 0;
 	uint64_t tail;
 	int r;
 
 	if (n > b - a)
 		n = b - a;
-	tail = c2c_round_up(a + n, C2C_PAGE_SIZE);
+	tail = c2c_round_up(a + n, ps);
 	if (tail > b)
 		tail = b;
 	r = seg_emit(sb, a, a + n, true, n ? fb : NULL, foff);
 	if (r == 0)
 		r = seg_emit(sb, a + n, tail, true, NULL, 0);
 	if (r == 0 && tail < b) {
-		*short_pages += (b - tail) / C2C_PAGE_SIZE;
+		*short_pages += (b - tail) / ps;
 		r = seg_emit(sb, tail, b, false, NULL, 0);
 	}
 	if (r == 0 && n)
@@ -391,7 +391,7 @@ static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 		if (s->blob)
 			plan->data_bytes += s->end - s->start;
 		else
-			plan->lazy_pages += (s->end - s->start) / C2C_PAGE_SIZE;
+			plan->lazy_pages += (s->end - s->start) / plan->page_size;
 		cur = s->end;
 	}
 	r = fb ? emit_from_file(&sb, v, cur, v->end, fb, &short_pages)
@@ -441,10 +441,11 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 	return r;
 }
 
-/* Offsets of everything in the file (see C2C_CORE_DATA_START in corebuild.h). */
+/* Offsets of everything in the file (see c2c_layout_data_start in corebuild.h). */
 static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_coreplan *plan)
 {
-	uint64_t pos = C2C_CORE_DATA_START, base = 0, phnum = plan->nsegs + 1;
+	uint64_t ps = plan->page_size;
+	uint64_t pos = c2c_layout_data_start(ps), base = 0, phnum = plan->nsegs + 1;
 	const struct c2c_vma *v = NULL;
 	size_t vi = 0;
 
@@ -453,8 +454,8 @@ static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_c
 
 		if (!s->has_region) {
 			/* Packed where it is; p_offset page aligned even when empty. */
-			s->offset = s->filesz ? c2c_layout_align(pos, s->filesz)
-					      : c2c_round_up(pos, C2C_PAGE_SIZE);
+			s->offset = s->filesz ? c2c_layout_align(pos, s->filesz, ps)
+					      : c2c_round_up(pos, ps);
 			if (c2c_add_overflow(s->offset, s->filesz, &pos))
 				goto too_big;
 			continue;
@@ -467,7 +468,7 @@ static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_c
 				return c2c_fail(ctx, NULL, C2C_E_INCONSISTENT,
 						"segment without its VMA");
 			v = &p->vmas[vi];
-			base = c2c_layout_align(pos, v->end - v->start);
+			base = c2c_layout_align(pos, v->end - v->start, ps);
 			if (c2c_add_overflow(base, v->end - v->start, &pos))
 				goto too_big;
 		}
@@ -514,12 +515,12 @@ static int add_nt_file(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const str
 	if (!buf)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	memcpy(buf, &count, 8);
-	memcpy(buf + 8, &(uint64_t){ C2C_PAGE_SIZE }, 8);
+	memcpy(buf + 8, &p->page_size, 8); /* the kernel's PAGE_SIZE; offsets count its pages */
 	pos = 16;
 	spos = 16 + count * 24;
 	for (size_t i = 0; i < p->nvmas; i++) {
 		const struct c2c_vma *v = &p->vmas[i];
-		uint64_t pg = v->pgoff / C2C_PAGE_SIZE;
+		uint64_t pg = v->pgoff / p->page_size;
 		size_t n;
 
 		if (!v->path)
@@ -645,7 +646,7 @@ int c2c_corebuild_plan(struct c2c_ctx *ctx, const struct c2c_process *p,
 	uint8_t buf[C2C_NOTE_DESC_MAX];
 	int r = 0;
 
-	*plan = (struct c2c_coreplan){ .arch = p->arch };
+	*plan = (struct c2c_coreplan){ .arch = p->arch, .page_size = p->page_size };
 	for (size_t i = 0; r == 0 && i < p->nthreads; i++)
 		r = add_thread_notes(ctx, plan, p, &p->threads[i], buf, i == 0);
 	for (size_t i = 0; r == 0 && i < p->nvmas; i++)

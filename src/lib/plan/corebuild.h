@@ -32,7 +32,8 @@ struct c2c_segment {
 
 struct c2c_coreplan {
 	uint32_t pid;
-	const struct c2c_arch *arch; /* e_machine, page size */
+	const struct c2c_arch *arch; /* e_machine */
+	uint64_t page_size;	     /* the process's: alignment of the file's data */
 	uint8_t *notes;
 	size_t notes_len, notes_cap;
 	struct c2c_segment *segs;
@@ -51,7 +52,7 @@ struct c2c_coreplan {
 
 /*
  * Core file layout. The ELF header is at 0 and page data starts at
- * C2C_CORE_DATA_START; the program header table, the notes and (PN_XNUM)
+ * c2c_layout_data_start(); the program header table, the notes and (PN_XNUM)
  * section header 0 follow the data. ELF places no order on these (gdb,
  * elfutils, lldb and readelf find them by e_phoff and p_offset), and data
  * first lets a streamed archive write each page straight to its final
@@ -64,17 +65,23 @@ struct c2c_coreplan {
  * mm-N.img, pagemap-N.img and the options, never on pages or files, so that
  * convert.c can place an archive's pages while reading it; parts no segment
  * covers are holes.
+ *
+ * Every offset is a multiple of the process's page size (the kernel's
+ * ELF_EXEC_PAGESIZE, p_align): p_offset = p_vaddr mod page size.
  */
-#define C2C_CORE_DATA_START 4096ULL /* ELF_EXEC_PAGESIZE: p_offset = p_vaddr mod 4096 */
+static inline uint64_t c2c_layout_data_start(uint64_t page_size)
+{
+	return page_size; /* the first page holds the ELF header */
+}
 
 /*
  * Where data of `size` bytes goes at or after pos. Big regions start 64 KiB
  * aligned: ext4 copies into aligned offsets with ~1.5x less kernel CPU
  * (tools/bench.py); the gap is a hole.
  */
-static inline uint64_t c2c_layout_align(uint64_t pos, uint64_t size)
+static inline uint64_t c2c_layout_align(uint64_t pos, uint64_t size, uint64_t page_size)
 {
-	uint64_t a = size >= (1ULL << 20) ? (64ULL << 10) : 4096;
+	uint64_t a = size >= (1ULL << 20) && page_size < (64ULL << 10) ? (64ULL << 10) : page_size;
 
 	return (pos + a - 1) & ~(a - 1);
 }

@@ -328,6 +328,8 @@ static json_t *process_json(const struct c2c_report_proc *p)
 	r |= json_object_set_new(o, "comm", text_n(p->comm, strnlen(p->comm, sizeof(p->comm))));
 	r |= json_object_set_new(o, "state", text(p->state));
 	r |= json_object_set_new(o, "threads", count(p->nthreads));
+	r |= json_object_set_new(o, "arch", text(p->arch));
+	r |= json_object_set_new(o, "page_size", p->page_size ? count(p->page_size) : json_null());
 	r |= json_object_set_new(o, "cmdline", text(p->cmdline));
 	r |= json_object_set_new(o, "exe", text(p->exe));
 	r |= json_object_set_new(o, "memory", memory_json(p));
@@ -473,10 +475,14 @@ static char *render_tree(const struct c2c_report *rep, const struct c2c_warnings
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		const struct c2c_report_proc *p = &rep->procs[i];
 		size_t d = depth_of(rep, index, i);
+		char arch[48] = ""; /* ", aarch64, 64 KiB pages" when known */
 
-		fprintf(f, "  %*s%s%u %s [%s, %zu thread%s] %s\n", (int)(2 * d), "",
+		if (p->arch && p->page_size)
+			snprintf(arch, sizeof(arch), ", %s, %llu KiB pages", p->arch,
+				 (unsigned long long)(p->page_size >> 10));
+		fprintf(f, "  %*s%s%u %s [%s, %zu thread%s%s] %s\n", (int)(2 * d), "",
 			d ? "`- " : "", p->pid, p->comm, p->state, p->nthreads,
-			p->nthreads == 1 ? "" : "s", or_dash(p->cmdline));
+			p->nthreads == 1 ? "" : "s", arch, or_dash(p->cmdline));
 		if (p->skipped)
 			fprintf(f, "  %*s     no core: %s\n", (int)(2 * d), "", p->skipped);
 		else

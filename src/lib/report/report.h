@@ -24,6 +24,8 @@ struct c2c_report_proc {
 	char comm[16];
 	const char *state; /* "alive", "stopped", "zombie" */
 	size_t nthreads;
+	const char *arch;   /* "x86_64", "aarch64" (c2c_arch.name); NULL if unknown (zombie) */
+	uint64_t page_size; /* bytes; 0 if unknown (no memory) */
 	char *cmdline;	   /* argv from memory, NULs as spaces; NULL if unknown */
 	char *exe;	   /* the executable's path as the process saw it, or NULL */
 	struct json_t *details; /* inspect's C2C_FLAG_INSPECT_* details (details.c), or NULL */

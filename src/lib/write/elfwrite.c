@@ -1,12 +1,12 @@
 /*
  * Stage 6: write an ELF core file as corebuild.c laid it out:
  *
- *   Elf64_Ehdr | pad to 4096 | segment data, page aligned |
+ *   Elf64_Ehdr | pad to a page | segment data, page aligned |
  *   PT_NOTE phdr, PT_LOAD phdrs | notes | [Elf64_Shdr 0 if PN_XNUM]
  *
  * The header values, program headers and note contents are the kernel's
  * (fs/binfmt_elf.c elf_core_dump; elf-core-format §1.1); only their places in
- * the file differ (see C2C_CORE_DATA_START). libelf encodes the ELF header,
+ * the file differ (see c2c_layout_data_start). libelf encodes the ELF header,
  * program headers and note headers; we write everything at its offset. Page
  * data is copied with copy_file_range so that it never passes through our
  * memory (and filesystems may share extents); never-touched pages stay holes.
@@ -24,8 +24,6 @@
 #include "elfwrite.h"
 #include "util.h"
 
-/* Kernel's PT_LOAD p_align (ELF_EXEC_PAGESIZE on x86_64). */
-#define CORE_DATA_ALIGN 4096
 /* Kernel's PT_NOTE p_align (4 since v6.x; gdb rejects 8, elf-core-format §3.3). */
 #define CORE_NOTE_ALIGN 4
 /* Fallback copy buffer when copy_file_range cannot be used. */
@@ -229,7 +227,8 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 					  .p_vaddr = s->vaddr,
 					  .p_filesz = s->filesz,
 					  .p_memsz = s->memsz,
-					  .p_align = CORE_DATA_ALIGN };
+					  /* ELF_EXEC_PAGESIZE: the process's page size */
+					  .p_align = plan->page_size };
 	}
 	r = xlate(ctx, ELF_T_EHDR, &eh, &eh, sizeof(eh));
 	if (r == 0)
