@@ -348,7 +348,7 @@ static int feed_runs(struct search *s, const struct c2c_pagemap *pm, uint64_t lo
 
 	for (size_t i = c2c_pagemap_find(pm, lo); r == 0 && i < pm->n && !s->stop; i++) {
 		const struct c2c_extent *e = &pm->ext[i];
-		uint64_t a = e->addr, b = e->addr + e->npages * C2C_PAGE_SIZE;
+		uint64_t a = e->addr, b = e->addr + e->npages * pm->page_size;
 
 		if (a >= hi)
 			break;
