@@ -160,6 +160,7 @@ static void format_time(char *buf, size_t n, int64_t ns, bool millis)
 	struct timespec ts;
 	struct tm tm;
 	time_t t;
+	int r;
 
 	if (ns < 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -167,14 +168,17 @@ static void format_time(char *buf, size_t n, int64_t ns, bool millis)
 	}
 	t = (time_t)(ns / 1000000000);
 	gmtime_r(&t, &tm);
+	/* The result is checked so that gcc's -Wformat-truncation sees it used. */
 	if (millis)
-		snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		r = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int)(ns % 1000000000 / 1000000));
 	else
-		snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900,
+		r = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int)(ns % 1000000000));
+	if (r < 0 || (size_t)r >= n)
+		buf[0] = '\0'; /* callers pass 40 bytes: never happens */
 }
 
 /* A growing string; on allocation failure it stays truncated and sets oom. */

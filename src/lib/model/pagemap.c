@@ -232,7 +232,7 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 
 	while ((r = c2c_image_next_msg(ctx, &img, &pb_pagemap_entry__descriptor, &msg)) == 1) {
 		PbPagemapEntry *e = (PbPagemapEntry *)msg;
-		uint64_t nr, len, end;
+		uint64_t nr = 0, len = 0, end; /* set by entry_decode; gcc -O2 cannot tell */
 		uint32_t flags;
 
 		r = entry_decode(ctx, &img, e, page_size, &flags, &nr, &len);
