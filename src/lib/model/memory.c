@@ -6,6 +6,7 @@
  * produces the sorted VMAs with their files and shared memory resolved, the
  * auxv, and reads of process memory from the page runs.
  */
+#include <elf.h> /* AT_NULL */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,6 @@
 #include "mm.pb-c.h"
 #include "model.h"
 #include "util.h"
-
-/* auxv terminator (include/uapi/linux/auxvec.h). */
-#define AT_NULL 0
 
 /* Shared memory objects are loaded once, whatever number of VMAs map them. */
 static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t shmid,

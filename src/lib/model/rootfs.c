@@ -23,9 +23,6 @@
 #include "process.h"
 #include "util.h"
 
-/* NT_GNU_BUILD_ID (include/uapi/linux/elf.h, binutils elf/common.h). */
-#define C2C_NT_GNU_BUILD_ID 3
-
 bool c2c_blob_is_elf(const struct c2c_blob *b)
 {
 	uint8_t magic[SELFMAG];
@@ -81,7 +78,7 @@ static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 			desc = name + c2c_round_up(nh.n_namesz, 4);
 			if (desc + nh.n_descsz > ph.p_filesz)
 				break;
-			if (nh.n_type == C2C_NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
 			    !memcmp(notes + name, "GNU", 4) && nh.n_descsz <= max) {
 				memcpy(out, notes + desc, nh.n_descsz);
 				return nh.n_descsz;
