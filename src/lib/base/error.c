@@ -154,15 +154,12 @@ void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, .
 	va_end(ap);
 	c2c_loc_format(loc, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s%s", where, text);
-	if (ctx->warnings.n < C2C_MAX_WARNINGS) {
-		char **v = reallocarray(ctx->warnings.v, ctx->warnings.n + 1, sizeof(*v));
-
-		if (v) {
-			ctx->warnings.v = v;
-			if ((v[ctx->warnings.n] = c2c_strdup(msg)))
-				ctx->warnings.n++;
-		}
-	}
+	/* A warning that cannot be kept is still counted and logged, never a failure. */
+	if (ctx->warnings.n < C2C_MAX_WARNINGS &&
+	    c2c_array_grow(NULL, &ctx->warnings.v, &ctx->warnings.cap, ctx->warnings.n + 1,
+			   sizeof(*ctx->warnings.v)) == 0 &&
+	    (ctx->warnings.v[ctx->warnings.n] = c2c_strdup(msg)))
+		ctx->warnings.n++;
 	emit(ctx, C2C_LOG_WARN, msg);
 }
 

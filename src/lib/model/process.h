@@ -146,15 +146,15 @@ struct c2c_checkpoint {
 	bool *selected; /* per process: convert it */
 
 	struct c2c_file *files; /* sorted by id */
-	size_t nfiles;
+	size_t nfiles, files_cap;
 	bool files_loaded;
 	struct c2c_memfd *memfds;
-	size_t nmemfds;
+	size_t nmemfds, memfds_cap;
 
-	struct c2c_shmem **shmems;
-	size_t nshmems;
+	struct c2c_shmem **shmems; /* sorted by shmid */
+	size_t nshmems, shmems_cap;
 	struct c2c_blob **blobs; /* every pages image opened */
-	size_t nblobs;
+	size_t nblobs, blobs_cap;
 };
 
 /*

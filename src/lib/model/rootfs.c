@@ -110,7 +110,7 @@ struct diff_entry {
 struct c2c_rootdiff {
 	struct c2c_blob tar;
 	struct diff_entry *v;
-	size_t n;
+	size_t n, cap;
 	json_t *deleted; /* deleted.files: a JSON array of paths (jansson), or NULL */
 };
 
@@ -197,7 +197,6 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 	while ((r = archive_read_next_header(a, &e)) >= ARCHIVE_WARN && r != ARCHIVE_EOF) {
 		const char *raw = archive_entry_pathname(e);
 		struct diff_entry de = { NULL, 0, 0, -1 };
-		struct diff_entry *v;
 
 		r = 0;
 		if (!raw || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
@@ -236,15 +235,13 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 				continue;
 			}
 		}
-		v = reallocarray(d->v, d->n + 1, sizeof(*v));
-		if (!v) {
+		r = c2c_array_grow(ctx, &d->v, &d->cap, d->n + 1, sizeof(*d->v));
+		if (r < 0) {
 			if (de.fd >= 0)
 				close(de.fd);
 			free(de.path);
-			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 			goto out;
 		}
-		d->v = v;
 		d->v[d->n++] = de;
 	}
 	if (r < ARCHIVE_WARN)

@@ -25,23 +25,6 @@
 #include "corebuild.h"
 #include "util.h"
 
-static int grow(struct c2c_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = reallocarray(*v, ncap, elem);
-	if (!p)
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 void c2c_coreplan_release(struct c2c_coreplan *plan)
 {
 	free(plan->notes);
@@ -62,7 +45,7 @@ int c2c_corebuild_add_note(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const
 	uint8_t *p;
 	int r;
 
-	r = grow(ctx, (void **)&plan->notes, &plan->notes_cap, plan->notes_len + total, 1);
+	r = c2c_array_grow(ctx, &plan->notes, &plan->notes_cap, plan->notes_len + total, 1);
 	if (r < 0)
 		return r;
 	p = plan->notes + plan->notes_len;
@@ -104,7 +87,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		return 0;
 	}
 	if (!sb->open || sb->known != known) {
-		r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+		r = c2c_array_grow(sb->ctx, &pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
 		if (r < 0)
 			return r;
 		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = start, .flags = sb->pflags, .piece0 = pl->npieces };
@@ -115,7 +98,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 	s->memsz = end - s->vaddr;
 	s->filesz = known ? s->memsz : 0;
 	if (known && blob) {
-		r = grow(sb->ctx, (void **)&pl->pieces, &pl->pieces_cap, pl->npieces + 1,
+		r = c2c_array_grow(sb->ctx, &pl->pieces, &pl->pieces_cap, pl->npieces + 1,
 			 sizeof(*pl->pieces));
 		if (r < 0)
 			return r;
@@ -130,7 +113,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 static int seg_marker(struct segbuild *sb, uint64_t addr)
 {
 	struct c2c_coreplan *pl = sb->plan;
-	int r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+	int r = c2c_array_grow(sb->ctx, &pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
 
 	if (r == 0)
 		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = addr, .flags = sb->pflags, .piece0 = pl->npieces };
@@ -156,7 +139,7 @@ static int span_push(struct c2c_ctx *ctx, struct spanvec *sv, struct span s)
 
 	if (s.start >= s.end)
 		return 0;
-	r = grow(ctx, (void **)&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v));
+	r = c2c_array_grow(ctx, &sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v));
 	if (r == 0)
 		sv->v[sv->n++] = s;
 	return r;

@@ -90,16 +90,9 @@ void c2c_memtab_put(struct c2c_memtab *tab)
 
 int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m)
 {
-	if (tab->n == tab->cap) {
-		size_t cap = tab->cap ? tab->cap * 2 : 64;
-		struct c2c_member *v = reallocarray(tab->v, cap, sizeof(*v));
-
-		if (!v) {
-			c2c_member_release(&m);
-			return C2C_E_NOMEM;
-		}
-		tab->v = v;
-		tab->cap = cap;
+	if (c2c_array_grow(NULL, &tab->v, &tab->cap, tab->n + 1, sizeof(*tab->v)) < 0) {
+		c2c_member_release(&m);
+		return C2C_E_NOMEM;
 	}
 	tab->v[tab->n++] = m;
 	tab->sorted = false;
@@ -594,22 +587,19 @@ void c2c_placemap_free(struct c2c_placemap *pm)
 	free(pm);
 }
 
+static bool run_starts_by(const void *element, const void *key)
+{
+	return ((const struct c2c_place_run *)element)->member_off <= *(const uint64_t *)key;
+}
+
 uint64_t c2c_placemap_locate(const struct c2c_placemap *pm, uint64_t off, uint64_t len,
 			     bool *in_core, uint64_t *file_off)
 {
-	size_t lo = 0, hi = pm->n;
-	const struct c2c_place_run *run;
+	/* The last run starting at or before off (the first run when none does). */
+	size_t i = c2c_lower_bound(pm->runs, pm->n, sizeof(*pm->runs), &off, run_starts_by);
+	const struct c2c_place_run *run = &pm->runs[i ? i - 1 : 0];
 	uint64_t in;
 
-	while (hi - lo > 1) { /* the last run starting at or before off */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pm->runs[mid].member_off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	run = &pm->runs[lo];
 	in = off - run->member_off;
 	if (off < run->member_off || in >= run->len)
 		return 0;
