@@ -15,23 +15,21 @@
 #include "model.h"
 #include "util.h"
 
+static bool shmem_below(const void *element, const void *key)
+{
+	return (*(const struct c2c_shmem *const *)element)->shmid < *(const uint64_t *)key;
+}
+
 /* Shared memory objects are loaded once, whatever number of VMAs map them. */
 static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t shmid,
 		     const struct c2c_shmem **ret)
 {
-	struct c2c_shmem *s, **v;
-	size_t lo = 0, hi = ck->nshmems;
+	struct c2c_shmem *s;
+	size_t lo;
 	int r;
 
 	/* Kept sorted by shmid: a binary search per VMA, not a scan. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ck->shmems[mid]->shmid < shmid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = c2c_lower_bound(ck->shmems, ck->nshmems, sizeof(*ck->shmems), &shmid, shmem_below);
 	if (lo < ck->nshmems && ck->shmems[lo]->shmid == shmid) {
 		*ret = ck->shmems[lo];
 		return 0;
@@ -40,13 +38,13 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 		return c2c_fail(ctx, NULL, C2C_E_LIMIT,
 				"more than %u shared memory objects in one checkpoint",
 				C2C_MAX_SHMEM_OBJECTS);
+	r = c2c_array_grow(ctx, &ck->shmems, &ck->shmems_cap, ck->nshmems + 1,
+			   sizeof(*ck->shmems));
+	if (r < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
-	v = s ? reallocarray(ck->shmems, ck->nshmems + 1, sizeof(*v)) : NULL;
-	if (!v) {
-		free(s);
+	if (!s)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	}
-	ck->shmems = v;
 	s->shmid = shmid;
 	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_SHMEM, shmid, &s->pm);
 	if (r < 0) {
@@ -59,7 +57,7 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 			 "'%s/pagemap-shmem-%llu.img' is missing: content of the shared memory "
 			 "object is left out",
 			 ck->src->path, (unsigned long long)shmid);
-	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*v));
+	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*ck->shmems));
 	ck->shmems[lo] = s;
 	ck->nshmems++;
 	*ret = s;
@@ -181,33 +179,17 @@ static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbM
 	return 0;
 }
 
-/* The MmEntry of an mm image (*msg to be freed by the caller) and where it is. */
-static int read_mm_entry(struct c2c_ctx *ctx, const struct c2c_blob *b, ProtobufCMessage **msg,
-			 struct c2c_loc *loc)
-{
-	struct c2c_image img;
-	int r = c2c_image_open(ctx, b, C2C_IMG_MM, &img);
-
-	if (r == 0)
-		r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, msg);
-	if (r == 0)
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
-	if (r == 1)
-		*loc = C2C_IMAGE_LOC(&img);
-	return r < 0 ? r : 0;
-}
-
 int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *b, struct c2c_vma **ret,
 		size_t *ret_n)
 {
 	ProtobufCMessage *msg = NULL;
-	struct c2c_loc loc;
-	int r = read_mm_entry(ctx, b, &msg, &loc);
+	struct c2c_image img;
+	int r = c2c_image_read_one(ctx, b, C2C_IMG_MM, &pb_mm_entry__descriptor, &img, &msg);
 
-	if (r == 0)
-		r = decode_vmas(ctx, &loc, (const PbMmEntry *)msg, ret, ret_n);
-	if (msg)
+	if (r == 0) {
+		r = decode_vmas(ctx, &C2C_IMAGE_LOC(&img), (const PbMmEntry *)msg, ret, ret_n);
 		protobuf_c_message_free_unpacked(msg, NULL);
+	}
 	return r;
 }
 
@@ -215,19 +197,17 @@ int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_proce
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
+	struct c2c_image img;
 	struct c2c_loc loc;
 	PbMmEntry *mm;
 	size_t na;
-	char name[32];
 	int r;
 
-	c2c_image_name(C2C_IMG_MM, p->pid, name, sizeof(name));
-	r = c2c_source_load(ctx, ck->src, name, false, &b);
+	r = c2c_image_load_one(ctx, ck->src, C2C_IMG_MM, p->pid, &pb_mm_entry__descriptor, false, &b,
+			       &msg, &img);
 	if (r < 0)
 		return r;
-	r = read_mm_entry(ctx, &b, &msg, &loc);
-	if (r < 0)
-		goto out;
+	loc = C2C_IMAGE_LOC(&img);
 	mm = (PbMmEntry *)msg;
 	p->has_mm = true;
 	p->arg_start = mm->mm_arg_start;
