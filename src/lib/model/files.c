@@ -125,7 +125,8 @@ static int load_file_table(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = c2c_image_foreach(ctx, &img,
-			      ft.legacy ? &pb_reg_file_entry__descriptor : &pb_file_entry__descriptor,
+			      ft.legacy ? &pb_reg_file_entry__descriptor
+					: &pb_file_entry__descriptor,
 			      add_file_entry, &ft);
 	if (r < 0)
 		goto out;

@@ -201,8 +201,8 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		      int spooldirfd);
 void c2c_rootdiff_free(struct c2c_rootdiff *d);
 
-/* Whether a blob starts with the ELF magic. */
-bool c2c_blob_is_elf(const struct c2c_blob *b);
+/* Whether a blob starts with the ELF magic (a shorter blob does not; no error). */
+bool c2c_blob_is_elf(struct c2c_ctx *ctx, const struct c2c_blob *b);
 
 /*
  * For placing an archive's page data while it is read (convert.c): the VMAs

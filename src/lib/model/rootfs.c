@@ -22,28 +22,30 @@
 #include "process.h"
 #include "util.h"
 
-bool c2c_blob_is_elf(const struct c2c_blob *b)
+bool c2c_blob_is_elf(struct c2c_ctx *ctx, const struct c2c_blob *b)
 {
 	uint8_t magic[SELFMAG];
-	struct c2c_ctx scratch = { 0 };
+	int r;
 
-	/* A short file is simply not ELF: read on a scratch context, no error. */
-	return c2c_blob_pread(&scratch, b, magic, sizeof(magic), 0) == 0 &&
-	       !memcmp(magic, ELFMAG, SELFMAG);
+	c2c_try_begin(ctx); /* a short file is simply not ELF: no error */
+	r = c2c_blob_pread(ctx, b, magic, sizeof(magic), 0);
+	c2c_try_end(ctx);
+	return r == 0 && !memcmp(magic, ELFMAG, SELFMAG);
 }
 
 /*
  * The file's NT_GNU_BUILD_ID descriptor. Read through the blob (a file in the
  * root, or a member of rootfs-diff.tar at an offset), with libelf converting
- * the headers. Returns its length, 0 if none.
+ * the headers. Returns its length, 0 if none. Call it between c2c_try_begin and
+ * c2c_try_end: a file too short for what its headers say has no build-id.
  */
-static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
+static size_t file_build_id(struct c2c_ctx *ctx, const struct c2c_blob *b, uint8_t *out,
+			    size_t max)
 {
-	struct c2c_ctx scratch = { 0 };
 	Elf64_Ehdr eh;
 	Elf_Data d = { .d_type = ELF_T_EHDR, .d_version = EV_CURRENT };
 
-	if (c2c_blob_pread(&scratch, b, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	if (c2c_blob_pread(ctx, b, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return 0;
 	d.d_buf = &eh;
@@ -56,13 +58,13 @@ static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 		Elf64_Phdr ph;
 		size_t off = 0;
 
-		if (c2c_blob_pread(&scratch, b, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) < 0)
+		if (c2c_blob_pread(ctx, b, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) < 0)
 			return 0;
 		d = (Elf_Data){ .d_buf = &ph, .d_type = ELF_T_PHDR, .d_version = EV_CURRENT,
 				.d_size = sizeof(ph) };
 		if (!elf64_xlatetom(&d, &d, ELFDATA2LSB) || ph.p_type != PT_NOTE ||
 		    ph.p_filesz > sizeof(notes) ||
-		    c2c_blob_pread(&scratch, b, notes, ph.p_filesz, ph.p_offset) < 0)
+		    c2c_blob_pread(ctx, b, notes, ph.p_filesz, ph.p_offset) < 0)
 			continue;
 		while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
 			Elf64_Nhdr nh;
@@ -295,7 +297,9 @@ static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		goto out;
 	}
 	if (f->build_id_len) {
-		len = file_build_id(&b, id, sizeof(id));
+		c2c_try_begin(ctx);
+		len = file_build_id(ctx, &b, id, sizeof(id));
+		c2c_try_end(ctx);
 		if (!len || !build_id_matches(f, id, len)) {
 			c2c_warn(ctx, &C2C_LOC_FILE(b.path),
 				 "build-id differs from the one the checkpoint recorded: another "

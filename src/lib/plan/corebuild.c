@@ -87,7 +87,8 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		return 0;
 	}
 	if (!sb->open || sb->known != known) {
-		r = c2c_array_grow(sb->ctx, &pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+		r = c2c_array_grow(sb->ctx, &pl->segs, &pl->segs_cap, pl->nsegs + 1,
+				   sizeof(*pl->segs));
 		if (r < 0)
 			return r;
 		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = start, .flags = sb->pflags, .piece0 = pl->npieces };
@@ -233,8 +234,9 @@ static int emit_from_file(struct segbuild *sb, const struct c2c_vma *v, uint64_t
 }
 
 /* Whether --file-pages takes the whole of a file mapping from the root. */
-static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *v,
-		       const struct spanvec *priv, const struct c2c_blob *fb)
+static bool fill_whole(struct c2c_ctx *ctx, const struct c2c_coreplan_opts *o,
+		       const struct c2c_vma *v, const struct spanvec *priv,
+		       const struct c2c_blob *fb)
 {
 	bool has_image_pages = false;
 
@@ -249,7 +251,7 @@ static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *
 		has_image_pages = priv->v[i].blob != NULL;
 	if (has_image_pages)
 		return true; /* an anon_vma: the kernel dumps such a private mapping whole */
-	return v->pgoff == 0 && c2c_blob_is_elf(fb);
+	return v->pgoff == 0 && c2c_blob_is_elf(ctx, fb);
 }
 
 /*
@@ -344,7 +346,7 @@ static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 		r = c2c_checkpoint_vma_file(ctx, o->ck, v, &fb);
 		if (r < 0)
 			goto out;
-		if (fb && !fill_whole(o, v, &priv, fb))
+		if (fb && !fill_whole(ctx, o, v, &priv, fb))
 			fb = NULL;
 	}
 
