@@ -70,6 +70,17 @@ static void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/* pr_pid, pr_ppid, pr_pgrp and pr_sid: four u32 in a row in both structs. */
+_Static_assert(PRS_SID == PRS_PID + 12 && PRP_SID == PRP_PID + 12, "pid fields in a row");
+
+static void put_ids(uint8_t *p, uint32_t pid, const struct c2c_task_info *ti)
+{
+	put32(p, pid);
+	put32(p + 4, ti->ppid);
+	put32(p + 8, ti->pgid);
+	put32(p + 12, ti->sid);
+}
+
 void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const struct c2c_regs *regs, uint8_t *out)
 {
@@ -82,10 +93,7 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 	 */
 	put64(out + PRS_SIGPEND, ti->sigpend);
 	put64(out + PRS_SIGHOLD, ti->sighold);
-	put32(out + PRS_PID, ti->tid);
-	put32(out + PRS_PPID, ti->ppid);
-	put32(out + PRS_PGRP, ti->pgid);
-	put32(out + PRS_SID, ti->sid);
+	put_ids(out + PRS_PID, ti->tid, ti);
 	memcpy(out + PRS_REG, regs->greg, greg_bytes);
 	put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
 }
@@ -110,10 +118,7 @@ void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *
 	put64(out + PRP_FLAG, ti->pf_flags);
 	put32(out + PRP_UID, ti->uid);
 	put32(out + PRP_GID, ti->gid);
-	put32(out + PRP_PID, ti->pid);
-	put32(out + PRP_PPID, ti->ppid);
-	put32(out + PRP_PGRP, ti->pgid);
-	put32(out + PRP_SID, ti->sid);
+	put_ids(out + PRP_PID, ti->pid, ti);
 	memcpy(out + PRP_FNAME, fname, strnlen(fname, 15));
 	memcpy(out + PRP_PSARGS, psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
 }

@@ -151,14 +151,9 @@ static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbM
 					"VMA %zu [%#llx, %#llx) is empty or not page aligned", i,
 					(unsigned long long)e->start, (unsigned long long)e->end);
 		}
-		vmas[nv++] = (struct c2c_vma){ .start = e->start,
-					       .end = e->end,
-					       .pgoff = e->pgoff,
-					       .shmid = e->shmid,
-					       .madv = e->madv,
-					       .prot = e->prot,
-					       .flags = e->flags,
-					       .status = e->status };
+		/* VmaEntry's fields in struct c2c_vma's order; path, file, shm come later. */
+		vmas[nv++] = (struct c2c_vma){ e->start, e->end, e->pgoff, e->shmid, e->madv,
+					       e->prot, e->flags, e->status, NULL, NULL, NULL };
 	}
 	if (nv > 1)
 		qsort(vmas, nv, sizeof(*vmas), cmp_vma);
