@@ -80,13 +80,6 @@ static bool selected(const struct c2c_ctx *ctx, uint32_t pid)
 	return ctx->opts.npids == 0;
 }
 
-static int cmp_ext(const void *a, const void *b)
-{
-	const struct c2c_extent *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 static bool vma_below(const void *element, const void *key)
 {
 	return ((const struct c2c_vma *)element)->end <= *(const uint64_t *)key;
@@ -135,7 +128,7 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 		goto out;
 	memcpy(sx, ext, n * sizeof(*sx));
 	if (n > 1)
-		qsort(sx, n, sizeof(*sx), cmp_ext);
+		qsort(sx, n, sizeof(*sx), c2c_extent_cmp);
 	/* Regions in address order, exactly as corebuild.c layout() assigns them. */
 	for (size_t i = 0; i < nv; i++) {
 		const struct c2c_vma *v = &vmas[i];

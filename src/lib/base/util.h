@@ -47,6 +47,12 @@ static inline bool c2c_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
 	return __builtin_mul_overflow(a, b, r);
 }
 
+/* -1, 0 or 1 as x is below, equal to or above y: the body of every qsort comparison. */
+static inline int c2c_cmp_u64(uint64_t x, uint64_t y)
+{
+	return x < y ? -1 : x > y;
+}
+
 static inline uint64_t c2c_round_up(uint64_t v, uint64_t align)
 {
 	return (v + align - 1) & ~(align - 1);

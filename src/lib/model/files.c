@@ -24,9 +24,7 @@
 
 static int cmp_file(const void *a, const void *b)
 {
-	const struct c2c_file *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
+	return c2c_cmp_u64(((const struct c2c_file *)a)->id, ((const struct c2c_file *)b)->id);
 }
 
 static bool file_below(const void *element, const void *key)
@@ -167,9 +165,7 @@ static int add_remap(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *ms
 
 static int cmp_memfd(const void *a, const void *b)
 {
-	const struct c2c_memfd *x = a, *y = b;
-
-	return x->inode_id < y->inode_id ? -1 : x->inode_id > y->inode_id;
+	return c2c_cmp_u64(((const struct c2c_memfd *)a)->inode_id, ((const struct c2c_memfd *)b)->inode_id);
 }
 
 /* memfd.img: the inodes behind memfd and shared anonymous mappings. */

@@ -67,9 +67,7 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 
 static int cmp_vma(const void *a, const void *b)
 {
-	const struct c2c_vma *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
+	return c2c_cmp_u64(((const struct c2c_vma *)a)->start, ((const struct c2c_vma *)b)->start);
 }
 
 /* Attach the NT_FILE name and the shared memory object of a VMA. */

@@ -52,11 +52,10 @@ static int extvec_push(struct c2c_ctx *ctx, struct extvec *ev, struct c2c_extent
 	return extvec_push_at(ctx, ev, e, NULL);
 }
 
-static int cmp_extent(const void *a, const void *b)
+int c2c_extent_cmp(const void *a, const void *b)
 {
-	const struct c2c_extent *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	return c2c_cmp_u64(((const struct c2c_extent *)a)->addr,
+			   ((const struct c2c_extent *)b)->addr);
 }
 
 static bool extent_below(const void *element, const void *key)
@@ -303,7 +302,7 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 	}
 
 	if (w.ev.n > 1) /* qsort(NULL, 0, ...) is undefined */
-		qsort(w.ev.v, w.ev.n, sizeof(*w.ev.v), cmp_extent);
+		qsort(w.ev.v, w.ev.n, sizeof(*w.ev.v), c2c_extent_cmp);
 	for (size_t i = 1; i < w.ev.n; i++) {
 		const struct c2c_extent *a = &w.ev.v[i - 1];
 

@@ -107,9 +107,7 @@ out:
 
 static int cmp_u32(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	return c2c_cmp_u64(*(const uint32_t *)a, *(const uint32_t *)b);
 }
 
 static void free_tree(struct tree_entry *t, size_t n)

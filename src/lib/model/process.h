@@ -229,6 +229,9 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 
 void c2c_pagemap_release(struct c2c_pagemap *pm);
 
+/* qsort comparison of extents by address. */
+int c2c_extent_cmp(const void *a, const void *b);
+
 /* Index of the first extent that ends after addr (pm->n if none). */
 size_t c2c_pagemap_find(const struct c2c_pagemap *pm, uint64_t addr);
 

@@ -191,9 +191,7 @@ static int collect(struct c2c_ctx *ctx, const struct c2c_pagemap *pm, uint64_t l
 
 static int cmp_span(const void *a, const void *b)
 {
-	const struct span *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
+	return c2c_cmp_u64(((const struct span *)a)->start, ((const struct span *)b)->start);
 }
 
 static uint32_t pflags_of(uint32_t prot)
