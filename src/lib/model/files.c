@@ -165,7 +165,8 @@ static int add_remap(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *ms
 
 static int cmp_memfd(const void *a, const void *b)
 {
-	return c2c_cmp_u64(((const struct c2c_memfd *)a)->inode_id, ((const struct c2c_memfd *)b)->inode_id);
+	return c2c_cmp_u64(((const struct c2c_memfd *)a)->inode_id,
+			   ((const struct c2c_memfd *)b)->inode_id);
 }
 
 /* memfd.img: the inodes behind memfd and shared anonymous mappings. */
