@@ -45,23 +45,45 @@ extern "C" {
 #define C2C_VERSION_MINOR 1
 #define C2C_VERSION_PATCH 0
 
-/* Error codes; all negative. c2c_strerror() names them. */
+/*
+ * Error codes, all negative: X(NAME, value, name) declares C2C_E_NAME = value
+ * with the short name c2c_strerror() returns. The values and names are part
+ * of the ABI and of the CLI's messages: never renumber or rename one.
+ */
+#define C2C_ERRORS(X)                                                                              \
+	/* out of memory */                                                                        \
+	X(NOMEM, -1, "out of memory")                                                              \
+	/* system call failed; the saved errno says why */                                         \
+	X(IO, -2, "i/o error")                                                                     \
+	/* libarchive failed */                                                                    \
+	X(ARCHIVE, -3, "archive error")                                                            \
+	/* libelf failed */                                                                        \
+	X(ELF, -4, "elf error")                                                                    \
+	/* a record is not a decodable protobuf message */                                         \
+	X(PROTOBUF, -5, "undecodable record")                                                      \
+	/* an image does not start with its magic words */                                         \
+	X(BADMAGIC, -6, "bad magic")                                                               \
+	/* an image ends inside a record or page run */                                            \
+	X(TRUNCATED, -7, "truncated")                                                              \
+	/* a required image or field is absent */                                                  \
+	X(MISSING, -8, "missing")                                                                  \
+	/* images contradict each other */                                                         \
+	X(INCONSISTENT, -9, "inconsistent images")                                                 \
+	/* architecture or image version not handled */                                            \
+	X(UNSUPPORTED, -10, "unsupported")                                                         \
+	/* a count or size exceeds a sanity cap */                                                 \
+	X(LIMIT, -11, "limit exceeded")                                                            \
+	/* bad arguments to an API call */                                                         \
+	X(USAGE, -12, "usage error")                                                               \
+	/* output exists and overwriting was not asked for */                                      \
+	X(EXISTS, -13, "output exists")
+
+#define C2C_ERR_ENUM_(name, value, text) C2C_E_##name = (value),
 enum c2c_err {
 	C2C_OK = 0,
-	C2C_E_NOMEM = -1,	 /* out of memory */
-	C2C_E_IO = -2,		 /* system call failed; the saved errno says why */
-	C2C_E_ARCHIVE = -3,	 /* libarchive failed */
-	C2C_E_ELF = -4,		 /* libelf failed */
-	C2C_E_PROTOBUF = -5,	 /* a record is not a decodable protobuf message */
-	C2C_E_BADMAGIC = -6,	 /* an image does not start with its magic words */
-	C2C_E_TRUNCATED = -7,	 /* an image ends inside a record or page run */
-	C2C_E_MISSING = -8,	 /* a required image or field is absent */
-	C2C_E_INCONSISTENT = -9, /* images contradict each other */
-	C2C_E_UNSUPPORTED = -10, /* architecture or image version not handled */
-	C2C_E_LIMIT = -11,	 /* a count or size exceeds a sanity cap */
-	C2C_E_USAGE = -12,	 /* bad arguments to an API call */
-	C2C_E_EXISTS = -13,	 /* output exists and overwriting was not asked for */
+	C2C_ERRORS(C2C_ERR_ENUM_)
 };
+#undef C2C_ERR_ENUM_
 
 /* Severity of a message passed to the log callback. */
 enum c2c_log_level {

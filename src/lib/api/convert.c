@@ -7,7 +7,6 @@
  * this call) are removed, so the output directory is as it was.
  */
 #include <errno.h>
-#include <archive.h>
 #include <fcntl.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -129,50 +128,49 @@ static int read_archive(struct c2c_ctx *ctx, struct archive *a, const char *disp
 	return r;
 }
 
+/*
+ * Read the archive `in` (set up by the source stage) in one pass and open a
+ * source over the image set in it. fail begins the message when it is not
+ * an archive; infd (or -1) is its regular file, for members used in place.
+ */
+static int archive_source(struct c2c_ctx *ctx, const struct c2c_archive_in *in, const char *fail,
+			  int infd, int outfd, const char *outdir, bool place,
+			  struct c2c_source **ret)
+{
+	struct c2c_memtab *tab = NULL;
+	struct archive *a = NULL;
+	const char *prefix = NULL;
+	int r = c2c_archive_open(ctx, in, fail, false, &a);
+
+	if (r == 0)
+		r = read_archive(ctx, a, in->display, infd, outfd, outdir, place, &tab);
+	if (r == 0 && !(prefix = image_prefix(tab)))
+		r = c2c_fail(ctx, &C2C_LOC_FILE(in->display), C2C_E_MISSING,
+			     "no CRIU images in the archive (no checkpoint/inventory.img)");
+	if (r == 0)
+		r = c2c_source_open_tab(ctx, tab, prefix, ret);
+	c2c_memtab_put(tab);
+	c2c_archive_close(a);
+	return r;
+}
+
+/* An archive file, or "-" for standard input. */
 static int open_archive(struct c2c_ctx *ctx, const char *input, int outfd, const char *outdir,
 			bool place, struct c2c_source **ret)
 {
 	bool use_stdin = !strcmp(input, "-");
-	const char *display = use_stdin ? "<stdin>" : input;
-	struct archive *a = archive_read_new();
-	struct c2c_memtab *tab = NULL;
-	const char *prefix;
+	struct c2c_archive_in in = { .display = use_stdin ? "<stdin>" : input };
 	struct stat st;
-	int fd = -1, r;
+	int r;
 
-	if (!a)
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	/* Compression is detected from the content, whatever the file is called. */
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	fd = use_stdin ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_IO, "cannot open");
-		goto out;
-	}
-	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
-		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_ARCHIVE,
-			     "cannot read it as a checkpoint archive: %s",
-			     archive_error_string(a));
-		goto out;
-	}
-	r = read_archive(ctx, a, display,
-			 !use_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1, outfd,
-			 outdir, place, &tab);
-	if (r < 0)
-		goto out;
-	prefix = image_prefix(tab);
-	if (!prefix) {
-		r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_MISSING,
-			     "no CRIU images in the archive (no checkpoint/inventory.img)");
-		goto out;
-	}
-	r = c2c_source_open_tab(ctx, tab, prefix, ret);
-out:
-	c2c_memtab_put(tab);
-	archive_read_free(a);
-	if (fd >= 0 && !use_stdin)
-		close(fd);
+	in.fd = use_stdin ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC);
+	if (in.fd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(in.display), C2C_E_IO, "cannot open");
+	r = archive_source(ctx, &in, "cannot read it as a checkpoint archive",
+			   !use_stdin && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) ? in.fd : -1,
+			   outfd, outdir, place, ret);
+	if (!use_stdin)
+		close(in.fd);
 	return r;
 }
 
@@ -553,42 +551,24 @@ int c2c_inspect(struct c2c_ctx *ctx, const char *input)
 int c2c_convert_archive_memory(struct c2c_ctx *ctx, const void *buf, size_t len,
 			       const char *outdir)
 {
+	const struct c2c_archive_in in = { .display = "<memory>", .fd = -1, .buf = buf, .len = len };
 	struct c2c_source *src = NULL;
-	struct c2c_memtab *tab = NULL;
 	struct made_dirs md = { 0 };
-	struct archive *a = NULL;
-	const char *prefix;
 	int dirfd = -1, r;
 
 	c2c_op_begin(ctx);
 	if (c2c_report_begin(ctx, "<memory>") < 0)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	r = begin(ctx, outdir, &md, &dirfd);
-	if (r == 0 && !(a = archive_read_new()))
-		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	if (r == 0) {
-		archive_read_support_filter_all(a);
-		archive_read_support_format_tar(a);
-		if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
-			r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_ARCHIVE,
-				     "not a checkpoint archive: %s", archive_error_string(a));
-	}
 	if (r == 0)
-		r = read_archive(ctx, a, "<memory>", -1, dirfd, outdir, true, &tab);
-	if (r == 0 && !(prefix = image_prefix(tab)))
-		r = c2c_fail(ctx, &C2C_LOC_FILE("<memory>"), C2C_E_MISSING,
-			     "no CRIU images in the archive (no checkpoint/inventory.img)");
-	if (r == 0)
-		r = c2c_source_open_tab(ctx, tab, prefix, &src);
+		r = archive_source(ctx, &in, "not a checkpoint archive", -1, dirfd, outdir, true,
+				   &src);
 	if (r == 0) {
 		ctx->report->kind = "archive";
 		c2c_report_load_meta(ctx, ctx->report, src);
 		r = convert_source(ctx, src, dirfd, outdir);
 	}
 	c2c_source_free(src);
-	c2c_memtab_put(tab);
-	if (a)
-		archive_read_free(a);
 	end(ctx, &md, dirfd, r);
 	return r;
 }

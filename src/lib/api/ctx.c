@@ -71,12 +71,12 @@ int c2c_ctx_set_parent(struct c2c_ctx *ctx, const char *input)
 
 int c2c_ctx_add_pid(struct c2c_ctx *ctx, uint32_t pid)
 {
-	uint32_t *p = reallocarray(ctx->opts.pids, ctx->opts.npids + 1, sizeof(*p));
+	/* NULL: the public API returns C2C_E_NOMEM without recording a failure. */
+	int r = c2c_array_grow(NULL, &ctx->opts.pids, &ctx->opts.pids_cap, ctx->opts.npids + 1,
+			       sizeof(*ctx->opts.pids));
 
-	if (!p)
-		return C2C_E_NOMEM;
-	p[ctx->opts.npids++] = pid;
-	ctx->opts.pids = p;
-	return 0;
+	if (r == 0)
+		ctx->opts.pids[ctx->opts.npids++] = pid;
+	return r;
 }
 

@@ -80,27 +80,17 @@ static bool selected(const struct c2c_ctx *ctx, uint32_t pid)
 	return ctx->opts.npids == 0;
 }
 
-static int cmp_ext(const void *a, const void *b)
+static bool vma_below(const void *element, const void *key)
 {
-	const struct c2c_extent *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	return ((const struct c2c_vma *)element)->end <= *(const uint64_t *)key;
 }
 
 /* The VMA holding addr, or NULL; *next is the start of the next VMA above addr. */
 static const struct c2c_vma *vma_at(const struct c2c_vma *v, size_t n, uint64_t addr,
 				    uint64_t *next)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = c2c_lower_bound(v, n, sizeof(*v), &addr, vma_below);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	*next = lo < n ? v[lo].start : UINT64_MAX;
 	return lo < n && v[lo].start <= addr ? &v[lo] : NULL;
 }
@@ -114,15 +104,8 @@ static int push_run(struct c2c_place_run **runs, size_t *n, size_t *cap, struct 
 		last->len += r.len;
 		return 0;
 	}
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		struct c2c_place_run *v = reallocarray(*runs, c, sizeof(*v));
-
-		if (!v)
-			return -1;
-		*runs = v;
-		*cap = c;
-	}
+	if (c2c_array_grow(NULL, runs, cap, *n + 1, sizeof(**runs)) < 0)
+		return -1;
 	(*runs)[(*n)++] = r;
 	return 0;
 }
@@ -146,7 +129,7 @@ static int plan_runs(const struct c2c_ctx *ctx, const struct c2c_vma *vmas, size
 		goto out;
 	memcpy(sx, ext, n * sizeof(*sx));
 	if (n > 1)
-		qsort(sx, n, sizeof(*sx), cmp_ext);
+		qsort(sx, n, sizeof(*sx), c2c_extent_cmp);
 	/* Regions in address order, exactly as corebuild.c layout() assigns them. */
 	for (size_t i = 0; i < nv; i++) {
 		const struct c2c_vma *v = &vmas[i];
@@ -382,30 +365,28 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 		/* Only our own spool: an archive used in place is the user's file. */
 		if (m->spooled && (dir = parse_name(m->name, "pages-", &id)) >= 0 &&
 		    st->npages < PLACE_MAX_PROCS) {
-			struct place_pages *v = reallocarray(st->pages, st->npages + 1, sizeof(*v));
+			int r = c2c_array_grow(st->ctx, &st->pages, &st->pages_cap, st->npages + 1,
+					       sizeof(*st->pages));
 
-			if (!v)
-				return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
-			st->pages = v;
-			v[st->npages++] = (struct place_pages){ dir, id, i };
+			if (r < 0)
+				return r;
+			st->pages[st->npages++] = (struct place_pages){ dir, id, i };
 		}
 		return 0;
 	}
 	if ((dir = parse_name(m->name, "mm-", &id)) >= 0 && st->nmms < PLACE_MAX_PROCS) {
-		struct place_mm *v = reallocarray(st->mms, st->nmms + 1, sizeof(*v));
+		int r = c2c_array_grow(st->ctx, &st->mms, &st->mms_cap, st->nmms + 1,
+				       sizeof(*st->mms));
 
-		if (!v)
-			return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
-		st->mms = v;
-		v[st->nmms++] = (struct place_mm){ dir, id, i };
+		if (r < 0)
+			return r;
+		st->mms[st->nmms++] = (struct place_mm){ dir, id, i };
 		for (size_t k = 0; k < st->nmaps; k++)
 			if (st->maps[k].dir == dir && st->maps[k].pid == id)
 				return place_late(st, tab, dir, st->maps[k].pages_id);
 	} else if ((dir = parse_name(m->name, "pagemap-", &id)) >= 0 &&
 		   st->nmaps < PLACE_MAX_PROCS) {
 		struct place_map pm = { dir, id, 0, i };
-		struct place_map *v;
-
 		int r;
 
 		c2c_try_begin(st->ctx); /* the loader reports a broken image if it matters */
@@ -413,11 +394,11 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 		c2c_try_end(st->ctx);
 		if (r < 0)
 			return 0;
-		v = reallocarray(st->maps, st->nmaps + 1, sizeof(*v));
-		if (!v)
-			return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
-		st->maps = v;
-		v[st->nmaps++] = pm;
+		r = c2c_array_grow(st->ctx, &st->maps, &st->maps_cap, st->nmaps + 1,
+				   sizeof(*st->maps));
+		if (r < 0)
+			return r;
+		st->maps[st->nmaps++] = pm;
 		return place_late(st, tab, dir, pm.pages_id);
 	}
 	return 0;

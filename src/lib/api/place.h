@@ -21,11 +21,11 @@ struct c2c_place_state {
 	struct c2c_ctx *ctx;
 	int dirfd;	   /* output directory: core files are created here */
 	struct place_map *maps; /* task pagemaps seen, decoded */
-	size_t nmaps;
+	size_t nmaps, maps_cap;
 	struct place_mm *mms; /* mm images seen */
-	size_t nmms;
+	size_t nmms, mms_cap;
 	struct place_pages *pages; /* pages images spooled */
-	size_t npages;
+	size_t npages, pages_cap;
 };
 
 /* Set up st and the placer callbacks for c2c_archive_read. */

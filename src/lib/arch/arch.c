@@ -63,6 +63,17 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 	return NULL;
 }
 
+/* pr_pid, pr_ppid, pr_pgrp and pr_sid: four u32 in a row in both structs. */
+_Static_assert(PRS_SID == PRS_PID + 12 && PRP_SID == PRP_PID + 12, "pid fields in a row");
+
+static void put_ids(uint8_t *p, uint32_t pid, const struct c2c_task_info *ti)
+{
+	c2c_put32(p, pid);
+	c2c_put32(p + 4, ti->ppid);
+	c2c_put32(p + 8, ti->pgid);
+	c2c_put32(p + 12, ti->sid);
+}
+
 void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const struct c2c_regs *regs, uint8_t *out)
 {
@@ -75,10 +86,7 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 	 */
 	c2c_put64(out + PRS_SIGPEND, ti->sigpend);
 	c2c_put64(out + PRS_SIGHOLD, ti->sighold);
-	c2c_put32(out + PRS_PID, ti->tid);
-	c2c_put32(out + PRS_PPID, ti->ppid);
-	c2c_put32(out + PRS_PGRP, ti->pgid);
-	c2c_put32(out + PRS_SID, ti->sid);
+	put_ids(out + PRS_PID, ti->tid, ti);
 	memcpy(out + PRS_REG, regs->greg, greg_bytes);
 	c2c_put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
 }
@@ -103,10 +111,7 @@ void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *
 	c2c_put64(out + PRP_FLAG, ti->pf_flags);
 	c2c_put32(out + PRP_UID, ti->uid);
 	c2c_put32(out + PRP_GID, ti->gid);
-	c2c_put32(out + PRP_PID, ti->pid);
-	c2c_put32(out + PRP_PPID, ti->ppid);
-	c2c_put32(out + PRP_PGRP, ti->pgid);
-	c2c_put32(out + PRP_SID, ti->sid);
+	put_ids(out + PRP_PID, ti->pid, ti);
 	memcpy(out + PRP_FNAME, fname, strnlen(fname, 15));
 	memcpy(out + PRP_PSARGS, psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
 }

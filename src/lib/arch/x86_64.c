@@ -90,22 +90,16 @@ static void build_fxsave(const PbUserX86FpregsEntry *fp, uint8_t *fx)
  */
 static uint64_t xsave_features(const PbUserX86XsaveEntry *xs)
 {
+	/* Words CRIU saved of each component, by number (8, PT, never is). */
+	const size_t saved[] = { [2] = xs->n_ymmh_space, [3] = xs->n_bndreg_state,
+				 [4] = xs->n_bndcsr_state, [5] = xs->n_opmask_reg,
+				 [6] = xs->n_zmm_upper, [7] = xs->n_hi16_zmm,
+				 [9] = xs->n_pkru };
 	uint64_t f = XFEATURE_SSE_MASK;
 
-	if (xs->n_ymmh_space)
-		f |= 1U << 2;
-	if (xs->n_bndreg_state)
-		f |= 1U << 3;
-	if (xs->n_bndcsr_state)
-		f |= 1U << 4;
-	if (xs->n_opmask_reg)
-		f |= 1U << 5;
-	if (xs->n_zmm_upper)
-		f |= 1U << 6;
-	if (xs->n_hi16_zmm)
-		f |= 1U << 7;
-	if (xs->n_pkru)
-		f |= 1U << 9;
+	for (size_t i = 0; i < C2C_ARRAY_SIZE(saved); i++)
+		if (saved[i])
+			f |= 1ULL << i;
 	return f;
 }
 

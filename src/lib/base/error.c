@@ -13,25 +13,16 @@
 #include "error.h"
 #include "util.h"
 
+/* Short names of the codes, from the one list of the public header. */
+#define ERR_NAME(name, value, text) { C2C_E_##name, text },
 static const struct {
 	int code;
 	const char *name;
 } err_names[] = {
 	{ C2C_OK, "success" },
-	{ C2C_E_NOMEM, "out of memory" },
-	{ C2C_E_IO, "i/o error" },
-	{ C2C_E_ARCHIVE, "archive error" },
-	{ C2C_E_ELF, "elf error" },
-	{ C2C_E_PROTOBUF, "undecodable record" },
-	{ C2C_E_BADMAGIC, "bad magic" },
-	{ C2C_E_TRUNCATED, "truncated" },
-	{ C2C_E_MISSING, "missing" },
-	{ C2C_E_INCONSISTENT, "inconsistent images" },
-	{ C2C_E_UNSUPPORTED, "unsupported" },
-	{ C2C_E_LIMIT, "limit exceeded" },
-	{ C2C_E_USAGE, "usage error" },
-	{ C2C_E_EXISTS, "output exists" },
+	C2C_ERRORS(ERR_NAME)
 };
+#undef ERR_NAME
 
 const char *c2c_strerror(int code)
 {
@@ -166,15 +157,12 @@ void c2c_warn(struct c2c_ctx *ctx, const struct c2c_loc *loc, const char *fmt, .
 	va_end(ap);
 	c2c_loc_format(loc, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s%s", where, text);
-	if (ctx->warnings.n < C2C_MAX_WARNINGS) {
-		char **v = reallocarray(ctx->warnings.v, ctx->warnings.n + 1, sizeof(*v));
-
-		if (v) {
-			ctx->warnings.v = v;
-			if ((v[ctx->warnings.n] = c2c_strdup(msg)))
-				ctx->warnings.n++;
-		}
-	}
+	/* A warning that cannot be kept is still counted and logged, never a failure. */
+	if (ctx->warnings.n < C2C_MAX_WARNINGS &&
+	    c2c_array_grow(NULL, &ctx->warnings.v, &ctx->warnings.cap, ctx->warnings.n + 1,
+			   sizeof(*ctx->warnings.v)) == 0 &&
+	    (ctx->warnings.v[ctx->warnings.n] = c2c_strdup(msg)))
+		ctx->warnings.n++;
 	emit(ctx, C2C_LOG_WARN, msg);
 }
 

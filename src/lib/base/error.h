@@ -41,7 +41,7 @@ struct c2c_pattern {
 struct c2c_opts {
 	unsigned int flags;	 /* enum c2c_flags */
 	uint32_t *pids;		 /* convert only these (all when npids is 0) */
-	size_t npids;
+	size_t npids, pids_cap;
 	char *root;		 /* --root, or NULL */
 	enum c2c_file_pages file_pages; /* which file pages to take from root */
 	char *parent_input;	 /* --parent, or NULL */
@@ -61,6 +61,7 @@ struct c2c_progress {
 struct c2c_warnings {
 	char **v;
 	size_t n;     /* kept */
+	size_t cap;   /* of v */
 	size_t count; /* issued */
 };
 

@@ -44,10 +44,44 @@ static inline bool c2c_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
 	return __builtin_mul_overflow(a, b, r);
 }
 
+/* -1, 0 or 1 as x is below, equal to or above y: the body of every qsort comparison. */
+static inline int c2c_cmp_u64(uint64_t x, uint64_t y)
+{
+	return x < y ? -1 : x > y;
+}
+
 static inline uint64_t c2c_round_up(uint64_t v, uint64_t align)
 {
 	return (v + align - 1) & ~(align - 1);
 }
+
+struct c2c_ctx;
+
+/*
+ * Make room for at least `need` elements of `elem` bytes in a growable
+ * array. vp points at the array pointer (NULL for an empty array), cap at
+ * its capacity in elements; both are updated, the capacity doubling from 16.
+ * Returns 0, or C2C_E_NOMEM with the array unchanged and "out of memory"
+ * recorded in ctx (nothing recorded when ctx is NULL).
+ */
+int c2c_array_grow(struct c2c_ctx *ctx, void *vp, size_t *cap, size_t need, size_t elem);
+
+/*
+ * Binary search: v holds n elements of elem bytes, ordered so that
+ * below(element, key) holds for a prefix of them and for none after it.
+ * Returns the index of the first element for which it does not hold
+ * (n if there is none): the lower bound of key.
+ */
+size_t c2c_lower_bound(const void *v, size_t n, size_t elem, const void *key,
+		       bool (*below)(const void *element, const void *key));
+
+/*
+ * A relative path with its "." and empty components dropped: "./a//b/"
+ * gives "a/b", "./" gives "". Returns a new string, or NULL for an empty or
+ * absolute path, one with a ".." component or of 4096 bytes or more, or
+ * when memory ran out.
+ */
+char *c2c_path_normalize(const char *path);
 
 /* Duplicate a string; NULL when out of memory. */
 char *c2c_strdup(const char *s);

@@ -15,21 +15,23 @@
 
 /* Image names and magics (criu/image-desc.c, criu/include/magic.h; doc §1.3). */
 static const struct c2c_imgdesc imgdescs[_C2C_IMG_MAX] = {
-	[C2C_IMG_INVENTORY] = { "inventory.img", false, 0x58313116U, 0 },
-	[C2C_IMG_PSTREE] = { "pstree.img", false, 0x50273030U, IMG_COMMON_MAGIC },
-	[C2C_IMG_CORE] = { "core-", true, 0x55053847U, IMG_COMMON_MAGIC },
-	[C2C_IMG_IDS] = { "ids-", true, 0x54432030U, IMG_COMMON_MAGIC },
-	[C2C_IMG_MM] = { "mm-", true, 0x57492820U, IMG_COMMON_MAGIC },
-	[C2C_IMG_PAGEMAP] = { "pagemap-", true, 0x56084025U, IMG_COMMON_MAGIC },
-	[C2C_IMG_SHMEM_PAGEMAP] = { "pagemap-shmem-", true, 0x56084025U, IMG_COMMON_MAGIC },
-	[C2C_IMG_FILES] = { "files.img", false, 0x56303138U, IMG_COMMON_MAGIC },
-	[C2C_IMG_REG_FILES] = { "reg-files.img", false, 0x50363636U, IMG_COMMON_MAGIC },
-	[C2C_IMG_MEMFD] = { "memfd.img", false, 0x48453499U, IMG_COMMON_MAGIC },
-	[C2C_IMG_REMAP_FPATH] = { "remap-fpath.img", false, 0x59133954U, IMG_COMMON_MAGIC },
-	[C2C_IMG_STATS] = { "stats-dump", false, 0x57093306U, IMG_SERVICE_MAGIC },
-	[C2C_IMG_FDINFO] = { "fdinfo-", true, 0x56213732U, IMG_COMMON_MAGIC },
-	[C2C_IMG_FS] = { "fs-", true, 0x51403912U, IMG_COMMON_MAGIC },
-	[C2C_IMG_UTSNS] = { "utsns-", true, 0x54473203U, IMG_COMMON_MAGIC },
+	[C2C_IMG_INVENTORY] = { "inventory.img", false, 0x58313116U, 0, "inventory has no entry" },
+	[C2C_IMG_PSTREE] = { "pstree.img", false, 0x50273030U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_CORE] = { "core-", true, 0x55053847U, IMG_COMMON_MAGIC, "core image has no entry" },
+	[C2C_IMG_IDS] = { "ids-", true, 0x54432030U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_MM] = { "mm-", true, 0x57492820U, IMG_COMMON_MAGIC, "mm image has no entry" },
+	[C2C_IMG_PAGEMAP] = { "pagemap-", true, 0x56084025U, IMG_COMMON_MAGIC,
+			      "pagemap has no head record" },
+	[C2C_IMG_SHMEM_PAGEMAP] = { "pagemap-shmem-", true, 0x56084025U, IMG_COMMON_MAGIC,
+				    "pagemap has no head record" },
+	[C2C_IMG_FILES] = { "files.img", false, 0x56303138U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_REG_FILES] = { "reg-files.img", false, 0x50363636U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_MEMFD] = { "memfd.img", false, 0x48453499U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_REMAP_FPATH] = { "remap-fpath.img", false, 0x59133954U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_STATS] = { "stats-dump", false, 0x57093306U, IMG_SERVICE_MAGIC, NULL },
+	[C2C_IMG_FDINFO] = { "fdinfo-", true, 0x56213732U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_FS] = { "fs-", true, 0x51403912U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_UTSNS] = { "utsns-", true, 0x54473203U, IMG_COMMON_MAGIC, NULL },
 };
 
 void c2c_image_name(enum c2c_image_kind kind, uint64_t id, char *buf, size_t size)
@@ -128,4 +130,85 @@ int c2c_image_next_msg(struct c2c_ctx *ctx, struct c2c_image *img,
 				/* our messages are CRIU's names with a "pb_" prefix */
 				strncmp(desc->name, "pb_", 3) ? desc->name : desc->name + 3);
 	return 1;
+}
+
+static int load_blob(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+		     uint64_t id, bool optional, struct c2c_blob *blob)
+{
+	char name[64];
+
+	c2c_image_name(kind, id, name, sizeof(name));
+	return c2c_source_load(ctx, src, name, optional, blob);
+}
+
+int c2c_image_load(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+		   uint64_t id, bool optional, struct c2c_blob *blob, struct c2c_image *img)
+{
+	int r = load_blob(ctx, src, kind, id, optional, blob);
+
+	if (r != 0)
+		return r;
+	r = c2c_image_open(ctx, blob, kind, img);
+	if (r < 0)
+		c2c_blob_release(blob);
+	return r;
+}
+
+int c2c_image_read_one(struct c2c_ctx *ctx, const struct c2c_blob *blob,
+		       enum c2c_image_kind kind, const ProtobufCMessageDescriptor *desc,
+		       struct c2c_image *img, ProtobufCMessage **msg)
+{
+	int r = c2c_image_open(ctx, blob, kind, img);
+
+	if (r == 0)
+		r = c2c_image_next_msg(ctx, img, desc, msg);
+	if (r == 0)
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_TRUNCATED, "%s",
+			     imgdescs[kind].no_entry ? imgdescs[kind].no_entry
+						     : "image has no entry");
+	return r < 0 ? r : 0;
+}
+
+int c2c_image_load_one(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+		       uint64_t id, const ProtobufCMessageDescriptor *desc, bool optional,
+		       struct c2c_blob *blob, ProtobufCMessage **msg, struct c2c_image *img)
+{
+	int r = load_blob(ctx, src, kind, id, optional, blob);
+
+	if (r != 0)
+		return r;
+	r = c2c_image_read_one(ctx, blob, kind, desc, img, msg);
+	if (r < 0)
+		c2c_blob_release(blob);
+	return r;
+}
+
+int c2c_image_foreach(struct c2c_ctx *ctx, struct c2c_image *img,
+		      const ProtobufCMessageDescriptor *desc, c2c_record_fn fn, void *data)
+{
+	ProtobufCMessage *msg = NULL;
+	int r;
+
+	while ((r = c2c_image_next_msg(ctx, img, desc, &msg)) == 1) {
+		r = fn(ctx, data, msg, &C2C_IMAGE_LOC(img));
+		protobuf_c_message_free_unpacked(msg, NULL);
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+int c2c_image_load_each(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+			uint64_t id, bool optional, const ProtobufCMessageDescriptor *desc,
+			c2c_record_fn fn, void *data)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+	struct c2c_image img;
+	int r = c2c_image_load(ctx, src, kind, id, optional, &b, &img);
+
+	if (r != 0)
+		return r;
+	r = c2c_image_foreach(ctx, &img, desc, fn, data);
+	c2c_blob_release(&b);
+	return r;
 }

@@ -24,44 +24,35 @@
 
 static int cmp_file(const void *a, const void *b)
 {
-	const struct c2c_file *x = a, *y = b;
+	return c2c_cmp_u64(((const struct c2c_file *)a)->id, ((const struct c2c_file *)b)->id);
+}
 
-	return x->id < y->id ? -1 : x->id > y->id;
+static bool file_below(const void *element, const void *key)
+{
+	return ((const struct c2c_file *)element)->id < *(const uint64_t *)key;
 }
 
 struct c2c_file *c2c_files_find(const struct c2c_checkpoint *ck, uint64_t id)
 {
-	size_t lo = 0, hi = ck->nfiles;
+	size_t i = c2c_lower_bound(ck->files, ck->nfiles, sizeof(*ck->files), &id, file_below);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ck->files[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < ck->nfiles && ck->files[lo].id == id ? &ck->files[lo] : NULL;
+	return i < ck->nfiles && ck->files[i].id == id ? &ck->files[i] : NULL;
 }
 
 static int push_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_loc *loc,
 		     struct c2c_file f)
 {
-	struct c2c_file *v;
+	int r = ck->nfiles >= C2C_MAX_FILES
+			? c2c_fail(ctx, loc, C2C_E_LIMIT, "more than %u file entries", C2C_MAX_FILES)
+			: c2c_array_grow(ctx, &ck->files, &ck->files_cap, ck->nfiles + 1,
+					 sizeof(*ck->files));
 
-	if (ck->nfiles >= C2C_MAX_FILES) {
+	if (r < 0) {
 		free(f.path);
 		free(f.name);
-		return c2c_fail(ctx, loc, C2C_E_LIMIT, "more than %u file entries", C2C_MAX_FILES);
+		return r;
 	}
-	v = reallocarray(ck->files, ck->nfiles + 1, sizeof(*v));
-	if (!v) {
-		free(f.path);
-		free(f.name);
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	}
-	v[ck->nfiles++] = f;
-	ck->files = v;
+	ck->files[ck->nfiles++] = f;
 	return 0;
 }
 
@@ -89,56 +80,52 @@ static int add_reg_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const st
 	return push_file(ctx, ck, loc, f);
 }
 
+/* One entry of files.img (or of reg-files.img when legacy). */
+struct file_table {
+	struct c2c_checkpoint *ck;
+	bool legacy;
+};
+
+static int add_file_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+			  const struct c2c_loc *loc)
+{
+	const struct file_table *ft = data;
+	const PbFileEntry *fe = (const PbFileEntry *)msg;
+
+	if (ft->legacy) {
+		const PbRegFileEntry *reg = (const PbRegFileEntry *)msg;
+
+		return add_reg_file(ctx, ft->ck, loc, reg->id, reg);
+	}
+	if (fe->type == FD_TYPE_REG)
+		return add_reg_file(ctx, ft->ck, loc, fe->id, fe->reg);
+	if (fe->type == FD_TYPE_MEMFD && fe->memfd)
+		return push_file(ctx, ft->ck, loc,
+				 (struct c2c_file){ .id = fe->id,
+						    .type = FD_TYPE_MEMFD,
+						    .inode_id = fe->memfd->inode_id });
+	return 0;
+}
+
 /* files.img (CRIU >= 3.4) or reg-files.img (older); either may be absent. */
 static int load_file_table(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
+	struct file_table ft = { ck, false };
 	struct c2c_image img;
-	bool legacy = false;
 	int r;
 
-	r = c2c_source_load(ctx, ck->src, c2c_imgdesc_get(C2C_IMG_FILES)->name, true, &b);
+	r = c2c_image_load(ctx, ck->src, C2C_IMG_FILES, 0, true, &b, &img);
 	if (r == 1) {
-		legacy = true;
-		r = c2c_source_load(ctx, ck->src, c2c_imgdesc_get(C2C_IMG_REG_FILES)->name, true,
-				    &b);
+		ft.legacy = true;
+		r = c2c_image_load(ctx, ck->src, C2C_IMG_REG_FILES, 0, true, &b, &img);
 	}
 	if (r != 0)
 		return r < 0 ? r : 0;
-	r = c2c_image_open(ctx, &b, legacy ? C2C_IMG_REG_FILES : C2C_IMG_FILES, &img);
-	if (r < 0)
-		goto out;
-	for (;;) {
-		struct c2c_loc loc;
-
-		r = c2c_image_next_msg(ctx, &img,
-				       legacy ? &pb_reg_file_entry__descriptor
-					      : &pb_file_entry__descriptor,
-				       &msg);
-		if (r <= 0)
-			break;
-		loc = C2C_IMAGE_LOC(&img);
-		if (legacy) {
-			PbRegFileEntry *reg = (PbRegFileEntry *)msg;
-
-			r = add_reg_file(ctx, ck, &loc, reg->id, reg);
-		} else {
-			PbFileEntry *fe = (PbFileEntry *)msg;
-
-			if (fe->type == FD_TYPE_REG)
-				r = add_reg_file(ctx, ck, &loc, fe->id, fe->reg);
-			else if (fe->type == FD_TYPE_MEMFD && fe->memfd)
-				r = push_file(ctx, ck, &loc,
-					      (struct c2c_file){ .id = fe->id,
-								 .type = FD_TYPE_MEMFD,
-								 .inode_id = fe->memfd->inode_id });
-		}
-		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
-		if (r < 0)
-			goto out;
-	}
+	r = c2c_image_foreach(ctx, &img,
+			      ft.legacy ? &pb_reg_file_entry__descriptor
+					: &pb_file_entry__descriptor,
+			      add_file_entry, &ft);
 	if (r < 0)
 		goto out;
 	if (ck->nfiles > 1) /* files is NULL when there are none */
@@ -157,92 +144,58 @@ out:
 }
 
 /* remap-fpath.img: files deleted at dump time get the kernel's " (deleted)". */
-static int load_remaps(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
+static int add_remap(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+		     const struct c2c_loc *loc)
 {
-	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
-	int r;
+	const PbRemapFilePathEntry *e = (const PbRemapFilePathEntry *)msg;
+	struct c2c_file *f = c2c_files_find(data, e->orig_id);
+	char *p;
 
-	r = c2c_source_load(ctx, ck->src, c2c_imgdesc_get(C2C_IMG_REMAP_FPATH)->name, true, &b);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = c2c_image_open(ctx, &b, C2C_IMG_REMAP_FPATH, &img);
-	while (r == 0 &&
-	       (r = c2c_image_next_msg(ctx, &img, &pb_remap_file_path_entry__descriptor, &msg)) == 1) {
-		PbRemapFilePathEntry *e = (PbRemapFilePathEntry *)msg;
-		struct c2c_file *f = c2c_files_find(ck, e->orig_id);
-
-		r = 0;
-		if (f && f->path && (e->remap_type == REMAP_GHOST || e->remap_type == REMAP_LINKED)) {
-			char *p = c2c_asprintf("%s (deleted)", f->path);
-
-			if (!p)
-				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			else {
-				free(f->path);
-				f->path = p;
-				f->deleted = true;
-			}
-		}
-		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
-	}
-	c2c_blob_release(&b);
-	return r < 0 ? r : 0;
+	(void)loc;
+	if (!f || !f->path || (e->remap_type != REMAP_GHOST && e->remap_type != REMAP_LINKED))
+		return 0;
+	p = c2c_asprintf("%s (deleted)", f->path);
+	if (!p)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	free(f->path);
+	f->path = p;
+	f->deleted = true;
+	return 0;
 }
 
 static int cmp_memfd(const void *a, const void *b)
 {
-	const struct c2c_memfd *x = a, *y = b;
-
-	return x->inode_id < y->inode_id ? -1 : x->inode_id > y->inode_id;
+	return c2c_cmp_u64(((const struct c2c_memfd *)a)->inode_id,
+			   ((const struct c2c_memfd *)b)->inode_id);
 }
 
 /* memfd.img: the inodes behind memfd and shared anonymous mappings. */
-static int load_memfds(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
+static int add_memfd(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+		     const struct c2c_loc *loc)
 {
-	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
-	int r;
+	const PbMemfdInodeEntry *e = (const PbMemfdInodeEntry *)msg;
+	struct c2c_checkpoint *ck = data;
+	char *path;
+	int r = ck->nmemfds >= C2C_MAX_FILES
+			? c2c_fail(ctx, loc, C2C_E_LIMIT, "too many memfd entries")
+			: c2c_array_grow(ctx, &ck->memfds, &ck->memfds_cap, ck->nmemfds + 1,
+					 sizeof(*ck->memfds));
 
-	r = c2c_source_load(ctx, ck->src, c2c_imgdesc_get(C2C_IMG_MEMFD)->name, true, &b);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = c2c_image_open(ctx, &b, C2C_IMG_MEMFD, &img);
-	while (r == 0 &&
-	       (r = c2c_image_next_msg(ctx, &img, &pb_memfd_inode_entry__descriptor, &msg)) == 1) {
-		PbMemfdInodeEntry *e = (PbMemfdInodeEntry *)msg;
-		struct c2c_memfd *v = NULL;
-		char *path;
-
-		/*
-		 * The kernel names a memfd "/memfd:NAME (deleted)"; CRIU saves a
-		 * shared anonymous mapping as a memfd called "/dev/zero", whose
-		 * kernel name is "/dev/zero (deleted)" (fixtures README).
-		 */
-		if (e->name && !strcmp(e->name, "/dev/zero"))
-			path = c2c_strdup("/dev/zero (deleted)");
-		else
-			path = c2c_asprintf("/memfd:%s (deleted)", e->name ? e->name : "");
-		if (path && ck->nmemfds < C2C_MAX_FILES)
-			v = reallocarray(ck->memfds, ck->nmemfds + 1, sizeof(*v));
-		if (!v) {
-			free(path);
-			r = path ? c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_LIMIT,
-					    "too many memfd entries")
-				 : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		} else {
-			v[ck->nmemfds++] = (struct c2c_memfd){ e->inode_id, e->shmid, path };
-			ck->memfds = v;
-			r = 0;
-		}
-		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
-	}
-	c2c_blob_release(&b);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	/*
+	 * The kernel names a memfd "/memfd:NAME (deleted)"; CRIU saves a
+	 * shared anonymous mapping as a memfd called "/dev/zero", whose
+	 * kernel name is "/dev/zero (deleted)" (fixtures README).
+	 */
+	if (e->name && !strcmp(e->name, "/dev/zero"))
+		path = c2c_strdup("/dev/zero (deleted)");
+	else
+		path = c2c_asprintf("/memfd:%s (deleted)", e->name ? e->name : "");
+	if (!path)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	ck->memfds[ck->nmemfds++] = (struct c2c_memfd){ e->inode_id, e->shmid, path };
+	return 0;
 }
 
 int c2c_files_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
@@ -254,9 +207,12 @@ int c2c_files_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 	ck->files_loaded = true;
 	r = load_file_table(ctx, ck);
 	if (r == 0)
-		r = load_remaps(ctx, ck);
-	if (r == 0)
-		r = load_memfds(ctx, ck);
+		r = c2c_image_load_each(ctx, ck->src, C2C_IMG_REMAP_FPATH, 0, true,
+					&pb_remap_file_path_entry__descriptor, add_remap, ck);
+	if (r >= 0)
+		r = c2c_image_load_each(ctx, ck->src, C2C_IMG_MEMFD, 0, true,
+					&pb_memfd_inode_entry__descriptor, add_memfd, ck);
+	r = r < 0 ? r : 0;
 	if (r == 0 && ck->nmemfds > 1) /* looked up by inode for every memfd VMA */
 		qsort(ck->memfds, ck->nmemfds, sizeof(*ck->memfds), cmp_memfd);
 	return r;

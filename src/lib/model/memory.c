@@ -6,6 +6,7 @@
  * produces the sorted VMAs with their files and shared memory resolved, the
  * auxv, and reads of process memory from the page runs.
  */
+#include <elf.h> /* AT_NULL, AT_PAGESZ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,6 @@
 #include "mm.pb-c.h"
 #include "model.h"
 #include "util.h"
-
-/* auxv types (include/uapi/linux/auxvec.h). */
-#define AT_NULL 0
-#define AT_PAGESZ 6
 
 /* Page sizes Linux architectures have: 4 KiB (the smallest) to 1 MiB. */
 #define PAGE_SIZE_MIN 4096ULL
@@ -42,23 +39,21 @@ int c2c_auxv_page_size(struct c2c_ctx *ctx, const struct c2c_loc *loc, const uin
 	return 0;
 }
 
+static bool shmem_below(const void *element, const void *key)
+{
+	return (*(const struct c2c_shmem *const *)element)->shmid < *(const uint64_t *)key;
+}
+
 /* Shared memory objects are loaded once, whatever number of VMAs map them. */
 static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t shmid,
 		     uint64_t page_size, const struct c2c_shmem **ret)
 {
-	struct c2c_shmem *s, **v;
-	size_t lo = 0, hi = ck->nshmems;
+	struct c2c_shmem *s;
+	size_t lo;
 	int r;
 
 	/* Kept sorted by shmid: a binary search per VMA, not a scan. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ck->shmems[mid]->shmid < shmid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = c2c_lower_bound(ck->shmems, ck->nshmems, sizeof(*ck->shmems), &shmid, shmem_below);
 	if (lo < ck->nshmems && ck->shmems[lo]->shmid == shmid) {
 		*ret = ck->shmems[lo];
 		if (ck->shmems[lo]->pm.page_size != page_size)
@@ -74,13 +69,13 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 		return c2c_fail(ctx, NULL, C2C_E_LIMIT,
 				"more than %u shared memory objects in one checkpoint",
 				C2C_MAX_SHMEM_OBJECTS);
+	r = c2c_array_grow(ctx, &ck->shmems, &ck->shmems_cap, ck->nshmems + 1,
+			   sizeof(*ck->shmems));
+	if (r < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
-	v = s ? reallocarray(ck->shmems, ck->nshmems + 1, sizeof(*v)) : NULL;
-	if (!v) {
-		free(s);
+	if (!s)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	}
-	ck->shmems = v;
 	s->shmid = shmid;
 	r = c2c_pagemap_load(ctx, ck, ck->src, C2C_PAGEMAP_SHMEM, shmid, page_size, &s->pm);
 	if (r < 0) {
@@ -100,7 +95,7 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 			 path ? path : name);
 		free(path);
 	}
-	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*v));
+	memmove(&ck->shmems[lo + 1], &ck->shmems[lo], (ck->nshmems - lo) * sizeof(*ck->shmems));
 	ck->shmems[lo] = s;
 	ck->nshmems++;
 	*ret = s;
@@ -110,9 +105,7 @@ static int get_shmem(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint64_t sh
 
 static int cmp_vma(const void *a, const void *b)
 {
-	const struct c2c_vma *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
+	return c2c_cmp_u64(((const struct c2c_vma *)a)->start, ((const struct c2c_vma *)b)->start);
 }
 
 /* Attach the NT_FILE name and the shared memory object of a VMA. */
@@ -197,14 +190,9 @@ static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbM
 					"VMA %zu [%#llx, %#llx) is empty or not page aligned", i,
 					(unsigned long long)e->start, (unsigned long long)e->end);
 		}
-		vmas[nv++] = (struct c2c_vma){ .start = e->start,
-					       .end = e->end,
-					       .pgoff = e->pgoff,
-					       .shmid = e->shmid,
-					       .madv = e->madv,
-					       .prot = e->prot,
-					       .flags = e->flags,
-					       .status = e->status };
+		/* VmaEntry's fields in struct c2c_vma's order; path, file, shm come later. */
+		vmas[nv++] = (struct c2c_vma){ e->start, e->end, e->pgoff, e->shmid, e->madv,
+					       e->prot, e->flags, e->status, NULL, NULL, NULL };
 	}
 	if (nv > 1)
 		qsort(vmas, nv, sizeof(*vmas), cmp_vma);
@@ -225,40 +213,24 @@ static int decode_vmas(struct c2c_ctx *ctx, const struct c2c_loc *loc, const PbM
 	return 0;
 }
 
-/* The MmEntry of an mm image (*msg to be freed by the caller) and where it is. */
-static int read_mm_entry(struct c2c_ctx *ctx, const struct c2c_blob *b, ProtobufCMessage **msg,
-			 struct c2c_loc *loc)
-{
-	struct c2c_image img;
-	int r = c2c_image_open(ctx, b, C2C_IMG_MM, &img);
-
-	if (r == 0)
-		r = c2c_image_next_msg(ctx, &img, &pb_mm_entry__descriptor, msg);
-	if (r == 0)
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "mm image has no entry");
-	if (r == 1)
-		*loc = C2C_IMAGE_LOC(&img);
-	return r < 0 ? r : 0;
-}
-
 int c2c_mm_vmas(struct c2c_ctx *ctx, const struct c2c_blob *b, struct c2c_vma **ret,
 		size_t *ret_n, uint64_t *page_size)
 {
 	ProtobufCMessage *msg = NULL;
+	struct c2c_image img;
 	const PbMmEntry *mm;
-	struct c2c_loc loc;
-	int r = read_mm_entry(ctx, b, &msg, &loc);
+	int r = c2c_image_read_one(ctx, b, C2C_IMG_MM, &pb_mm_entry__descriptor, &img, &msg);
 
-	/* Without AT_PAGESZ the page size is the arch's, which the mm image does not tell: 0. */
-	mm = (const PbMmEntry *)msg;
-	if (r == 0)
-		r = c2c_auxv_page_size(ctx, &loc, mm->mm_saved_auxv, mm->n_mm_saved_auxv, 0,
-				       page_size);
-	if (r == 0)
-		r = decode_vmas(ctx, &loc, mm, *page_size ? *page_size : PAGE_SIZE_MIN, ret,
-				ret_n);
-	if (msg)
+	if (r == 0) {
+		/* Without AT_PAGESZ the page size is the arch's, which the mm image does not tell: 0. */
+		mm = (const PbMmEntry *)msg;
+		r = c2c_auxv_page_size(ctx, &C2C_IMAGE_LOC(&img), mm->mm_saved_auxv,
+				       mm->n_mm_saved_auxv, 0, page_size);
+		if (r == 0)
+			r = decode_vmas(ctx, &C2C_IMAGE_LOC(&img), mm,
+					*page_size ? *page_size : PAGE_SIZE_MIN, ret, ret_n);
 		protobuf_c_message_free_unpacked(msg, NULL);
+	}
 	return r;
 }
 
@@ -266,19 +238,17 @@ int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_proce
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
+	struct c2c_image img;
 	struct c2c_loc loc;
 	PbMmEntry *mm;
 	size_t na;
-	char name[32];
 	int r;
 
-	c2c_image_name(C2C_IMG_MM, p->pid, name, sizeof(name));
-	r = c2c_source_load(ctx, ck->src, name, false, &b);
+	r = c2c_image_load_one(ctx, ck->src, C2C_IMG_MM, p->pid, &pb_mm_entry__descriptor, false, &b,
+			       &msg, &img);
 	if (r < 0)
 		return r;
-	r = read_mm_entry(ctx, &b, &msg, &loc);
-	if (r < 0)
-		goto out;
+	loc = C2C_IMAGE_LOC(&img);
 	mm = (PbMmEntry *)msg;
 	p->has_mm = true;
 	p->arg_start = mm->mm_arg_start;
@@ -335,13 +305,6 @@ out:
 	c2c_blob_release(&b);
 	return r;
 }
-
-struct tree_entry {
-	uint32_t pid, ppid, pgid, sid;
-	uint32_t *threads;
-	size_t nthreads;
-	struct c2c_loc loc;
-};
 
 int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint64_t addr,
 			 void *buf, size_t len)

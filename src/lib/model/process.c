@@ -107,9 +107,7 @@ out:
 
 static int cmp_u32(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	return c2c_cmp_u64(*(const uint32_t *)a, *(const uint32_t *)b);
 }
 
 static void free_tree(struct tree_entry *t, size_t n)
@@ -119,68 +117,67 @@ static void free_tree(struct tree_entry *t, size_t n)
 	free(t);
 }
 
+/* The process tree being read from pstree.img. */
+struct tree {
+	struct tree_entry *v;
+	size_t n, cap;
+	const char *dir; /* the image directory, for messages after pstree.img is released */
+};
+
+static int add_tree_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+			  const struct c2c_loc *loc)
+{
+	const PbPstreeEntry *e = (const PbPstreeEntry *)msg;
+	struct tree *t = data;
+	struct tree_entry *te;
+	int r;
+
+	if (t->n >= C2C_MAX_PROCESSES)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT, "more than %u processes", C2C_MAX_PROCESSES);
+	if (!e->has_pid || e->pid == 0)
+		return c2c_fail(ctx, loc, C2C_E_MISSING, "process entry has no pid");
+	if (e->n_threads > C2C_MAX_THREADS)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT, "%zu threads exceed the cap of %u",
+				e->n_threads, C2C_MAX_THREADS);
+	r = c2c_array_grow(ctx, &t->v, &t->cap, t->n + 1, sizeof(*t->v));
+	if (r < 0)
+		return r;
+	te = &t->v[t->n++];
+	*te = (struct tree_entry){ e->pid, e->ppid, e->pgid, e->sid, NULL, e->n_threads,
+				   C2C_LOC_FILE(t->dir) };
+	te->threads = malloc((e->n_threads ? e->n_threads : 1) * sizeof(uint32_t));
+	if (!te->threads)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	if (e->n_threads) /* threads is NULL when there are none */
+		memcpy(te->threads, e->threads, e->n_threads * sizeof(uint32_t));
+	return 0;
+}
+
 static int load_pstree(struct c2c_ctx *ctx, struct c2c_source *src, struct tree_entry **ret,
 		       size_t *nret)
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
-	struct tree_entry *t = NULL;
+	struct tree tree = { .dir = src->path };
 	struct c2c_image img;
-	size_t n = 0;
 	int r;
 
-	r = c2c_source_load(ctx, src, c2c_imgdesc_get(C2C_IMG_PSTREE)->name, false, &b);
+	r = c2c_image_load(ctx, src, C2C_IMG_PSTREE, 0, false, &b, &img);
 	if (r < 0)
 		return r;
-	r = c2c_image_open(ctx, &b, C2C_IMG_PSTREE, &img);
-	while (r == 0 &&
-	       (r = c2c_image_next_msg(ctx, &img, &pb_pstree_entry__descriptor, &msg)) == 1) {
-		PbPstreeEntry *e = (PbPstreeEntry *)msg;
-		struct tree_entry *v = NULL;
-
-		r = 0;
-		if (n >= C2C_MAX_PROCESSES)
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_LIMIT,
-				     "more than %u processes", C2C_MAX_PROCESSES);
-		else if (!e->has_pid || e->pid == 0)
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_MISSING,
-				     "process entry has no pid");
-		else if (e->n_threads > C2C_MAX_THREADS)
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_LIMIT,
-				     "%zu threads exceed the cap of %u", e->n_threads,
-				     C2C_MAX_THREADS);
-		else if (!(v = reallocarray(t, n + 1, sizeof(*t))))
-			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		if (r == 0) {
-			t = v;
-			t[n] = (struct tree_entry){ e->pid, e->ppid, e->pgid, e->sid, NULL,
-						    e->n_threads, C2C_IMAGE_LOC(&img) };
-			t[n].loc.file = src->path; /* the blob's path dies with this function */
-			t[n].loc.offset = C2C_NO_OFFSET;
-			t[n].loc.record = C2C_NO_RECORD;
-			t[n].threads = malloc((e->n_threads ? e->n_threads : 1) * sizeof(uint32_t));
-			if (!t[n].threads)
-				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			else if (e->n_threads) /* threads is NULL when there are none */
-				memcpy(t[n].threads, e->threads, e->n_threads * sizeof(uint32_t));
-			n++;
-		}
-		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
-	}
-	if (r == 0 && n == 0)
+	r = c2c_image_foreach(ctx, &img, &pb_pstree_entry__descriptor, add_tree_entry, &tree);
+	if (r == 0 && tree.n == 0)
 		r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_MISSING, "process tree is empty");
-	if (r == 0 && n > 1) {
+	if (r == 0 && tree.n > 1) {
 		/* Sorted copy of the pids: a duplicate check in O(n log n), not O(n^2). */
-		uint32_t *pids = malloc(n * sizeof(*pids));
+		uint32_t *pids = malloc(tree.n * sizeof(*pids));
 
 		if (!pids)
 			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		for (size_t i = 0; r == 0 && i < n; i++)
-			pids[i] = t[i].pid;
+		for (size_t i = 0; r == 0 && i < tree.n; i++)
+			pids[i] = tree.v[i].pid;
 		if (r == 0)
-			qsort(pids, n, sizeof(*pids), cmp_u32);
-		for (size_t i = 1; r == 0 && i < n; i++)
+			qsort(pids, tree.n, sizeof(*pids), cmp_u32);
+		for (size_t i = 1; r == 0 && i < tree.n; i++)
 			if (pids[i] == pids[i - 1])
 				r = c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_INCONSISTENT,
 					     "pid %u appears twice in the process tree", pids[i]);
@@ -188,11 +185,11 @@ static int load_pstree(struct c2c_ctx *ctx, struct c2c_source *src, struct tree_
 	}
 	c2c_blob_release(&b);
 	if (r < 0) {
-		free_tree(t, n);
+		free_tree(tree.v, tree.n);
 		return r;
 	}
-	*ret = t;
-	*nret = n;
+	*ret = tree.v;
+	*nret = tree.n;
 	return 0;
 }
 
@@ -201,27 +198,20 @@ static int check_inventory(struct c2c_ctx *ctx, struct c2c_source *src)
 {
 	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
+	const PbInventoryEntry *inv;
 	struct c2c_image img;
 	int r;
 
-	r = c2c_source_load(ctx, src, c2c_imgdesc_get(C2C_IMG_INVENTORY)->name, false, &b);
+	r = c2c_image_load_one(ctx, src, C2C_IMG_INVENTORY, 0, &pb_inventory_entry__descriptor,
+			       false, &b, &msg, &img);
 	if (r < 0)
 		return r;
-	r = c2c_image_open(ctx, &b, C2C_IMG_INVENTORY, &img);
-	if (r == 0)
-		r = c2c_image_next_msg(ctx, &img, &pb_inventory_entry__descriptor, &msg);
-	if (r == 0)
-		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "inventory has no entry");
-	if (r == 1) {
-		PbInventoryEntry *inv = (PbInventoryEntry *)msg;
-
-		r = 0;
-		if (!inv->has_img_version || (inv->img_version != 1 && inv->img_version != 2))
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_UNSUPPORTED,
-				     "image version %u is not supported (1 or 2 expected)",
-				     inv->img_version);
-		protobuf_c_message_free_unpacked(msg, NULL);
-	}
+	inv = (const PbInventoryEntry *)msg;
+	if (!inv->has_img_version || (inv->img_version != 1 && inv->img_version != 2))
+		r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_UNSUPPORTED,
+			     "image version %u is not supported (1 or 2 expected)",
+			     inv->img_version);
+	protobuf_c_message_free_unpacked(msg, NULL);
 	c2c_blob_release(&b);
 	return r;
 }

@@ -163,15 +163,15 @@ struct c2c_checkpoint {
 	bool *selected; /* per process: convert it */
 
 	struct c2c_file *files; /* sorted by id */
-	size_t nfiles;
+	size_t nfiles, files_cap;
 	bool files_loaded;
 	struct c2c_memfd *memfds;
-	size_t nmemfds;
+	size_t nmemfds, memfds_cap;
 
-	struct c2c_shmem **shmems;
-	size_t nshmems;
+	struct c2c_shmem **shmems; /* sorted by shmid */
+	size_t nshmems, shmems_cap;
 	struct c2c_blob **blobs; /* every pages image opened */
-	size_t nblobs;
+	size_t nblobs, blobs_cap;
 };
 
 /*
@@ -218,8 +218,8 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		      int spooldirfd);
 void c2c_rootdiff_free(struct c2c_rootdiff *d);
 
-/* Whether a blob starts with the ELF magic. */
-bool c2c_blob_is_elf(const struct c2c_blob *b);
+/* Whether a blob starts with the ELF magic (a shorter blob does not; no error). */
+bool c2c_blob_is_elf(struct c2c_ctx *ctx, const struct c2c_blob *b);
 
 /*
  * For placing an archive's page data while it is read (convert.c): the VMAs
@@ -256,6 +256,9 @@ int c2c_pagemap_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_
 		     struct c2c_pagemap *ret);
 
 void c2c_pagemap_release(struct c2c_pagemap *pm);
+
+/* qsort comparison of extents by address. */
+int c2c_extent_cmp(const void *a, const void *b);
 
 /* Index of the first extent that ends after addr (pm->n if none). */
 size_t c2c_pagemap_find(const struct c2c_pagemap *pm, uint64_t addr);

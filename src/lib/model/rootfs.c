@@ -9,8 +9,6 @@
  * (criu-image-format §2.8). Anything else is left out with a warning; wrong
  * bytes never go into a core. files.img records no mtime, so none is checked.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <jansson.h>
 #include <elf.h>
 #include <errno.h>
@@ -20,34 +18,34 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arcsource.h"
 #include "process.h"
 #include "util.h"
 
-/* NT_GNU_BUILD_ID (include/uapi/linux/elf.h, binutils elf/common.h). */
-#define C2C_NT_GNU_BUILD_ID 3
-
-bool c2c_blob_is_elf(const struct c2c_blob *b)
+bool c2c_blob_is_elf(struct c2c_ctx *ctx, const struct c2c_blob *b)
 {
 	uint8_t magic[SELFMAG];
-	struct c2c_ctx scratch = { 0 };
+	int r;
 
-	/* A short file is simply not ELF: read on a scratch context, no error. */
-	return c2c_blob_pread(&scratch, b, magic, sizeof(magic), 0) == 0 &&
-	       !memcmp(magic, ELFMAG, SELFMAG);
+	c2c_try_begin(ctx); /* a short file is simply not ELF: no error */
+	r = c2c_blob_pread(ctx, b, magic, sizeof(magic), 0);
+	c2c_try_end(ctx);
+	return r == 0 && !memcmp(magic, ELFMAG, SELFMAG);
 }
 
 /*
  * The file's NT_GNU_BUILD_ID descriptor. Read through the blob (a file in the
  * root, or a member of rootfs-diff.tar at an offset), with libelf converting
- * the headers. Returns its length, 0 if none.
+ * the headers. Returns its length, 0 if none. Call it between c2c_try_begin and
+ * c2c_try_end: a file too short for what its headers say has no build-id.
  */
-static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
+static size_t file_build_id(struct c2c_ctx *ctx, const struct c2c_blob *b, uint8_t *out,
+			    size_t max)
 {
-	struct c2c_ctx scratch = { 0 };
 	Elf64_Ehdr eh;
 	Elf_Data d = { .d_type = ELF_T_EHDR, .d_version = EV_CURRENT };
 
-	if (c2c_blob_pread(&scratch, b, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	if (c2c_blob_pread(ctx, b, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return 0;
 	d.d_buf = &eh;
@@ -60,13 +58,13 @@ static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 		Elf64_Phdr ph;
 		size_t off = 0;
 
-		if (c2c_blob_pread(&scratch, b, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) < 0)
+		if (c2c_blob_pread(ctx, b, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) < 0)
 			return 0;
 		d = (Elf_Data){ .d_buf = &ph, .d_type = ELF_T_PHDR, .d_version = EV_CURRENT,
 				.d_size = sizeof(ph) };
 		if (!elf64_xlatetom(&d, &d, ELFDATA2LSB) || ph.p_type != PT_NOTE ||
 		    ph.p_filesz > sizeof(notes) ||
-		    c2c_blob_pread(&scratch, b, notes, ph.p_filesz, ph.p_offset) < 0)
+		    c2c_blob_pread(ctx, b, notes, ph.p_filesz, ph.p_offset) < 0)
 			continue;
 		while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
 			Elf64_Nhdr nh;
@@ -81,7 +79,7 @@ static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 			desc = name + c2c_round_up(nh.n_namesz, 4);
 			if (desc + nh.n_descsz > ph.p_filesz)
 				break;
-			if (nh.n_type == C2C_NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
 			    !memcmp(notes + name, "GNU", 4) && nh.n_descsz <= max) {
 				memcpy(out, notes + desc, nh.n_descsz);
 				return nh.n_descsz;
@@ -113,7 +111,7 @@ struct diff_entry {
 struct c2c_rootdiff {
 	struct c2c_blob tar;
 	struct diff_entry *v;
-	size_t n;
+	size_t n, cap;
 	json_t *deleted; /* deleted.files: a JSON array of paths (jansson), or NULL */
 };
 
@@ -132,28 +130,6 @@ void c2c_rootdiff_free(struct c2c_rootdiff *d)
 	free(d);
 }
 
-/* libarchive reads the nested tar straight from its blob (no copy). */
-struct blob_reader {
-	const struct c2c_blob *b;
-	uint64_t pos;
-	uint8_t buf[1 << 16];
-};
-
-static la_ssize_t blob_read_cb(struct archive *a, void *data, const void **out)
-{
-	struct blob_reader *br = data;
-	struct c2c_ctx scratch = { 0 };
-	size_t n = br->b->size - br->pos < sizeof(br->buf) ? (size_t)(br->b->size - br->pos)
-							     : sizeof(br->buf);
-
-	(void)a;
-	if (n && c2c_blob_pread(&scratch, br->b, br->buf, n, br->pos) < 0)
-		return -1;
-	br->pos += n;
-	*out = br->buf;
-	return (la_ssize_t)n;
-}
-
 /* Whether any mapped regular file of the checkpoint has this path. */
 static bool mapped(const struct c2c_checkpoint *ck, const char *path)
 {
@@ -167,10 +143,12 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		      int spooldirfd)
 {
 	struct c2c_rootdiff *d = calloc(1, sizeof(*d));
-	struct blob_reader *br = NULL;
+	struct c2c_blob_reader *br = NULL;
+	struct c2c_archive_in in;
 	struct archive *a = NULL;
-	struct archive_entry *e;
 	struct c2c_blob del = C2C_BLOB_INIT;
+	char *path = NULL;
+	uint64_t size;
 	int r;
 
 	if (!d)
@@ -183,83 +161,49 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 	r = c2c_source_open_meta_data(ctx, src, "rootfs-diff.tar", &d->tar);
 	if (r != 0)
 		goto done;
+	/* libarchive reads the nested tar straight from its blob (no copy). */
 	br = malloc(sizeof(*br));
-	a = archive_read_new();
-	if (!br || !a) {
+	if (!br) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	*br = (struct blob_reader){ .b = &d->tar };
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open(a, br, NULL, blob_read_cb, NULL) != ARCHIVE_OK) {
-		c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path), "not a readable tar, ignored: %s",
-			 archive_error_string(a));
-		goto done;
-	}
-	while ((r = archive_read_next_header(a, &e)) >= ARCHIVE_WARN && r != ARCHIVE_EOF) {
-		const char *raw = archive_entry_pathname(e);
-		struct diff_entry de = { NULL, 0, 0, -1 };
-		struct diff_entry *v;
+	*br = (struct c2c_blob_reader){ .ctx = ctx, .blob = &d->tar };
+	in = (struct c2c_archive_in){ .display = d->tar.path, .fd = -1, .reader = br };
+	r = c2c_archive_open(ctx, &in, "not a readable tar, ignored", true, &a);
+	if (r < 0)
+		goto out;
+	while (r == 0 && (r = c2c_archive_next_file(ctx, a, d->tar.path, &path, &size)) == 1) {
+		struct diff_entry de = { path, 0, size, -1 };
 
 		r = 0;
-		if (!raw || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
-		    archive_entry_sparse_count(e))
-			continue;
-		while (raw[0] == '.' && raw[1] == '/')
-			raw += 2;
-		de.path = c2c_asprintf("/%s", raw[0] == '/' ? raw + 1 : raw);
-		if (!de.path) {
-			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			goto out;
-		}
-		/* Only what a VMA maps; names with ".." never match a recorded path anyway. */
-		if (!mapped(ck, de.path) || strstr(de.path, "/../")) {
-			free(de.path);
+		/* Only what a VMA maps. */
+		if (!mapped(ck, path)) {
+			free(path);
 			continue;
 		}
-		de.size = (uint64_t)archive_entry_size(e);
-		if (archive_filter_count(a) == 1) {
-			de.off = (uint64_t)archive_filter_bytes(a, -1); /* contiguous, in place */
-		} else {
-			/* Compressed diff: keep this member's bytes in an unnamed spool file. */
-			uint8_t buf[1 << 16];
-			la_ssize_t k;
-
-			de.fd = openat(spooldirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-			while (de.fd >= 0 && (k = archive_read_data(a, buf, sizeof(buf))) > 0)
-				if (write(de.fd, buf, (size_t)k) != k)
-					break;
-			if (de.fd < 0 || lseek(de.fd, 0, SEEK_END) != (off_t)de.size) {
-				c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path),
-					 "'%s' cannot be read from the diff, ignored", de.path);
-				if (de.fd >= 0)
-					close(de.fd);
-				free(de.path);
-				continue;
-			}
+		if (c2c_archive_file_data(a, spooldirfd, size, &de.off, &de.fd) < 0) {
+			c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path),
+				 "'%s' cannot be read from the diff, ignored", path);
+			free(path);
+			continue;
 		}
-		v = reallocarray(d->v, d->n + 1, sizeof(*v));
-		if (!v) {
+		r = c2c_array_grow(ctx, &d->v, &d->cap, d->n + 1, sizeof(*d->v));
+		if (r < 0) {
 			if (de.fd >= 0)
 				close(de.fd);
-			free(de.path);
-			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			free(path);
 			goto out;
 		}
-		d->v = v;
 		d->v[d->n++] = de;
 	}
-	if (r < ARCHIVE_WARN)
-		c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path), "damaged, read up to the damage: %s",
-			 archive_error_string(a));
+	if (r < 0)
+		goto out;
 done:
 	r = 0;
 	ck->diff = d;
 	d = NULL;
 out:
-	if (a)
-		archive_read_free(a);
+	c2c_archive_close(a);
 	free(br);
 	c2c_rootdiff_free(d);
 	return r;
@@ -353,7 +297,9 @@ static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		goto out;
 	}
 	if (f->build_id_len) {
-		len = file_build_id(&b, id, sizeof(id));
+		c2c_try_begin(ctx);
+		len = file_build_id(ctx, &b, id, sizeof(id));
+		c2c_try_end(ctx);
 		if (!len || !build_id_matches(f, id, len)) {
 			c2c_warn(ctx, &C2C_LOC_FILE(b.path),
 				 "build-id differs from the one the checkpoint recorded: another "

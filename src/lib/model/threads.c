@@ -40,28 +40,20 @@ int c2c_thread_core_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_
 			   uint32_t tid, struct c2c_blob *b, struct c2c_image *img, PbCoreEntry **ret)
 {
 	ProtobufCMessage *msg = NULL;
-	char name[32];
-	int r;
+	int r = c2c_image_load_one(ctx, ck->src, C2C_IMG_CORE, tid, &pb_core_entry__descriptor, true,
+				   b, &msg, img);
 
-	c2c_image_name(C2C_IMG_CORE, tid, name, sizeof(name));
-	r = c2c_source_load(ctx, ck->src, name, true, b);
-	if (r == 1) {
+	if (r == 1) { /* the message says what is lost without it */
+		char name[32], *path;
+
+		c2c_image_name(C2C_IMG_CORE, tid, name, sizeof(name));
 		/* Not "%s/%s" of src->path: that is "x.tar/core-N.img" for an archive's top level. */
-		char *path = c2c_source_path(ck->src, name);
-
+		path = c2c_source_path(ck->src, name);
 		r = c2c_fail(ctx, &C2C_LOC_FILE(path ? path : name), C2C_E_MISSING,
 			     "required image is missing: the registers of thread %u of process %u",
 			     tid, pid);
 		free(path);
 	}
-	if (r < 0)
-		return r;
-	r = c2c_image_open(ctx, b, C2C_IMG_CORE, img);
-	if (r < 0)
-		return r;
-	r = c2c_image_next_msg(ctx, img, &pb_core_entry__descriptor, &msg);
-	if (r == 0)
-		return c2c_fail(ctx, &C2C_IMAGE_LOC(img), C2C_E_TRUNCATED, "core image has no entry");
 	if (r < 0)
 		return r;
 	*ret = (PbCoreEntry *)msg;

@@ -25,23 +25,6 @@
 #include "corebuild.h"
 #include "util.h"
 
-static int grow(struct c2c_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = reallocarray(*v, ncap, elem);
-	if (!p)
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 void c2c_coreplan_release(struct c2c_coreplan *plan)
 {
 	free(plan->notes);
@@ -62,7 +45,7 @@ int c2c_corebuild_add_note(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const
 	uint8_t *p;
 	int r;
 
-	r = grow(ctx, (void **)&plan->notes, &plan->notes_cap, plan->notes_len + total, 1);
+	r = c2c_array_grow(ctx, &plan->notes, &plan->notes_cap, plan->notes_len + total, 1);
 	if (r < 0)
 		return r;
 	p = plan->notes + plan->notes_len;
@@ -104,7 +87,8 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 		return 0;
 	}
 	if (!sb->open || sb->known != known) {
-		r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+		r = c2c_array_grow(sb->ctx, &pl->segs, &pl->segs_cap, pl->nsegs + 1,
+				   sizeof(*pl->segs));
 		if (r < 0)
 			return r;
 		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = start, .flags = sb->pflags, .piece0 = pl->npieces };
@@ -115,7 +99,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 	s->memsz = end - s->vaddr;
 	s->filesz = known ? s->memsz : 0;
 	if (known && blob) {
-		r = grow(sb->ctx, (void **)&pl->pieces, &pl->pieces_cap, pl->npieces + 1,
+		r = c2c_array_grow(sb->ctx, &pl->pieces, &pl->pieces_cap, pl->npieces + 1,
 			 sizeof(*pl->pieces));
 		if (r < 0)
 			return r;
@@ -130,7 +114,7 @@ static int seg_emit(struct segbuild *sb, uint64_t start, uint64_t end, bool know
 static int seg_marker(struct segbuild *sb, uint64_t addr)
 {
 	struct c2c_coreplan *pl = sb->plan;
-	int r = grow(sb->ctx, (void **)&pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
+	int r = c2c_array_grow(sb->ctx, &pl->segs, &pl->segs_cap, pl->nsegs + 1, sizeof(*pl->segs));
 
 	if (r == 0)
 		pl->segs[pl->nsegs++] = (struct c2c_segment){ .vaddr = addr, .flags = sb->pflags, .piece0 = pl->npieces };
@@ -156,7 +140,7 @@ static int span_push(struct c2c_ctx *ctx, struct spanvec *sv, struct span s)
 
 	if (s.start >= s.end)
 		return 0;
-	r = grow(ctx, (void **)&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v));
+	r = c2c_array_grow(ctx, &sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v));
 	if (r == 0)
 		sv->v[sv->n++] = s;
 	return r;
@@ -207,9 +191,7 @@ static int collect(struct c2c_ctx *ctx, const struct c2c_pagemap *pm, uint64_t l
 
 static int cmp_span(const void *a, const void *b)
 {
-	const struct span *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
+	return c2c_cmp_u64(((const struct span *)a)->start, ((const struct span *)b)->start);
 }
 
 static uint32_t pflags_of(uint32_t prot)
@@ -250,8 +232,9 @@ static int emit_from_file(struct segbuild *sb, const struct c2c_vma *v, uint64_t
 }
 
 /* Whether --file-pages takes the whole of a file mapping from the root. */
-static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *v,
-		       const struct spanvec *priv, const struct c2c_blob *fb)
+static bool fill_whole(struct c2c_ctx *ctx, const struct c2c_coreplan_opts *o,
+		       const struct c2c_vma *v, const struct spanvec *priv,
+		       const struct c2c_blob *fb)
 {
 	bool has_image_pages = false;
 
@@ -266,7 +249,7 @@ static bool fill_whole(const struct c2c_coreplan_opts *o, const struct c2c_vma *
 		has_image_pages = priv->v[i].blob != NULL;
 	if (has_image_pages)
 		return true; /* an anon_vma: the kernel dumps such a private mapping whole */
-	return v->pgoff == 0 && c2c_blob_is_elf(fb);
+	return v->pgoff == 0 && c2c_blob_is_elf(ctx, fb);
 }
 
 /*
@@ -361,7 +344,7 @@ static int plan_vma_segments(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 		r = c2c_checkpoint_vma_file(ctx, o->ck, v, &fb);
 		if (r < 0)
 			goto out;
-		if (fb && !fill_whole(o, v, &priv, fb))
+		if (fb && !fill_whole(ctx, o, v, &priv, fb))
 			fb = NULL;
 	}
 

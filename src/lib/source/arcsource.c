@@ -58,38 +58,6 @@ static bool spooled(const char *name, int64_t size)
 	       size > (int64_t)C2C_MAX_IMAGE_SIZE;
 }
 
-/* "./a//b" -> "a/b"; NULL for names that try to leave the archive. */
-static char *normalize(const char *name)
-{
-	size_t n = strlen(name);
-	char *out, *o;
-	const char *p = name;
-
-	if (!n || n >= 4096 || name[0] == '/')
-		return NULL;
-	out = o = malloc(n + 1);
-	if (!out)
-		return NULL;
-	while (*p) {
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-
-		if (len == 2 && !strncmp(p, "..", 2)) {
-			free(out);
-			return NULL;
-		}
-		if (len && !(len == 1 && *p == '.')) {
-			if (o != out)
-				*o++ = '/';
-			memcpy(o, p, len);
-			o += len;
-		}
-		p += len + (e ? 1 : 0);
-	}
-	*o = '\0';
-	return out; /* "" for the archive's own top directory ("./") */
-}
-
 static int spool_open(struct c2c_ctx *ctx, int dirfd, const char *dir, int *fd)
 {
 	if (*fd >= 0)
@@ -488,7 +456,7 @@ int c2c_archive_read(struct c2c_ctx *ctx, struct archive *a, const char *display
 			c2c_warn(ctx, &loc, "member without a name skipped");
 			continue;
 		}
-		m.name = normalize(raw);
+		m.name = c2c_path_normalize(raw); /* NULL: absolute, or with ".." */
 		if (!m.name) {
 			c2c_warn(ctx, &loc, "member name leaves the archive: ignored");
 			continue;

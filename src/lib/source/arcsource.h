@@ -9,6 +9,57 @@
 
 struct archive;
 
+/* Feeds a blob to libarchive chunk by chunk (c2c_archive_in.reader). */
+struct c2c_blob_reader {
+	struct c2c_ctx *ctx;
+	const struct c2c_blob *blob;
+	uint64_t pos;
+	uint8_t buf[1 << 16];
+};
+
+/* Where an archive is read from: the first of fd, buf and reader that is set. */
+struct c2c_archive_in {
+	const char *display; /* names the archive in messages */
+	int fd;		     /* an open file (a pipe will do), or -1 */
+	const void *buf;     /* len bytes in memory, or NULL */
+	size_t len;
+	/* A blob (a tar inside the checkpoint); the reader must outlive the archive. */
+	struct c2c_blob_reader *reader;
+};
+
+/*
+ * Set up libarchive for `in` (the tar format, in any compression it detects
+ * from the content, whatever the name) and open it: 0 with *ret set (for
+ * c2c_archive_read or c2c_archive_next_file; c2c_archive_close it), or
+ * C2C_E_NOMEM. When it is not readable: C2C_E_ARCHIVE, recorded at
+ * in->display as "<fail>: <libarchive's reason>", or, when optional, 1 and
+ * the same text as a warning.
+ */
+int c2c_archive_open(struct c2c_ctx *ctx, const struct c2c_archive_in *in, const char *fail,
+		     bool optional, struct archive **ret);
+
+/* Free an archive of c2c_archive_open. Accepts NULL. */
+void c2c_archive_close(struct archive *a);
+
+/*
+ * The next regular file of a tar that is itself a file of the checkpoint
+ * (rootfs-diff.tar), skipping links, sparse files and other kinds: 1 with
+ * *path (the member's name as an absolute, normalized path, "/usr/bin/x"; a
+ * new string, the caller's) and *size; 0 at the end of the archive, or at
+ * damage (a warning at display says so); or C2C_E_NOMEM. Members whose
+ * names have ".." components are skipped too.
+ */
+int c2c_archive_next_file(struct c2c_ctx *ctx, struct archive *a, const char *display,
+			  char **path, uint64_t *size);
+
+/*
+ * Where the bytes of the current file (of c2c_archive_next_file) are: 0 with
+ * *fd -1 and *off their offset in the archive (an uncompressed one holds
+ * them in place), or 0 with *fd an unnamed file in dirfd holding the size
+ * bytes (compressed); -1 when they cannot be read (nothing recorded).
+ */
+int c2c_archive_file_data(struct archive *a, int dirfd, uint64_t size, uint64_t *off, int *fd);
+
 /*
  * Decides, while an archive is read, where page data goes (convert.c): a
  * member's bytes can be written straight into the core file they belong to.

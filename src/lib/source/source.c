@@ -10,8 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,16 +88,9 @@ void c2c_memtab_put(struct c2c_memtab *tab)
 
 int c2c_memtab_add(struct c2c_memtab *tab, struct c2c_member m)
 {
-	if (tab->n == tab->cap) {
-		size_t cap = tab->cap ? tab->cap * 2 : 64;
-		struct c2c_member *v = reallocarray(tab->v, cap, sizeof(*v));
-
-		if (!v) {
-			c2c_member_release(&m);
-			return C2C_E_NOMEM;
-		}
-		tab->v = v;
-		tab->cap = cap;
+	if (c2c_array_grow(NULL, &tab->v, &tab->cap, tab->n + 1, sizeof(*tab->v)) < 0) {
+		c2c_member_release(&m);
+		return C2C_E_NOMEM;
 	}
 	tab->v[tab->n++] = m;
 	tab->sorted = false;
@@ -203,32 +194,37 @@ static int member_blob(struct c2c_ctx *ctx, const struct c2c_memtab *tab,
 	return 0;
 }
 
-/* A directory source over an extracted archive's top directory; 1 if there is none. */
-static int open_meta_view(const struct c2c_source *src, struct c2c_source *view)
+/*
+ * File `name` of an extracted archive's top directory, through a directory
+ * source over it: loaded whole (load) or opened. 1 if there is no such
+ * directory or file.
+ */
+static int meta_dir_file(struct c2c_ctx *ctx, const struct c2c_source *src, const char *name,
+			 bool load, struct c2c_blob *ret)
 {
+	struct c2c_source view = { .path = src->meta_dir, .dirfd = -1 };
+	int r;
+
 	if (!src->meta_dir)
 		return 1;
-	*view = (struct c2c_source){ .path = src->meta_dir, .dirfd = -1 };
-	view->dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return view->dirfd < 0 ? 1 : 0;
+	view.dirfd = open(src->meta_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (view.dirfd < 0)
+		return 1;
+	r = load ? c2c_source_load(ctx, &view, name, true, ret)
+		 : c2c_source_open_data(ctx, &view, name, ret);
+	close(view.dirfd);
+	return r;
 }
 
 int c2c_source_open_meta_data(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
 			      struct c2c_blob *ret)
 {
-	struct c2c_source view;
-	int r;
+	const struct c2c_member *m;
 
-	if (src->tab) {
-		const struct c2c_member *m = c2c_memtab_find(src->tab, name);
-
-		return !m || m->link ? 1 : member_blob(ctx, src->tab, m, ret);
-	}
-	if (open_meta_view(src, &view))
-		return 1;
-	r = c2c_source_open_data(ctx, &view, name, ret);
-	close(view.dirfd);
-	return r;
+	if (!src->tab)
+		return meta_dir_file(ctx, src, name, false, ret);
+	m = c2c_memtab_find(src->tab, name);
+	return !m || m->link ? 1 : member_blob(ctx, src->tab, m, ret);
 }
 
 /* Metadata files are small; a bigger one is not what we think it is. */
@@ -237,7 +233,6 @@ int c2c_source_open_meta_data(struct c2c_ctx *ctx, struct c2c_source *src, const
 int c2c_source_load_meta(struct c2c_ctx *ctx, struct c2c_source *src, const char *name,
 			 struct c2c_blob *ret)
 {
-	struct c2c_source view;
 	int r;
 
 	if (src->tab) {
@@ -248,10 +243,7 @@ int c2c_source_load_meta(struct c2c_ctx *ctx, struct c2c_source *src, const char
 		/* Not at the archive root: stats-dump may sit beside the images. */
 		return m ? 1 : c2c_source_load(ctx, src, name, true, ret);
 	}
-	if (open_meta_view(src, &view))
-		return c2c_source_load(ctx, src, name, true, ret);
-	r = c2c_source_load(ctx, &view, name, true, ret);
-	close(view.dirfd);
+	r = meta_dir_file(ctx, src, name, true, ret);
 	if (r == 0 && ret->size > C2C_MAX_META_SIZE) {
 		c2c_blob_release(ret);
 		return 1;
@@ -608,22 +600,19 @@ void c2c_placemap_free(struct c2c_placemap *pm)
 	free(pm);
 }
 
+static bool run_starts_by(const void *element, const void *key)
+{
+	return ((const struct c2c_place_run *)element)->member_off <= *(const uint64_t *)key;
+}
+
 uint64_t c2c_placemap_locate(const struct c2c_placemap *pm, uint64_t off, uint64_t len,
 			     bool *in_core, uint64_t *file_off)
 {
-	size_t lo = 0, hi = pm->n;
-	const struct c2c_place_run *run;
+	/* The last run starting at or before off (the first run when none does). */
+	size_t i = c2c_lower_bound(pm->runs, pm->n, sizeof(*pm->runs), &off, run_starts_by);
+	const struct c2c_place_run *run = &pm->runs[i ? i - 1 : 0];
 	uint64_t in;
 
-	while (hi - lo > 1) { /* the last run starting at or before off */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pm->runs[mid].member_off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	run = &pm->runs[lo];
 	in = off - run->member_off;
 	if (off < run->member_off || in >= run->len)
 		return 0;
@@ -640,146 +629,4 @@ void c2c_blob_release(struct c2c_blob *blob)
 		free(blob->data);
 	free(blob->path);
 	*blob = C2C_BLOB_INIT;
-}
-
-int c2c_root_open(struct c2c_ctx *ctx, const char *path, int *ret_fd)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return c2c_fail(ctx, &C2C_LOC_FILE(path), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
-				"cannot open root directory%s%s", errno == ENOENT ? ": " : "",
-				errno == ENOENT ? strerror(errno) : "");
-	*ret_fd = fd;
-	return 0;
-}
-
-/*
- * What RESOLVE_IN_ROOT does, one component at a time, for systems without
- * openat2: ".." never climbs above the root, and symlinks (absolute ones
- * from the root) are expanded in place, at most 40 of them. Returns an fd of
- * the regular file opened read-only, or -1 with errno set.
- */
-#define ROOT_MAX_LINKS 40
-#define ROOT_MAX_DEPTH 256
-
-static int open_in_root_slow(int rootfd, const char *path)
-{
-	int stack[ROOT_MAX_DEPTH], depth = 0, links = 0, fd = -1;
-	char *rest = NULL, *work;
-	size_t len = strlen(path);
-
-	if (len >= 4096 || !(rest = malloc(8192)))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(rest, path, len + 1);
-	stack[0] = rootfd;
-	work = rest;
-	for (;;) {
-		char comp[256], target[4096];
-		const char *slash;
-		size_t n;
-		ssize_t tl;
-		int next;
-
-		while (*work == '/')
-			work++;
-		if (!*work) {
-			errno = EISDIR; /* the path named a directory */
-			break;
-		}
-		slash = strchr(work, '/');
-		n = slash ? (size_t)(slash - work) : strlen(work);
-		if (n >= sizeof(comp)) {
-			errno = ENAMETOOLONG;
-			break;
-		}
-		memcpy(comp, work, n);
-		comp[n] = '\0';
-		work += n;
-		if (!strcmp(comp, "."))
-			continue;
-		if (!strcmp(comp, "..")) {
-			if (depth > 0)
-				close(stack[depth--]);
-			continue;
-		}
-		tl = readlinkat(stack[depth], comp, target, sizeof(target) - 1);
-		if (tl >= 0) {
-			size_t restlen = strlen(work);
-
-			if (++links > ROOT_MAX_LINKS || (size_t)tl + restlen + 2 > 8192) {
-				errno = ELOOP;
-				break;
-			}
-			target[tl] = '\0';
-			/* Splice the target in front of what is left of the path ("" or "/..."). */
-			memmove(rest + tl, work, restlen + 1);
-			memcpy(rest, target, (size_t)tl);
-			work = rest;
-			if (target[0] == '/')
-				while (depth > 0)
-					close(stack[depth--]);
-			continue;
-		}
-		if (!*work) {
-			fd = openat(stack[depth], comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-			break;
-		}
-		next = openat(stack[depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0)
-			break;
-		if (depth + 1 >= ROOT_MAX_DEPTH) {
-			close(next);
-			errno = ENAMETOOLONG;
-			break;
-		}
-		stack[++depth] = next;
-	}
-	{
-		int saved = errno;
-
-		while (depth > 0)
-			close(stack[depth--]);
-		free(rest);
-		errno = saved;
-	}
-	return fd;
-}
-
-int c2c_root_open_file(struct c2c_ctx *ctx, int rootfd, const char *root, const char *path,
-		       struct c2c_blob *ret)
-{
-	/*
-	 * RESOLVE_IN_ROOT makes the root the process's "/" for this lookup:
-	 * "..", absolute paths and symlinks cannot leave it (openat2(2), Linux
-	 * 5.6). Magic links (/proc/self/...) are refused outright.
-	 */
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	struct c2c_blob b = C2C_BLOB_INIT;
-	struct stat st;
-	int fd;
-
-	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		fd = open_in_root_slow(rootfd, path); /* old kernel, seccomp, valgrind */
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
-			return 1;
-		return c2c_fail(ctx, &C2C_LOC_FILE(root), C2C_E_IO, "cannot open '%s' in the root",
-				path);
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 1;
-	}
-	b.path = c2c_asprintf("%s%s%s", root, path[0] == '/' ? "" : "/", path);
-	if (!b.path) {
-		close(fd);
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	}
-	b.fd = fd;
-	b.size = (uint64_t)st.st_size;
-	*ret = b;
-	return 0;
 }
