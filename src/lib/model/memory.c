@@ -346,20 +346,20 @@ int c2c_process_read_mem(struct c2c_ctx *ctx, const struct c2c_process *p, uint6
 /* The name /proc/PID/maps would show for v. */
 const char *c2c_vma_name(const struct c2c_vma *v)
 {
+	static const struct {
+		uint32_t status;
+		const char *name;
+	} kinds[] = {
+		{ C2C_VMA_HEAP, "[heap]" },	    { C2C_VMA_STACK, "[stack]" },
+		{ C2C_VMA_VDSO, "[vdso]" },	    { C2C_VMA_VVAR, "[vvar]" },
+		{ C2C_VMA_VSYSCALL, "[vsyscall]" }, { C2C_VMA_SYSVIPC, "[sysv-shm]" },
+	};
+
 	if (v->path)
 		return v->path;
-	if (v->status & C2C_VMA_HEAP)
-		return "[heap]";
-	if (v->status & C2C_VMA_STACK)
-		return "[stack]";
-	if (v->status & C2C_VMA_VDSO)
-		return "[vdso]";
-	if (v->status & C2C_VMA_VVAR)
-		return "[vvar]";
-	if (v->status & C2C_VMA_VSYSCALL)
-		return "[vsyscall]";
-	if (v->status & C2C_VMA_SYSVIPC)
-		return "[sysv-shm]";
+	for (size_t i = 0; i < C2C_ARRAY_SIZE(kinds); i++)
+		if (v->status & kinds[i].status)
+			return kinds[i].name;
 	return v->shm ? "[shmem]" : "[anon]";
 }
 

@@ -64,130 +64,95 @@ static void format_addr(uint32_t family, const uint32_t *w, size_t n, char *out,
 		snprintf(out, size, "?");
 }
 
-static int load_one(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
-		    uint64_t id, const ProtobufCMessageDescriptor *desc, struct c2c_blob *b,
-		    ProtobufCMessage **ret)
-{
-	struct c2c_image img;
-	char name[48];
-	int r;
+/* describe_special's search: the files.img entry of one id. */
+struct special {
+	uint32_t id;
+	struct c2c_fd_info *fd;
+};
 
-	c2c_image_name(kind, id, name, sizeof(name));
-	r = c2c_source_load(ctx, src, name, true, b);
-	if (r != 0)
-		return r; /* 1: absent */
-	r = c2c_image_open(ctx, b, kind, &img);
-	if (r == 0)
-		r = c2c_image_next_msg(ctx, &img, desc, ret);
-	if (r == 0)
-		return c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_TRUNCATED, "%s has no entry", name);
-	return r < 0 ? r : 0;
+static int special_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+			 const struct c2c_loc *loc)
+{
+	const PbTaskFileEntry *e = (const PbTaskFileEntry *)msg;
+	struct special *sp = data;
+	struct c2c_fd_info *fd = sp->fd;
+
+	(void)loc;
+	if (e->id != sp->id)
+		return 0;
+	if (e->pipe) {
+		fd->pipe_id = e->pipe->pipe_id;
+	} else if (e->isk) {
+		const PbInetSkEntry *k = e->isk;
+
+		fd->is_inet = true;
+		fd->family = k->family;
+		fd->sotype = k->type;
+		fd->proto = k->proto;
+		fd->state = k->state;
+		fd->ino = k->ino;
+		fd->src_port = k->src_port;
+		fd->dst_port = k->dst_port;
+		format_addr(k->family, k->src_addr, k->n_src_addr, fd->src, sizeof(fd->src));
+		format_addr(k->family, k->dst_addr, k->n_dst_addr, fd->dst, sizeof(fd->dst));
+	} else if (e->usk) {
+		const PbUnixSkEntry *k = e->usk;
+		size_t n = k->has_name ? k->name.len : 0;
+
+		fd->is_unix = true;
+		fd->sotype = k->type;
+		fd->state = k->state;
+		fd->ino = k->ino;
+		fd->peer = k->peer;
+		/* Abstract names start with NUL: shown with '@' as ss(8) does. */
+		if (n && !(fd->unix_name = malloc(n + 1)))
+			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			fd->unix_name[i] = k->name.data[i] ? (char)k->name.data[i] : '@';
+		if (n)
+			fd->unix_name[n] = '\0';
+	}
+	return 0;
 }
 
-/* The pipe or socket entry of files.img with id, decoded into fd. */
-static int describe_special(struct c2c_ctx *ctx, struct c2c_source *src, uint32_t id,
-			    struct c2c_fd_info *fd)
+/* fdinfo's walk: one descriptor per record. */
+struct fd_walk {
+	struct c2c_checkpoint *ck;
+	struct c2c_task_res *res;
+	size_t cap;
+};
+
+static int fd_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+		    const struct c2c_loc *loc)
 {
-	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
+	const PbFdinfoEntry *e = (const PbFdinfoEntry *)msg;
+	struct fd_walk *w = data;
+	struct c2c_task_res *res = w->res;
+	const struct c2c_file *f;
+	struct c2c_fd_info *fd;
 	int r;
 
-	r = c2c_source_load(ctx, src, c2c_imgdesc_get(C2C_IMG_FILES)->name, true, &b);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = c2c_image_open(ctx, &b, C2C_IMG_FILES, &img);
-	while (r == 0 &&
-	       (r = c2c_image_next_msg(ctx, &img, &pb_task_file_entry__descriptor, &msg)) == 1) {
-		const PbTaskFileEntry *e = (const PbTaskFileEntry *)msg;
+	if (res->nfds >= C2C_MAX_FDS)
+		return c2c_fail(ctx, loc, C2C_E_LIMIT, "more than %u file descriptors", C2C_MAX_FDS);
+	r = c2c_array_grow(ctx, &res->fds, &w->cap, res->nfds + 1, sizeof(*res->fds));
+	if (r < 0)
+		return r;
+	fd = &res->fds[res->nfds++];
+	*fd = (struct c2c_fd_info){ .fd = (int32_t)e->fd, .type = e->type, .cloexec = e->flags & 1,
+				    .file_id = e->id };
+	f = c2c_files_find(w->ck, e->id);
+	if (f && f->path) {
+		fd->path = f->path;
+	} else if (e->type == FD_TYPE_PIPE || e->type == FD_TYPE_INETSK ||
+		   e->type == FD_TYPE_UNIXSK) {
+		struct special sp = { e->id, fd };
 
-		r = 0;
-		if (e->id == id && e->pipe) {
-			fd->pipe_id = e->pipe->pipe_id;
-		} else if (e->id == id && e->isk) {
-			const PbInetSkEntry *k = e->isk;
-
-			fd->is_inet = true;
-			fd->family = k->family;
-			fd->sotype = k->type;
-			fd->proto = k->proto;
-			fd->state = k->state;
-			fd->ino = k->ino;
-			fd->src_port = k->src_port;
-			fd->dst_port = k->dst_port;
-			format_addr(k->family, k->src_addr, k->n_src_addr, fd->src, sizeof(fd->src));
-			format_addr(k->family, k->dst_addr, k->n_dst_addr, fd->dst, sizeof(fd->dst));
-		} else if (e->id == id && e->usk) {
-			const PbUnixSkEntry *k = e->usk;
-			size_t n = k->has_name ? k->name.len : 0;
-
-			fd->is_unix = true;
-			fd->sotype = k->type;
-			fd->state = k->state;
-			fd->ino = k->ino;
-			fd->peer = k->peer;
-			/* Abstract names start with NUL: shown with '@' as ss(8) does. */
-			if (n && (fd->unix_name = malloc(n + 1))) {
-				memcpy(fd->unix_name, k->name.data, n);
-				fd->unix_name[n] = '\0';
-				for (size_t i = 0; i < n; i++)
-					if (!fd->unix_name[i])
-						fd->unix_name[i] = '@';
-			} else if (n) {
-				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-			}
-		}
-		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
+		r = c2c_image_load_each(ctx, w->ck->src, C2C_IMG_FILES, 0, true,
+					&pb_task_file_entry__descriptor, special_entry, &sp);
+		if (r < 0)
+			return r;
 	}
-	c2c_blob_release(&b);
-	return r < 0 ? r : 0;
-}
-
-static int load_fds(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, uint32_t files_id,
-		    struct c2c_task_res *res)
-{
-	struct c2c_blob b = C2C_BLOB_INIT;
-	ProtobufCMessage *msg = NULL;
-	struct c2c_image img;
-	char name[48];
-	int r;
-
-	c2c_image_name(C2C_IMG_FDINFO, files_id, name, sizeof(name));
-	r = c2c_source_load(ctx, ck->src, name, true, &b);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = c2c_image_open(ctx, &b, C2C_IMG_FDINFO, &img);
-	while (r == 0 &&
-	       (r = c2c_image_next_msg(ctx, &img, &pb_fdinfo_entry__descriptor, &msg)) == 1) {
-		const PbFdinfoEntry *e = (const PbFdinfoEntry *)msg;
-		struct c2c_fd_info *v = NULL, *fd;
-
-		r = 0;
-		if (res->nfds >= C2C_MAX_FDS)
-			r = c2c_fail(ctx, &C2C_IMAGE_LOC(&img), C2C_E_LIMIT,
-				     "more than %u file descriptors", C2C_MAX_FDS);
-		else if (!(v = reallocarray(res->fds, res->nfds + 1, sizeof(*v))))
-			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		if (r == 0) {
-			const struct c2c_file *f;
-
-			res->fds = v;
-			fd = &res->fds[res->nfds++];
-			*fd = (struct c2c_fd_info){ .fd = e->fd, .type = e->type,
-						    .cloexec = e->flags & 1, .file_id = e->id };
-			f = c2c_files_find(ck, e->id);
-			if (f && f->path)
-				fd->path = f->path;
-			else if (e->type == FD_TYPE_PIPE || e->type == FD_TYPE_INETSK ||
-				 e->type == FD_TYPE_UNIXSK)
-				r = describe_special(ctx, ck->src, e->id, fd);
-		}
-		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
-	}
-	c2c_blob_release(&b);
-	return r < 0 ? r : 0;
+	return 0;
 }
 
 void c2c_task_res_release(struct c2c_task_res *res)
@@ -201,20 +166,32 @@ void c2c_task_res_release(struct c2c_task_res *res)
 	*res = (struct c2c_task_res){ 0 };
 }
 
+/* The single entry of image kind id (0 when absent) into *msg; 1 when absent. */
+static int load_one(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+		    uint64_t id, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+	struct c2c_image img;
+	int r = c2c_image_load_one(ctx, src, kind, id, desc, true, &b, msg, &img);
+
+	c2c_blob_release(&b);
+	return r;
+}
+
 int c2c_task_res_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const struct c2c_process *p,
 		      struct c2c_task_res *ret)
 {
 	struct c2c_task_res res = { 0 };
-	struct c2c_blob b = C2C_BLOB_INIT;
 	ProtobufCMessage *msg = NULL;
 	int r;
 
 	r = c2c_files_load(ctx, ck);
 	if (r == 0)
 		r = load_one(ctx, ck->src, C2C_IMG_IDS, p->pid, &pb_task_kobj_ids_entry__descriptor,
-			     &b, &msg);
+			     &msg);
 	if (r == 0) {
 		const PbTaskKobjIdsEntry *ids = (const PbTaskKobjIdsEntry *)msg;
+		struct fd_walk w = { ck, &res, 0 };
 
 		res.has_ids = true;
 		res.ns.pid = ids->pid_ns_id, res.ns.net = ids->net_ns_id;
@@ -224,30 +201,29 @@ int c2c_task_res_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const stru
 		res.files_id = ids->files_id;
 		protobuf_c_message_free_unpacked(msg, NULL);
 		msg = NULL;
-		r = load_fds(ctx, ck, res.files_id, &res);
+		r = c2c_image_load_each(ctx, ck->src, C2C_IMG_FDINFO, res.files_id, true,
+					&pb_fdinfo_entry__descriptor, fd_entry, &w);
 	}
-	c2c_blob_release(&b);
 	if (r == 1)
-		r = 0; /* no ids image (CRIU < 1.x): nothing to name */
+		r = 0; /* no ids or fdinfo image: nothing to name */
 	if (r == 0 && res.has_ids && res.ns.uts) {
 		r = load_one(ctx, ck->src, C2C_IMG_UTSNS, res.ns.uts, &pb_utsns_entry__descriptor,
-			     &b, &msg);
+			     &msg);
 		if (r == 0) {
 			const PbUtsnsEntry *u = (const PbUtsnsEntry *)msg;
 
 			res.hostname = u->nodename ? c2c_strdup(u->nodename) : NULL;
 			res.domainname = u->domainname ? c2c_strdup(u->domainname) : NULL;
-			protobuf_c_message_free_unpacked(msg, NULL);
-			msg = NULL;
 			if ((u->nodename && !res.hostname) || (u->domainname && !res.domainname))
 				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			protobuf_c_message_free_unpacked(msg, NULL);
+			msg = NULL;
 		}
-		c2c_blob_release(&b);
 		if (r == 1)
 			r = 0;
 	}
 	if (r == 0) {
-		r = load_one(ctx, ck->src, C2C_IMG_FS, p->pid, &pb_fs_entry__descriptor, &b, &msg);
+		r = load_one(ctx, ck->src, C2C_IMG_FS, p->pid, &pb_fs_entry__descriptor, &msg);
 		if (r == 0) {
 			const PbFsEntry *fs = (const PbFsEntry *)msg;
 			const struct c2c_file *cwd = c2c_files_find(ck, fs->cwd_id);
@@ -258,7 +234,6 @@ int c2c_task_res_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const stru
 			protobuf_c_message_free_unpacked(msg, NULL);
 			msg = NULL;
 		}
-		c2c_blob_release(&b);
 		if (r == 1)
 			r = 0;
 	}
