@@ -41,7 +41,7 @@ bool c2c_blob_is_elf(const struct c2c_blob *b)
  * root, or a member of rootfs-diff.tar at an offset), with libelf converting
  * the headers. Returns its length, 0 if none.
  */
-static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
+size_t c2c_blob_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 {
 	struct c2c_ctx scratch = { 0 };
 	Elf64_Ehdr eh;
@@ -93,7 +93,7 @@ static size_t file_build_id(const struct c2c_blob *b, uint8_t *out, size_t max)
 }
 
 /* Recorded words are the descriptor zero-padded to a multiple of 4 bytes. */
-static bool build_id_matches(const struct c2c_file *f, const uint8_t *id, size_t len)
+bool c2c_file_build_id_matches(const struct c2c_file *f, const uint8_t *id, size_t len)
 {
 	if (f->build_id_len < len || f->build_id_len >= len + 4)
 		return false;
@@ -353,8 +353,8 @@ static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		goto out;
 	}
 	if (f->build_id_len) {
-		len = file_build_id(&b, id, sizeof(id));
-		if (!len || !build_id_matches(f, id, len)) {
+		len = c2c_blob_build_id(&b, id, sizeof(id));
+		if (!len || !c2c_file_build_id_matches(f, id, len)) {
 			c2c_warn(ctx, &C2C_LOC_FILE(b.path),
 				 "build-id differs from the one the checkpoint recorded: another "
 				 "build, its pages are left out");
