@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "oci.h"
 #include "process.h"
 #include "util.h"
 
@@ -132,28 +133,6 @@ void c2c_rootdiff_free(struct c2c_rootdiff *d)
 	free(d);
 }
 
-/* libarchive reads the nested tar straight from its blob (no copy). */
-struct blob_reader {
-	const struct c2c_blob *b;
-	uint64_t pos;
-	uint8_t buf[1 << 16];
-};
-
-static la_ssize_t blob_read_cb(struct archive *a, void *data, const void **out)
-{
-	struct blob_reader *br = data;
-	struct c2c_ctx scratch = { 0 };
-	size_t n = br->b->size - br->pos < sizeof(br->buf) ? (size_t)(br->b->size - br->pos)
-							     : sizeof(br->buf);
-
-	(void)a;
-	if (n && c2c_blob_pread(&scratch, br->b, br->buf, n, br->pos) < 0)
-		return -1;
-	br->pos += n;
-	*out = br->buf;
-	return (la_ssize_t)n;
-}
-
 /* Whether any mapped regular file of the checkpoint has this path. */
 static bool mapped(const struct c2c_checkpoint *ck, const char *path)
 {
@@ -167,7 +146,7 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		      int spooldirfd)
 {
 	struct c2c_rootdiff *d = calloc(1, sizeof(*d));
-	struct blob_reader *br = NULL;
+	struct c2c_blob_reader *br = NULL;
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct c2c_blob del = C2C_BLOB_INIT;
@@ -189,10 +168,10 @@ int c2c_rootdiff_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	*br = (struct blob_reader){ .b = &d->tar };
+	*br = (struct c2c_blob_reader){ .b = &d->tar };
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open(a, br, NULL, blob_read_cb, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(a, br, NULL, c2c_blob_read_cb, NULL) != ARCHIVE_OK) {
 		c2c_warn(ctx, &C2C_LOC_FILE(d->tar.path), "not a readable tar, ignored: %s",
 			 archive_error_string(a));
 		goto done;

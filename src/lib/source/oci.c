@@ -528,16 +528,9 @@ static la_ssize_t nested_read(struct archive *a, void *data, const void **buf)
 	return k;
 }
 
-/* A tar read through a blob (rootfs-diff.tar of the checkpoint). */
-struct blobrd {
-	const struct c2c_blob *b;
-	uint64_t pos;
-	uint8_t buf[1 << 16];
-};
-
-static la_ssize_t blob_read(struct archive *a, void *data, const void **out)
+la_ssize_t c2c_blob_read_cb(struct archive *a, void *data, const void **out)
 {
-	struct blobrd *br = data;
+	struct c2c_blob_reader *br = data;
 	struct c2c_ctx scratch = { 0 };
 	uint64_t left = br->b->size - br->pos;
 	size_t n = left < sizeof(br->buf) ? (size_t)left : sizeof(br->buf);
@@ -554,7 +547,7 @@ static la_ssize_t blob_read(struct archive *a, void *data, const void **out)
 struct layer_rd {
 	struct archive *a, *outer;
 	struct nested nested;
-	struct blobrd *br;
+	struct c2c_blob_reader *br;
 };
 
 static void layer_close(struct layer_rd *rd)
@@ -656,7 +649,7 @@ static int layer_open(struct c2c_ctx *ctx, const struct c2c_oci *oci,
 		}
 		rd->br->b = &l->blob;
 		rd->br->pos = 0;
-		ar = archive_read_open(rd->a, rd->br, NULL, blob_read, NULL);
+		ar = archive_read_open(rd->a, rd->br, NULL, c2c_blob_read_cb, NULL);
 		break;
 	case C2C_OCI_LAYER_DIR:
 		break;

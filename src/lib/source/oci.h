@@ -9,11 +9,25 @@
 #ifndef C2C_OCI_H
 #define C2C_OCI_H
 
+#include <archive.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "source.h"
+
+/*
+ * libarchive reads a tar straight from a blob (a file or a member of the
+ * checkpoint, no copy): archive_read_open(a, reader, NULL,
+ * c2c_blob_read_cb, NULL) with reader->b set and reader->pos 0.
+ */
+struct c2c_blob_reader {
+	const struct c2c_blob *b;
+	uint64_t pos;
+	uint8_t buf[1 << 16];
+};
+
+la_ssize_t c2c_blob_read_cb(struct archive *a, void *data, const void **out);
 
 /* What a path is in a layer (or in the merged image). */
 enum c2c_oci_type {
