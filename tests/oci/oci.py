@@ -432,18 +432,7 @@ def main(argv):
     a = p.parse_args(argv)
     a.ckpt2core = os.path.abspath(a.ckpt2core)
     a.kind = a.check
-    try:
-        if a.check == "hostile":
-            cmd_hostile(a)
-        else:
-            cmd_image(a)
-    except Skip as e:
-        log("SKIP: %s" % e)
-        return 77
-    except Fail as e:
-        log("FAIL: %s" % e)
-        return 1
-    return 0
+    return e2e.run_check(cmd_hostile if a.check == "hostile" else cmd_image, a)
 
 
 if __name__ == "__main__":
