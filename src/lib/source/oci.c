@@ -871,7 +871,7 @@ static int image_load(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_fil
 			r = 1;
 			goto out;
 		}
-		if (!m->data && m->size) {
+		if (!m->data && m->size > C2C_MAX_OCI_JSON) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_LIMIT,
 				     "%llu bytes, more than the %llu allowed for a JSON file",
 				     (unsigned long long)m->size,
@@ -880,6 +880,24 @@ static int image_load(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_fil
 		}
 		b.data = m->data;
 		b.size = m->size;
+		if (!m->data && m->size) {
+			/* Not kept by the first pass (past its memory budget): read it again. */
+			struct archive *a = NULL;
+
+			r = outer_seek(ctx, oci->path, name, &a);
+			if (r == 0 && !(own = malloc(m->size)))
+				r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			if (r == 0 && archive_read_data(a, own, m->size) != (la_ssize_t)m->size)
+				r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_ARCHIVE,
+					     "cannot read it: %s",
+					     archive_error_string(a) ? archive_error_string(a)
+								     : "truncated");
+			if (a)
+				archive_read_free(a);
+			if (r != 0)
+				goto out;
+			b.data = own;
+		}
 	} else {
 		int fd = openat(imf->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		struct stat st;
@@ -1218,10 +1236,12 @@ static int read_image_tar(struct c2c_ctx *ctx, const char *image, struct c2c_mem
 			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 			goto out;
 		}
-		if (m.size <= C2C_MAX_OCI_JSON && held + m.size <= 16 * C2C_MAX_OCI_JSON &&
+		if (m.size <= (1U << 20) && held + m.size <= 4 * C2C_MAX_OCI_JSON &&
 		    (strstr(name, ".json") || !strncmp(name, "blobs/", 6) ||
 		     !strcmp(name, "oci-layout"))) {
-			/* Small blobs are manifests and configs; layers are read later. */
+			/* Small blobs are manifests and configs (others are read again later). */
+			struct c2c_loc loc = { image, name, C2C_NO_OFFSET, C2C_NO_RECORD };
+
 			m.data = malloc(m.size ? m.size : 1);
 			if (!m.data) {
 				free(m.name);
@@ -1232,12 +1252,8 @@ static int read_image_tar(struct c2c_ctx *ctx, const char *image, struct c2c_mem
 			    archive_read_data(a, m.data, m.size) != (la_ssize_t)m.size) {
 				free(m.data);
 				free(m.name);
-				struct c2c_loc loc = { image, name,
-						       (uint64_t)archive_filter_bytes(a, -1),
-						       C2C_NO_RECORD };
-
-				r = c2c_fail(ctx, &loc,
-					     C2C_E_ARCHIVE, "cannot read the image: %s",
+				loc.offset = (uint64_t)archive_filter_bytes(a, -1);
+				r = c2c_fail(ctx, &loc, C2C_E_ARCHIVE, "cannot read the image: %s",
 					     archive_error_string(a) ? archive_error_string(a)
 								     : "truncated");
 				goto out;
