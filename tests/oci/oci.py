@@ -19,8 +19,10 @@ then runs `ckpt2core DIR --image IMAGE -o OUT` and checks the sysroot (what
 is in it, bytes and build-ids, the whited-out files absent, links inside
 it) and gdb with `set sysroot OUT/sysroot`: no ?? frame in libc, libc's
 symbols read. Checks: layout, oci-archive, docker-archive (zstd layers),
-and hostile images (a member ../../etc/x, a missing blob, a truncated gzip
-layer) with their exact error text and nothing left in OUT.
+and hostile images (members ../../etc/x and /etc/x, a missing blob, a layer
+whose bytes do not match its digest, a truncated gzip layer, symlinks
+leading out of the image) with their exact error text and nothing left in
+OUT.
 """
 import argparse
 import gzip
@@ -387,6 +389,17 @@ def cmd_hostile(a):
     expect_error(a, [fx.images, "--image", missing], os.path.join(work, "out-missing"),
                  re.escape("ckpt2core: error: '%s/blobs/sha256/%s': blob of layer 2 is missing"
                            % (missing, ldig[1][7:])))
+    # A layer whose bytes are not those its digest names (a valid tar all the same).
+    tampered = os.path.join(work, "tampered")
+    layer = tar_bytes([("usr/bin/y", "f", b"original")])
+    _m, _c, ldig = oci_layout(tampered, [good, layer])
+    blob = os.path.join(tampered, "blobs", "sha256", ldig[1][7:])
+    changed = layer.replace(b"original", b"changed!")
+    with open(blob, "wb") as f:
+        f.write(changed)
+    expect_error(a, [fx.images, "--image", tampered], os.path.join(work, "out-tampered"),
+                 re.escape("ckpt2core: error: '%s': content does not match its digest (its "
+                           "sha256 is %s)" % (blob, hashlib.sha256(changed).hexdigest())))
     # A gzip layer cut short.
     cut = os.path.join(work, "cut")
     big = tar_bytes([("usr/lib/big", "f", os.urandom(256 << 10))], "gzip")

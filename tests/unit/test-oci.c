@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "oci.h"
+#include "sha256.h"
 
 struct member {
 	const char *name;
@@ -195,7 +196,36 @@ static void resolve_stays_inside(void **state)
 	c2c_ctx_free(ctx);
 }
 
+/* FIPS 180-4 examples (NIST CSRC "SHA256.pdf"), fed in pieces of every size. */
+static void sha256_known_digests(void **state)
+{
+	static const struct {
+		const char *msg;
+		const char *hex;
+	} v[] = {
+		{ "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+		{ "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+	};
+	char hex[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		for (size_t step = 1; step <= 64; step++) {
+			struct c2c_sha256 s;
+			size_t n = strlen(v[i].msg);
+
+			c2c_sha256_init(&s);
+			for (size_t off = 0; off < n; off += step)
+				c2c_sha256_update(&s, v[i].msg + off, n - off < step ? n - off : step);
+			c2c_sha256_hex(&s, hex);
+			assert_string_equal(hex, v[i].hex);
+		}
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(sha256_known_digests),
 	cmocka_unit_test(whiteout_deletes_lower_file),
 	cmocka_unit_test(opaque_dir_hides_lower_content),
 	cmocka_unit_test(whiteout_applies_only_below),

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "oci.h"
+#include "sha256.h"
 #include "util.h"
 
 #define OCI_MAX_LINKS 40 /* symlinks followed in one lookup, as the kernel (MAXSYMLINKS) */
@@ -508,7 +509,30 @@ int c2c_oci_links_in(struct c2c_ctx *ctx, const struct c2c_oci *oci, const char 
 /* A tar that is a member of the image tar: libarchive reads one through the other. */
 struct nested {
 	struct archive *outer;
+	struct c2c_sha256 *sha; /* of the bytes read, or NULL */
 };
+
+/* A layer file, hashed as it is read when its digest is known. */
+struct filerd {
+	int fd;
+	struct c2c_sha256 *sha;
+	uint8_t buf[1 << 16];
+};
+
+static la_ssize_t file_read(struct archive *a, void *data, const void **out)
+{
+	struct filerd *fr = data;
+	ssize_t k;
+
+	(void)a;
+	do
+		k = read(fr->fd, fr->buf, sizeof(fr->buf));
+	while (k < 0 && errno == EINTR);
+	if (k > 0 && fr->sha)
+		c2c_sha256_update(fr->sha, fr->buf, (size_t)k);
+	*out = fr->buf;
+	return k;
+}
 
 static la_ssize_t nested_read(struct archive *a, void *data, const void **buf)
 {
@@ -525,6 +549,8 @@ static la_ssize_t nested_read(struct archive *a, void *data, const void **buf)
 	if (r < ARCHIVE_WARN)
 		return -1;
 	k = (la_ssize_t)len;
+	if (n->sha && len)
+		c2c_sha256_update(n->sha, *buf, len);
 	return k;
 }
 
@@ -548,6 +574,8 @@ struct layer_rd {
 	struct archive *a, *outer;
 	struct nested nested;
 	struct c2c_blob_reader *br;
+	struct filerd *fr;
+	struct c2c_sha256 *sha; /* checking the layer's digest, or NULL */
 };
 
 static void layer_close(struct layer_rd *rd)
@@ -556,6 +584,10 @@ static void layer_close(struct layer_rd *rd)
 		archive_read_free(rd->a);
 	if (rd->outer)
 		archive_read_free(rd->outer);
+	if (rd->fr && rd->fr->fd >= 0)
+		close(rd->fr->fd);
+	free(rd->fr);
+	free(rd->sha);
 	free(rd->br);
 	*rd = (struct layer_rd){ 0 };
 }
@@ -612,14 +644,18 @@ static int layer_damaged(struct c2c_ctx *ctx, const struct c2c_oci_layer *l, str
 			 const char *member);
 
 static int layer_open(struct c2c_ctx *ctx, const struct c2c_oci *oci,
-		      const struct c2c_oci_layer *l, struct layer_rd *rd)
+		      const struct c2c_oci_layer *l, bool hash, struct layer_rd *rd)
 {
 	int r = 0, ar = ARCHIVE_OK;
 
 	*rd = (struct layer_rd){ 0 };
 	rd->a = tar_reader();
-	if (!rd->a)
+	if (rd->a && hash && l->digest && (rd->sha = malloc(sizeof(*rd->sha))))
+		c2c_sha256_init(rd->sha);
+	if (!rd->a || (hash && l->digest && !rd->sha)) {
+		layer_close(rd);
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
 	switch (l->kind) {
 	case C2C_OCI_LAYER_FILE:
 		if (access(l->name, F_OK) < 0) {
@@ -629,7 +665,18 @@ static int layer_open(struct c2c_ctx *ctx, const struct c2c_oci *oci,
 				     errno == ENOENT ? strerror(errno) : "");
 			break;
 		}
-		ar = archive_read_open_filename(rd->a, l->name, 1 << 16);
+		rd->fr = malloc(sizeof(*rd->fr));
+		if (!rd->fr) {
+			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			break;
+		}
+		rd->fr->sha = rd->sha;
+		rd->fr->fd = open(l->name, O_RDONLY | O_CLOEXEC);
+		if (rd->fr->fd < 0) {
+			r = c2c_fail(ctx, &C2C_LOC_FILE(l->display), C2C_E_IO, "cannot open the layer");
+			break;
+		}
+		ar = archive_read_open(rd->a, rd->fr, NULL, file_read, NULL);
 		break;
 	case C2C_OCI_LAYER_MEMBER:
 		r = outer_seek(ctx, oci->path, l->name, &rd->outer);
@@ -639,6 +686,7 @@ static int layer_open(struct c2c_ctx *ctx, const struct c2c_oci *oci,
 		if (r < 0)
 			break;
 		rd->nested.outer = rd->outer;
+		rd->nested.sha = rd->sha;
 		ar = archive_read_open(rd->a, &rd->nested, NULL, nested_read, NULL);
 		break;
 	case C2C_OCI_LAYER_BLOB:
@@ -688,6 +736,34 @@ static enum c2c_oci_type entry_type(struct archive_entry *e)
 	}
 }
 
+/*
+ * After the end of the tar: the bytes after it (padding) into the hash too,
+ * then the whole blob against its digest (image-spec descriptor.md).
+ */
+static int layer_verify(struct c2c_ctx *ctx, const struct c2c_oci_layer *l, struct layer_rd *rd)
+{
+	char hex[65];
+
+	if (!rd->sha)
+		return 0;
+	if (rd->fr) {
+		const void *p;
+
+		while (file_read(rd->a, rd->fr, &p) > 0)
+			;
+	} else if (rd->outer) {
+		const void *p;
+
+		while (nested_read(rd->a, &rd->nested, &p) > 0)
+			;
+	}
+	c2c_sha256_hex(rd->sha, hex);
+	if (strcmp(hex, l->digest + 7))
+		return c2c_fail(ctx, &C2C_LOC_FILE(l->display), C2C_E_INCONSISTENT,
+				"content does not match its digest (its sha256 is %s)", hex);
+	return 0;
+}
+
 /* Index every member of a tar layer (headers only: libarchive skips the data). */
 static int layer_index(struct c2c_ctx *ctx, struct c2c_oci *oci, struct c2c_oci_layer *l)
 {
@@ -695,7 +771,7 @@ static int layer_index(struct c2c_ctx *ctx, struct c2c_oci *oci, struct c2c_oci_
 	struct layer_rd rd;
 	int r, ar;
 
-	r = layer_open(ctx, oci, l, &rd);
+	r = layer_open(ctx, oci, l, true, &rd);
 	if (r < 0)
 		return r;
 	while ((ar = archive_read_next_header(rd.a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
@@ -718,8 +794,10 @@ static int layer_index(struct c2c_ctx *ctx, struct c2c_oci *oci, struct c2c_oci_
 		r = layer_damaged(ctx, l, rd.a, NULL);
 		goto out;
 	}
+	r = layer_verify(ctx, l, &rd);
+	if (r < 0)
+		goto out;
 	c2c_oci_layer_finish(l);
-	r = 0;
 out:
 	layer_close(&rd);
 	return r;
@@ -806,7 +884,7 @@ int c2c_oci_extract(struct c2c_ctx *ctx, const struct c2c_oci *oci, size_t layer
 		left += !want[i].done;
 	if (!left)
 		return 0;
-	r = layer_open(ctx, oci, l, &rd);
+	r = layer_open(ctx, oci, l, false, &rd);
 	if (r < 0)
 		return r;
 	while (left && ((ar = archive_read_next_header(rd.a, &ae)) == ARCHIVE_OK ||
@@ -853,7 +931,7 @@ struct image_files {
 
 /* Load a small file of the image; 1 when there is none. */
 static int image_load(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_files *imf,
-		      const char *name, json_t **ret)
+		      const char *name, const char *digest, json_t **ret)
 {
 	char *display = c2c_asprintf("%s%s%s", oci->path, imf->tab ? ":" : "/", name);
 	struct c2c_blob b = C2C_BLOB_INIT;
@@ -924,6 +1002,19 @@ static int image_load(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_fil
 		b.data = own;
 		if (r < 0)
 			goto out;
+	}
+	if (digest) {
+		struct c2c_sha256 sha;
+		char hex[65];
+
+		c2c_sha256_init(&sha);
+		c2c_sha256_update(&sha, b.data, (size_t)b.size);
+		c2c_sha256_hex(&sha, hex);
+		if (strcmp(hex, digest + 7)) {
+			r = c2c_fail(ctx, &C2C_LOC_FILE(display), C2C_E_INCONSISTENT,
+				     "content does not match its digest (its sha256 is %s)", hex);
+			goto out;
+		}
 	}
 	j = json_loadb((const char *)b.data, (size_t)b.size, 0, &je);
 	if (!j) {
@@ -1007,7 +1098,7 @@ static int load_blob_json(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image
 	int r;
 
 	snprintf(name, sizeof(name), "blobs/sha256/%s", digest + 7);
-	r = image_load(ctx, oci, imf, name, ret);
+	r = image_load(ctx, oci, imf, name, digest, ret);
 	if (r == 1)
 		r = c2c_fail(ctx, &C2C_LOC_FILE(oci->path), C2C_E_MISSING,
 			     "blob '%s' of the %s is missing", name, what);
@@ -1079,7 +1170,7 @@ static int open_oci_layout(struct c2c_ctx *ctx, struct c2c_oci *oci, struct imag
 
 	if (!idxname)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	r = image_load(ctx, oci, imf, "index.json", &index);
+	r = image_load(ctx, oci, imf, "index.json", NULL, &index);
 	if (r == 1)
 		r = c2c_fail(ctx, &C2C_LOC_FILE(idxname), C2C_E_MISSING, "missing");
 	if (r == 0)
@@ -1119,6 +1210,11 @@ static int open_oci_layout(struct c2c_ctx *ctx, struct c2c_oci *oci, struct imag
 			      name);
 		if (r < 0)
 			goto out;
+		oci->layers[oci->nlayers - 1].digest = c2c_strdup(d);
+		if (!oci->layers[oci->nlayers - 1].digest) {
+			r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+			goto out;
+		}
 		if (imf->tab && !c2c_memtab_find(imf->tab, oci->layers[oci->nlayers - 1].name)) {
 			r = c2c_fail(ctx, &C2C_LOC_FILE(oci->layers[oci->nlayers - 1].display),
 				     C2C_E_MISSING, "blob of layer %zu is missing", i + 1);
@@ -1143,7 +1239,7 @@ static int open_docker(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_fi
 	json_t *man = NULL, *img, *layers, *l;
 	const char *cfg;
 	size_t i;
-	int r = image_load(ctx, oci, imf, "manifest.json", &man);
+	int r = image_load(ctx, oci, imf, "manifest.json", NULL, &man);
 
 	if (r != 0)
 		return r == 1 ? c2c_fail(ctx, &C2C_LOC_FILE(oci->path), C2C_E_MISSING,
@@ -1408,6 +1504,7 @@ void c2c_oci_free(struct c2c_oci *oci)
 		free(l->v);
 		free(l->display);
 		free(l->name);
+		free(l->digest);
 		c2c_blob_release(&l->blob);
 		if (l->rootfd >= 0)
 			close(l->rootfd);

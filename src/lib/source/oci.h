@@ -63,6 +63,7 @@ struct c2c_oci_layer {
 	enum c2c_oci_layer_kind kind;
 	char *display; /* for messages: "IMAGE/blobs/sha256/HEX", "IMAGE:abc/layer.tar" */
 	char *name;    /* FILE: path; MEMBER: member name in the image tar; DIR: directory */
+	char *digest;  /* "sha256:HEX" the blob must hash to (OCI layouts), or NULL */
 	struct c2c_blob blob; /* BLOB (owned) */
 	int rootfd;    /* DIR, else -1 */
 	struct c2c_oci_entry *v; /* sorted by path, one entry per path (the last one) */
