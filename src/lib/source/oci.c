@@ -43,9 +43,9 @@
 /* ------------------------------------------------------------ the index */
 
 /*
- * "./usr//bin/" -> "/usr/bin". Returns a new string, NULL for a name that
- * leaves the image (".." component or leading "/"), or "" (errno ENOMEM
- * unset) when out of memory is indicated by *nomem.
+ * "./usr//bin/" -> "/usr/bin" ("" for the root itself). Returns a new
+ * string, or NULL with *bad set for a name that leaves the image (a ".."
+ * component or a leading "/") or *nomem when out of memory.
  */
 static char *norm_path(const char *name, bool *bad, bool *nomem)
 {
@@ -779,6 +779,15 @@ static int layer_index(struct c2c_ctx *ctx, struct c2c_oci *oci, struct c2c_oci_
 		enum c2c_oci_type t = entry_type(e);
 		la_int64_t size = archive_entry_size(e);
 
+		if ((uint64_t)archive_filter_bytes(rd.a, 0) > C2C_MAX_OCI_LAYER) {
+			struct c2c_loc loc = { l->display, name, (uint64_t)archive_filter_bytes(rd.a, -1),
+					       C2C_NO_RECORD };
+
+			r = c2c_fail(ctx, &loc, C2C_E_LIMIT,
+				     "layer expands to more than %llu bytes (a compression bomb?)",
+				     (unsigned long long)C2C_MAX_OCI_LAYER);
+			goto out;
+		}
 		if (!name)
 			continue;
 		r = c2c_oci_layer_add(ctx, oci, l, name, t,
@@ -810,7 +819,6 @@ static int copy_member(struct c2c_ctx *ctx, const struct c2c_oci_layer *l, struc
 	const void *buf;
 	size_t len;
 	la_int64_t off;
-	uint64_t done = 0;
 	struct c2c_loc loc = { l->display, e->path + 1, e->hdr_off, C2C_NO_RECORD };
 	int r;
 
@@ -832,14 +840,12 @@ static int copy_member(struct c2c_ctx *ctx, const struct c2c_oci_layer *l, struc
 				return c2c_fail(ctx, NULL, C2C_E_IO, "cannot write '%s'", e->path);
 			w += (size_t)k;
 		}
-		done = end > done ? end : done;
 	}
 	if (r != ARCHIVE_EOF)
 		return layer_damaged(ctx, l, a, e->path + 1);
 	/* Sparse members end in a hole: the size is the header's. */
 	if (ftruncate(fd, (off_t)e->size) < 0)
 		return c2c_fail(ctx, NULL, C2C_E_IO, "cannot write '%s'", e->path);
-	(void)done;
 	return 0;
 }
 

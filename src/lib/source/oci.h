@@ -86,6 +86,7 @@ struct c2c_oci {
 #define C2C_MAX_OCI_ENTRIES (1ULL << 22)     /* members indexed over all layers */
 #define C2C_MAX_OCI_JSON (4ULL << 20)	     /* index.json, a manifest, manifest.json */
 #define C2C_MAX_OCI_FILE (1ULL << 34)	     /* one extracted file */
+#define C2C_MAX_OCI_LAYER (1ULL << 36)	     /* one layer's tar, uncompressed */
 
 /*
  * Open IMAGE (its kind is told by its content) and index every layer's
