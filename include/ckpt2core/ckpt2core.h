@@ -142,7 +142,8 @@ C2C_API int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_fil
  * Take the container's files from its image: `image` is an OCI image layout
  * directory (oci-layout, index.json, blobs/sha256/), the same layout in a
  * tar (oci-archive), a docker-archive tar (manifest.json and layer tars, as
- * docker/podman save write it) or an unpacked rootfs directory; layers (tar,
+ * docker/podman save write it) or an unpacked rootfs directory, optionally
+ * followed by ":REF" to pick the image of that ref.name or tag; layers (tar,
  * gzip or zstd) are applied in order with their whiteouts, then the
  * checkpoint's rootfs-diff.tar and deleted.files. c2c_convert() then writes a
  * sysroot, OUTDIR/sysroot (or c2c_ctx_set_sysroot_out), holding only the

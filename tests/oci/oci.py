@@ -329,7 +329,9 @@ def cmd_image(a):
             tar_dir(layout, image)
         ref = "localhost/counter@" + mdig
     ck = checkpoint_dir(work, fx, root, ref)
-    r = convert_ok(a, [ck, "--image", image], out)
+    # The tarballs by IMAGE:REF (skopeo's oci:DIR:REF, a docker-archive's RepoTag).
+    r = convert_ok(a, [ck, "--image", image if a.kind == "layout" else image + ":counter:test"],
+                   out)
     expect_warnings(r.stderr, mdig)
     sysroot = os.path.join(out, "sysroot")
     check_sysroot(root, out, sysroot)
@@ -400,6 +402,12 @@ def cmd_hostile(a):
     expect_error(a, [fx.images, "--image", tampered], os.path.join(work, "out-tampered"),
                  re.escape("ckpt2core: error: '%s': content does not match its digest (its "
                            "sha256 is %s)" % (blob, hashlib.sha256(changed).hexdigest())))
+    # IMAGE:REF naming no image of the layout.
+    tagged = os.path.join(work, "tagged")
+    oci_layout(tagged, [good])
+    expect_error(a, [fx.images, "--image", tagged + ":other"], os.path.join(work, "out-tag"),
+                 re.escape("ckpt2core: error: '%s/index.json': no image named 'other' for "
+                           "linux/amd64 (org.opencontainers.image.ref.name)" % tagged))
     # A gzip layer cut short.
     cut = os.path.join(work, "cut")
     big = tar_bytes([("usr/lib/big", "f", os.urandom(256 << 10))], "gzip")

@@ -1128,16 +1128,28 @@ static int pick_manifest(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_
 	json_t *ms = json_object_get(index, "manifests"), *m, *pick = NULL;
 	size_t i;
 
-	json_array_foreach(ms, i, m)
+	json_array_foreach(ms, i, m) {
+		/* IMAGE:REF names one image of a layout by its ref.name (skopeo oci:DIR:REF). */
+		const char *name = json_string_value(json_object_get(
+			json_object_get(m, "annotations"), "org.opencontainers.image.ref.name"));
+
+		if (oci->ref && !depth && (!name || strcmp(name, oci->ref)))
+			continue;
 		if (digest_ok(json_string_value(json_object_get(m, "digest"))) && platform_ok(m)) {
 			pick = m;
 			break;
 		}
+	}
+	if (!pick && oci->ref && !depth)
+		return c2c_fail(ctx, &C2C_LOC_FILE(what), C2C_E_MISSING,
+				"no image named '%s' for linux/amd64 "
+				"(org.opencontainers.image.ref.name)",
+				oci->ref);
 	if (!pick)
 		return c2c_fail(ctx, &C2C_LOC_FILE(what), C2C_E_MISSING,
 				"no image manifest for linux/amd64 (\"manifests\" with a sha256 "
 				"digest)");
-	if (json_array_size(ms) > 1)
+	if (json_array_size(ms) > 1 && !(oci->ref && !depth))
 		c2c_warn(ctx, &C2C_LOC_FILE(what), "%zu manifests; using the first for linux/amd64",
 			 json_array_size(ms));
 	free(oci->manifest_digest);
@@ -1252,13 +1264,29 @@ static int open_docker(struct c2c_ctx *ctx, struct c2c_oci *oci, struct image_fi
 					 "no manifest.json")
 			      : r;
 	img = json_array_get(man, 0);
+	for (size_t k = 0; oci->ref && k < json_array_size(man); k++) {
+		json_t *tags = json_object_get(json_array_get(man, k), "RepoTags"), *t;
+		size_t n;
+
+		img = NULL;
+		json_array_foreach(tags, n, t)
+			if (json_is_string(t) && !strcmp(json_string_value(t), oci->ref))
+				img = json_array_get(man, k);
+		if (img)
+			break;
+	}
+	if (!img && oci->ref) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(oci->path), C2C_E_MISSING,
+			     "no image tagged '%s' in manifest.json", oci->ref);
+		goto out;
+	}
 	layers = json_object_get(img, "Layers");
 	if (!json_is_array(layers)) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(oci->path), C2C_E_INCONSISTENT,
 			     "manifest.json has no image with \"Layers\"");
 		goto out;
 	}
-	if (json_array_size(man) > 1)
+	if (json_array_size(man) > 1 && !oci->ref)
 		c2c_warn(ctx, &C2C_LOC_FILE(oci->path),
 			 "manifest.json lists %zu images; using the first", json_array_size(man));
 	/* The config's name is its digest: "HEX.json" or "blobs/sha256/HEX". */
@@ -1394,6 +1422,17 @@ int c2c_oci_open(struct c2c_ctx *ctx, const char *image, struct c2c_oci **ret)
 		free(oci);
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	}
+	/* IMAGE:REF when IMAGE:REF itself is no file: the first prefix that is one. */
+	for (char *colon = oci->path; stat(oci->path, &st) < 0 && errno == ENOENT &&
+				     (colon = strchr(colon, ':'));) {
+		*colon = '\0';
+		if (colon > oci->path && stat(oci->path, &st) == 0) {
+			oci->ref = colon + 1;
+			break;
+		}
+		*colon++ = ':';
+	}
+	image = oci->path;
 	if (stat(image, &st) < 0) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(image), errno == ENOENT ? C2C_E_MISSING : C2C_E_IO,
 			     "cannot open the image%s%s", errno == ENOENT ? ": " : "",

@@ -71,7 +71,8 @@ struct c2c_oci_layer {
 };
 
 struct c2c_oci {
-	char *path;	  /* IMAGE as given */
+	char *path;	  /* IMAGE as given, without ":REF" */
+	const char *ref;  /* REF of IMAGE:REF (an OCI ref.name, a docker-archive tag), or NULL */
 	const char *kind; /* "OCI image layout", "oci-archive", "docker-archive", "rootfs directory" */
 	char *manifest_digest; /* "sha256:HEX" of the manifest, or NULL when not known */
 	char *index_digest;    /* "sha256:HEX" of a multi-platform image index, or NULL */
@@ -89,7 +90,9 @@ struct c2c_oci {
 #define C2C_MAX_OCI_LAYER (1ULL << 36)	     /* one layer's tar, uncompressed */
 
 /*
- * Open IMAGE (its kind is told by its content) and index every layer's
+ * Open IMAGE (its kind is told by its content), or IMAGE:REF for the image
+ * of that org.opencontainers.image.ref.name (or docker-archive RepoTag) when
+ * several are there, and index every layer's
  * members. Errors name the file, member and byte offset: a missing blob, an
  * unreadable or truncated layer, a member path with ".." or a leading "/".
  * Returns 0 or a negative error.
