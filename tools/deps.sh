@@ -9,8 +9,9 @@ libarchive-dev libjansson-dev libpcre2-dev libcmocka-dev xz-utils"
 # gdb, eu-stack/eu-readelf, readelf and libc debug symbols: the end-to-end tests
 # compare gdb's and eu-stack's view of our cores with gcore oracles that were
 # taken with them. python3 runs the harness (and provides /usr/bin/python3.11,
-# the executable of fixture counter).
-test_pkgs="gdb elfutils binutils libc6-dbg python3 clang strace lldb"
+# the executable of fixture counter). zstd compresses the docker-archive layers
+# of tests/oci.
+test_pkgs="gdb elfutils binutils libc6-dbg python3 clang strace lldb zstd"
 
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;
