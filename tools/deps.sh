@@ -10,8 +10,9 @@ libarchive-dev libjansson-dev libpcre2-dev libdw-dev libcmocka-dev xz-utils"
 # compare gdb's and eu-stack's view of our cores with gcore oracles that were
 # taken with them. python3 runs the harness (and provides /usr/bin/python3.11,
 # the executable of fixture counter). python3-yaml: the offline check of the
-# Kubernetes manifests in deploy/ (tests/watch/deploy_check.py).
-test_pkgs="gdb elfutils binutils libc6-dbg python3 python3-yaml clang strace lldb"
+# Kubernetes manifests in deploy/ (tests/watch/deploy_check.py). zstd compresses
+# the docker-archive layers of tests/oci.
+test_pkgs="gdb elfutils binutils libc6-dbg python3 python3-yaml clang strace lldb zstd"
 # Cross-architecture tests (tests/arch, label arch): gdb-multiarch reads the
 # aarch64 and arm cores, with the cross libcs as sysroots (/usr/aarch64-linux-gnu,
 # /usr/arm-linux-gnueabihf) for the shared libraries of the dynamic programs;

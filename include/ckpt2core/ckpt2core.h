@@ -173,6 +173,36 @@ C2C_API void c2c_ctx_set_flags(struct c2c_ctx *ctx, unsigned int flags);
 C2C_API int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages mode);
 
 /*
+ * Take the container's files from its image: `image` is an OCI image layout
+ * directory (oci-layout, index.json, blobs/sha256/), the same layout in a
+ * tar (oci-archive), a docker-archive tar (manifest.json and layer tars, as
+ * docker/podman save write it) or an unpacked rootfs directory, optionally
+ * followed by ":REF" to pick the image of that ref.name or tag; layers (tar,
+ * gzip or zstd) are applied in order with their whiteouts, then the
+ * checkpoint's rootfs-diff.tar and deleted.files. c2c_convert() then writes a
+ * sysroot, OUTDIR/sysroot (or c2c_ctx_set_sysroot_out), holding only the
+ * files the converted processes map and their executables (and the symlinks
+ * that lead to them, made relative), each checked against the size and
+ * build-id the checkpoint recorded (a mismatch is a warning), and reads file
+ * pages from it as from c2c_ctx_set_root() with `mode`, so that
+ * `gdb -ex 'set sysroot OUTDIR/sysroot' EXE OUTDIR/core.PID` finds every
+ * library. Where config.dump names the image by digest, a different image
+ * is a warning. Hostile images (members with ".." or absolute names, missing
+ * blobs, damaged layers) fail the conversion with the file, member and byte
+ * offset; the sysroot is written under a temporary name and removed again
+ * on failure. An existing sysroot is replaced only with C2C_FLAG_FORCE.
+ * NULL clears. Returns 0 or C2C_E_NOMEM.
+ */
+C2C_API int c2c_ctx_set_image(struct c2c_ctx *ctx, const char *image, enum c2c_file_pages mode);
+
+/*
+ * Write the sysroot (see c2c_ctx_set_image) to `dir` instead of
+ * OUTDIR/sysroot. Without an image the files come from the root of
+ * c2c_ctx_set_root(). NULL: the default. Returns 0 or C2C_E_NOMEM.
+ */
+C2C_API int c2c_ctx_set_sysroot_out(struct c2c_ctx *ctx, const char *dir);
+
+/*
  * Use `input` (an image directory or archive, e.g. a Podman pre-checkpoint
  * export) as the parent of the converted checkpoint: pages its pagemaps mark
  * PE_PARENT are read from there instead of from a `parent` link. NULL clears.
@@ -302,6 +332,23 @@ typedef int (*c2c_frame_fn)(void *userdata, const struct c2c_frame *f);
  */
 C2C_API int c2c_core_backtrace(struct c2c_ctx *ctx, const char *core, const char *executable,
 			       const char *sysroot, c2c_frame_fn fn, void *userdata);
+
+/*
+ * SHA-256 (FIPS 180-4) of a byte stream: the hash ckpt2core checks container
+ * image blobs with, for callers that name inputs by their content (watch
+ * mode's manifests, the debugger front end's cache).
+ */
+struct c2c_sha256;
+
+/* #define: the hex digest's length (c2c_sha256_hex writes it and a NUL). */
+#define C2C_SHA256_HEX_LEN 64
+
+/* A new hash state, or NULL when memory ran out; c2c_sha256_free it. */
+C2C_API struct c2c_sha256 *c2c_sha256_new(void);
+C2C_API void c2c_sha256_update(struct c2c_sha256 *s, const void *data, size_t len);
+/* The digest as C2C_SHA256_HEX_LEN lowercase hex digits and a NUL; s is then used up. */
+C2C_API void c2c_sha256_hex(struct c2c_sha256 *s, char *out);
+C2C_API void c2c_sha256_free(struct c2c_sha256 *s);
 
 /* Formats of c2c_report(). */
 enum c2c_report_format {

@@ -60,12 +60,18 @@ static void usage(FILE *f)
 		"  -r, --root DIR          read mapped files from DIR (a container's rootfs, or /\n"
 		"                          for a host process) at the paths the process saw;\n"
 		"                          without it no file outside the checkpoint is opened\n"
-		"      --file-pages MODE   which file pages go into the core with --root:\n"
+		"      --file-pages MODE   which file pages go into the core with --root/--image:\n"
 		"                            none     only pages the images hold\n"
 		"                            headers  what the kernel and gcore write: ELF headers,\n"
 		"                                     written private and all shared file mappings\n"
 		"                                     (default)\n"
 		"                            all      every mapped file page (self-contained core)\n"
+		"      --image IMAGE       the container's image: an OCI layout directory, an\n"
+		"                          oci-archive or docker-archive tar, or a rootfs\n"
+		"                          directory; the files the processes map go into\n"
+		"                          OUTDIR/sysroot (gdb: set sysroot OUTDIR/sysroot)\n"
+		"                          and are read from there as with --root\n"
+		"      --sysroot-out DIR   write that sysroot to DIR (also with --root)\n"
 		"      --parent INPUT      the parent checkpoint of an incremental one (e.g. a\n"
 		"                          Podman pre-checkpoint archive), for PE_PARENT pages\n"
 		"      --include-dontdump  keep MADV_DONTDUMP mappings (the kernel leaves them out)\n"
@@ -98,7 +104,7 @@ static void usage(FILE *f)
 }
 
 struct opts {
-	const char *outdir, *root, *parent, *json;
+	const char *outdir, *root, *parent, *json, *image, *sysroot_out;
 	enum c2c_file_pages file_pages;
 	unsigned int flags;
 	uint32_t pids[1024];
@@ -213,6 +219,8 @@ static void run_job(struct run *run, struct job *job)
 	for (size_t i = 0; i < o->npids; i++)
 		c2c_ctx_add_pid(ctx, o->pids[i]);
 	if ((o->root && c2c_ctx_set_root(ctx, o->root, o->file_pages) < 0) ||
+	    (o->image && c2c_ctx_set_image(ctx, o->image, o->file_pages) < 0) ||
+	    (o->sysroot_out && c2c_ctx_set_sysroot_out(ctx, o->sysroot_out) < 0) ||
 	    (o->parent && c2c_ctx_set_parent(ctx, o->parent) < 0)) {
 		job->result = C2C_E_NOMEM;
 		goto out;
@@ -348,7 +356,8 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	enum { OPT_INCLUDE_DONTDUMP = 256, OPT_FILE_PAGES, OPT_PARENT, OPT_JSON, OPT_FORMAT,
-	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL };
+	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL,
+	       OPT_IMAGE, OPT_SYSROOT_OUT };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -356,6 +365,8 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "file-pages", required_argument, NULL, OPT_FILE_PAGES },
 		{ "parent", required_argument, NULL, OPT_PARENT },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "sysroot-out", required_argument, NULL, OPT_SYSROOT_OUT },
 		{ "include-dontdump", no_argument, NULL, OPT_INCLUDE_DONTDUMP },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", required_argument, NULL, OPT_JSON },
@@ -437,6 +448,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PARENT:
 			o.parent = optarg;
+			break;
+		case OPT_IMAGE:
+			o.image = optarg;
+			break;
+		case OPT_SYSROOT_OUT:
+			o.sysroot_out = optarg;
 			break;
 		case OPT_INCLUDE_DONTDUMP:
 			o.flags |= C2C_FLAG_INCLUDE_DONTDUMP;
@@ -520,8 +537,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: error: no checkpoint given\n", prog);
 		return usage_error();
 	}
-	if (file_pages_set && !o.root) {
-		fprintf(stderr, "%s: error: --file-pages needs --root\n", prog);
+	if (file_pages_set && !o.root && !o.image) {
+		fprintf(stderr, "%s: error: --file-pages needs --root or --image\n", prog);
+		return usage_error();
+	}
+	if (o.image && o.root) {
+		fprintf(stderr, "%s: error: --image and --root exclude each other\n", prog);
+		return usage_error();
+	}
+	if (o.sysroot_out && !o.root && !o.image) {
+		fprintf(stderr, "%s: error: --sysroot-out needs --image or --root\n", prog);
+		return usage_error();
+	}
+	if (o.sysroot_out && argc - optind > 1) {
+		fprintf(stderr, "%s: error: --sysroot-out takes a single input\n", prog);
+		return usage_error();
+	}
+	if ((o.image || o.sysroot_out) && o.inspect) {
+		fprintf(stderr, "%s: error: --image and --sysroot-out are options of a conversion\n",
+			prog);
 		return usage_error();
 	}
 	if (details_set && !o.inspect) {

@@ -27,7 +27,6 @@
 
 #include "ckpt2core/ckpt2core.h"
 #include "cli.h"
-#include "sha256.h"
 
 #define DBG_FAILED 2
 #define DBG_USAGE 64
@@ -134,26 +133,28 @@ static int hash_file(struct c2c_sha256 *h, const char *path)
 static char *cache_dir(const struct dbg_opts *o)
 {
 	const char *base = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	uint8_t digest[C2C_SHA256_LEN];
-	char hex[2 * C2C_SHA256_LEN + 1], root[PATH_MAX], dir[PATH_MAX];
-	struct c2c_sha256 h;
+	char hex[C2C_SHA256_HEX_LEN + 1], root[PATH_MAX], dir[PATH_MAX];
+	struct c2c_sha256 *h = c2c_sha256_new();
 	struct stat st;
 	char *out;
 
+	if (!h)
+		return NULL;
 	if (stat(o->input, &st) < 0) {
 		fprintf(stderr, "ckpt2core: error: '%s': %s\n", o->input, strerror(errno));
+		c2c_sha256_free(h);
 		return NULL;
 	}
-	c2c_sha256_init(&h);
-	hash_str(&h, "ckpt2core-cache-1");
-	hash_str(&h, c2c_version());
-	if ((S_ISDIR(st.st_mode) ? hash_dir(&h, o->input, 0) : hash_file(&h, o->input)) < 0) {
+	hash_str(h, "ckpt2core-cache-1");
+	hash_str(h, c2c_version());
+	if ((S_ISDIR(st.st_mode) ? hash_dir(h, o->input, 0) : hash_file(h, o->input)) < 0) {
 		fprintf(stderr, "ckpt2core: error: '%s': %s\n", o->input, strerror(errno));
+		c2c_sha256_free(h);
 		return NULL;
 	}
-	hash_str(&h, o->root && realpath(o->root, root) ? root : o->root);
-	c2c_sha256_final(&h, digest);
-	c2c_sha256_hex(digest, hex);
+	hash_str(h, o->root && realpath(o->root, root) ? root : o->root);
+	c2c_sha256_hex(h, hex);
+	c2c_sha256_free(h);
 	if (base && *base)
 		snprintf(dir, sizeof(dir), "%s/ckpt2core", base);
 	else if (home && *home)

@@ -58,7 +58,6 @@
 #include <unistd.h>
 
 #include "ckpt2core/ckpt2core.h"
-#include "sha256.h"
 #include "watch.h"
 
 #define EXIT_OK 0
@@ -102,7 +101,7 @@ struct wresult {
 	int outcome;
 	int64_t size, mtime_ns;
 	uint32_t cores, warnings;
-	char sha256[2 * C2C_SHA256_LEN + 1];
+	char sha256[C2C_SHA256_HEX_LEN + 1];
 	char code[32];	     /* c2c_strerror() of the failure, or "incomplete" ... */
 	char message[1536];  /* the failure */
 };
@@ -120,8 +119,8 @@ struct entry {
 	int fd;			   /* running: read end of its result pipe */
 	double started;
 	/* done / failed */
-	char sha256[2 * C2C_SHA256_LEN + 1];	/* of the archive as last read */
-	char done_sha256[2 * C2C_SHA256_LEN + 1]; /* of the one OUTDIR/NAME was made from */
+	char sha256[C2C_SHA256_HEX_LEN + 1];	/* of the archive as last read */
+	char done_sha256[C2C_SHA256_HEX_LEN + 1]; /* of the one OUTDIR/NAME was made from */
 	char converted[32];
 	uint32_t cores, warnings;
 	bool cores_removed;
@@ -667,7 +666,7 @@ static void tar_feed(struct tarscan *t, const uint8_t *p, size_t n)
 
 struct rawread {
 	int fd;
-	struct c2c_sha256 sha;
+	struct c2c_sha256 *sha;
 	uint8_t buf[1 << 16];
 	int err;	/* errno of a failed read */
 };
@@ -685,7 +684,7 @@ static la_ssize_t raw_read(struct archive *a, void *data, const void **buf)
 		r->err = errno;
 		return -1;
 	}
-	c2c_sha256_update(&r->sha, r->buf, (size_t)n);
+	c2c_sha256_update(r->sha, r->buf, (size_t)n);
 	*buf = r->buf;
 	return n;
 }
@@ -703,17 +702,17 @@ static int scan_archive(int fd, const char *name, char *hex, char *why, size_t w
 	uint8_t *data = malloc(1 << 16);
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
-	uint8_t digest[C2C_SHA256_LEN];
 	int ret = -1;
 	la_ssize_t n;
 
-	if (!r || !t || !data || !a) {
+	if (r)
+		r->sha = c2c_sha256_new();
+	if (!r || !r->sha || !t || !data || !a) {
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
 	r->fd = fd;
 	r->err = 0;
-	c2c_sha256_init(&r->sha);
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_filter_xz(a);
@@ -747,8 +746,7 @@ static int scan_archive(int fd, const char *name, char *hex, char *why, size_t w
 		;
 	if (r->err)
 		goto ioerr;
-	c2c_sha256_final(&r->sha, digest);
-	c2c_sha256_hex(digest, hex);
+	c2c_sha256_hex(r->sha, hex);
 	if (t->bad) {
 		snprintf(why, whylen, "'%s': %s", name, t->why);
 		ret = 1;
@@ -770,6 +768,8 @@ out:
 		archive_read_free(a);
 	free(data);
 	free(t);
+	if (r)
+		c2c_sha256_free(r->sha);
 	free(r);
 	return ret;
 }

@@ -15,4 +15,25 @@
 int c2c_input_open_tmp(struct c2c_ctx *ctx, const char *input, int *ret_spoolfd,
 		       struct c2c_source **ret);
 
+struct c2c_checkpoint;
+
+/* sysroot.c: the sysroot written for a conversion (--image, --sysroot-out). */
+struct c2c_sysroot {
+	char *path; /* where it is, once renamed into place, or NULL */
+};
+
+/*
+ * Write the sysroot of the selected processes of ck: the files they map
+ * and their executables, from --image (or --root), with the checkpoint's
+ * rootfs-diff.tar and deleted.files on top, into --sysroot-out or
+ * OUTDIR/sysroot; then point ck's root at it (ck->rootfd, ck->root) so the
+ * conversion reads file pages from there. Returns 0 or a negative error
+ * (nothing of the sysroot is left then).
+ */
+int c2c_sysroot_build(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_source *src,
+		      const char *outdir, struct c2c_sysroot *sr);
+
+/* End of the conversion with result r: a failed one removes the sysroot. */
+void c2c_sysroot_end(struct c2c_sysroot *sr, int r);
+
 #endif /* C2C_API_INTERNAL_H */

@@ -322,6 +322,7 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 	uint32_t *pids = NULL;
 	size_t *rpi = NULL; /* index of each plan's process in the report */
 	size_t nplans = 0, nouts = 0, nselected = 0;
+	struct c2c_sysroot sysroot = { NULL };
 	int r;
 
 	r = c2c_checkpoint_load(ctx, src, ctx->opts.pids, ctx->opts.npids, &ck);
@@ -329,7 +330,11 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 		r = report_processes(ctx, ck);
 	if (r < 0 || dirfd < 0) /* dirfd < 0: inspect only */
 		goto out;
-	if (ctx->opts.root) {
+	if (ctx->opts.image || ctx->opts.sysroot_out) {
+		r = c2c_sysroot_build(ctx, ck, src, outdir, &sysroot); /* the root is the sysroot */
+		if (r < 0)
+			goto out;
+	} else if (ctx->opts.root) {
 		r = c2c_root_open(ctx, ctx->opts.root, &ck->rootfd);
 		if (r == 0)
 			r = c2c_rootdiff_load(ctx, ck, src, dirfd);
@@ -350,8 +355,8 @@ static int convert_source(struct c2c_ctx *ctx, struct c2c_source *src, int dirfd
 	ctx->progress.done = ctx->progress.total = 0;
 	for (size_t i = 0; i < ck->nprocs; i++) {
 		const struct c2c_process *p = &ck->procs[i];
-		struct c2c_coreplan_opts opts = { ctx->opts.flags, ctx->opts.root ? ctx->opts.file_pages
-									: C2C_FILE_PAGES_NONE, ck };
+		struct c2c_coreplan_opts opts = { ctx->opts.flags, ck->rootfd >= 0 ? ctx->opts.file_pages
+									   : C2C_FILE_PAGES_NONE, ck };
 		const char *why;
 		char name[32];
 
@@ -445,6 +450,7 @@ out:
 	if (ck && ck->rootfd >= 0)
 		close(ck->rootfd);
 	c2c_checkpoint_free(ck);
+	c2c_sysroot_end(&sysroot, r);
 	return r;
 }
 

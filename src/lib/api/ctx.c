@@ -58,6 +58,32 @@ int c2c_ctx_set_root(struct c2c_ctx *ctx, const char *root, enum c2c_file_pages 
 	return 0;
 }
 
+/* Replace an option string with a copy of s (NULL clears). */
+static int set_string(char **opt, const char *s)
+{
+	char *copy = NULL;
+
+	if (s && !(copy = c2c_strdup(s)))
+		return C2C_E_NOMEM;
+	free(*opt);
+	*opt = copy;
+	return 0;
+}
+
+int c2c_ctx_set_image(struct c2c_ctx *ctx, const char *image, enum c2c_file_pages mode)
+{
+	int r = set_string(&ctx->opts.image, image);
+
+	if (r == 0)
+		ctx->opts.file_pages = mode;
+	return r;
+}
+
+int c2c_ctx_set_sysroot_out(struct c2c_ctx *ctx, const char *dir)
+{
+	return set_string(&ctx->opts.sysroot_out, dir);
+}
+
 int c2c_ctx_set_parent(struct c2c_ctx *ctx, const char *input)
 {
 	char *copy = NULL;

@@ -111,6 +111,8 @@ void c2c_ctx_release_base(struct c2c_ctx *ctx)
 	free(ctx->opts.pids);
 	free(ctx->opts.root);
 	free(ctx->opts.parent_input);
+	free(ctx->opts.image);
+	free(ctx->opts.sysroot_out);
 	for (size_t i = 0; i < ctx->opts.npatterns; i++)
 		free(ctx->opts.patterns[i].bytes);
 	free(ctx->opts.patterns);

@@ -45,6 +45,8 @@ struct c2c_opts {
 	char *root;		 /* --root, or NULL */
 	enum c2c_file_pages file_pages; /* which file pages to take from root */
 	char *parent_input;	 /* --parent, or NULL */
+	char *image;		 /* --image, or NULL */
+	char *sysroot_out;	 /* --sysroot-out, or NULL (OUTDIR/sysroot with --image) */
 	struct c2c_pattern *patterns; /* c2c_grep */
 	size_t npatterns;
 };

@@ -222,6 +222,15 @@ void c2c_rootdiff_free(struct c2c_rootdiff *d);
 bool c2c_blob_is_elf(struct c2c_ctx *ctx, const struct c2c_blob *b);
 
 /*
+ * rootfs.c: the NT_GNU_BUILD_ID descriptor of the ELF file in b (at most max
+ * bytes into out): its length, 0 if it has none or is no 64-bit ELF file.
+ * Call it between c2c_try_begin and c2c_try_end: a short file has no build-id.
+ * Whether it is the one the checkpoint recorded for f (RegFileEntry.build_id).
+ */
+size_t c2c_blob_build_id(struct c2c_ctx *ctx, const struct c2c_blob *b, uint8_t *out, size_t max);
+bool c2c_file_build_id_matches(const struct c2c_file *f, const uint8_t *id, size_t len);
+
+/*
  * For placing an archive's page data while it is read (convert.c): the VMAs
  * of an mm image (start, end, pgoff, prot, flags, status, madv; files not
  * resolved), sorted; and a task pagemap image's pages_id with its PE_PRESENT

@@ -39,8 +39,7 @@ bool c2c_blob_is_elf(struct c2c_ctx *ctx, const struct c2c_blob *b)
  * the headers. Returns its length, 0 if none. Call it between c2c_try_begin and
  * c2c_try_end: a file too short for what its headers say has no build-id.
  */
-static size_t file_build_id(struct c2c_ctx *ctx, const struct c2c_blob *b, uint8_t *out,
-			    size_t max)
+size_t c2c_blob_build_id(struct c2c_ctx *ctx, const struct c2c_blob *b, uint8_t *out, size_t max)
 {
 	Elf64_Ehdr eh;
 	Elf_Data d = { .d_type = ELF_T_EHDR, .d_version = EV_CURRENT };
@@ -91,7 +90,7 @@ static size_t file_build_id(struct c2c_ctx *ctx, const struct c2c_blob *b, uint8
 }
 
 /* Recorded words are the descriptor zero-padded to a multiple of 4 bytes. */
-static bool build_id_matches(const struct c2c_file *f, const uint8_t *id, size_t len)
+bool c2c_file_build_id_matches(const struct c2c_file *f, const uint8_t *id, size_t len)
 {
 	if (f->build_id_len < len || f->build_id_len >= len + 4)
 		return false;
@@ -298,9 +297,9 @@ static int check_file(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c
 	}
 	if (f->build_id_len) {
 		c2c_try_begin(ctx);
-		len = file_build_id(ctx, &b, id, sizeof(id));
+		len = c2c_blob_build_id(ctx, &b, id, sizeof(id));
 		c2c_try_end(ctx);
-		if (!len || !build_id_matches(f, id, len)) {
+		if (!len || !c2c_file_build_id_matches(f, id, len)) {
 			c2c_warn(ctx, &C2C_LOC_FILE(b.path),
 				 "build-id differs from the one the checkpoint recorded: another "
 				 "build, its pages are left out");

@@ -19,7 +19,7 @@
 #define FD_BLOCK (1 << 20)
 
 /* libarchive's read callback over a blob: a short or failing read ends the archive. */
-static la_ssize_t blob_read(struct archive *a, void *data, const void **out)
+ssize_t c2c_blob_read_cb(struct archive *a, void *data, const void **out)
 {
 	struct c2c_blob_reader *br = data;
 	uint64_t left = br->blob->size - br->pos;
@@ -56,7 +56,7 @@ int c2c_archive_open(struct c2c_ctx *ctx, const struct c2c_archive_in *in, const
 	else if (in->buf)
 		r = archive_read_open_memory(a, in->buf, in->len);
 	else
-		r = archive_read_open(a, in->reader, NULL, blob_read, NULL);
+		r = archive_read_open(a, in->reader, NULL, c2c_blob_read_cb, NULL);
 	if (r == ARCHIVE_OK) {
 		*ret = a;
 		return 0;

@@ -17,6 +17,9 @@ struct c2c_blob_reader {
 	uint8_t buf[1 << 16];
 };
 
+/* libarchive's read callback over a c2c_blob_reader (data): a short or failing read ends it. */
+ssize_t c2c_blob_read_cb(struct archive *a, void *data, const void **out); /* la_ssize_t */
+
 /* Where an archive is read from: the first of fd, buf and reader that is set. */
 struct c2c_archive_in {
 	const char *display; /* names the archive in messages */
