@@ -33,7 +33,7 @@
 
 struct dbg_opts {
 	bool lldb, bt;
-	const char *input, *root, *output;
+	const char *input, *root, *image, *output;
 	uint32_t pid;
 	char **extra; /* after "--" */
 	int nextra;
@@ -50,6 +50,7 @@ static void bt_usage(FILE *f)
 		"Options:\n"
 		"  -p, --pid N       only process N\n"
 		"  -r, --root DIR    the container's files, for symbols\n"
+		"  -i, --image IMAGE the container's image, for symbols\n"
 		"  -o, --output DIR  convert into DIR instead of the cache\n"
 		"  -h, --help        show this help and exit\n"
 		"\n"
@@ -70,6 +71,8 @@ static void dbg_usage(FILE *f, const char *cmd)
 		"                    process tree), else a list to choose from\n"
 		"  -r, --root DIR    the container's files (its rootfs, or / for a host\n"
 		"                    process): symbols and file pages come from there\n"
+		"  -i, --image IMAGE the container's image instead (OCI layout, oci-archive,\n"
+		"                    docker-archive, rootfs; see ckpt2core --image)\n"
 		"  -o, --output DIR  convert into DIR instead of the cache\n"
 		"                    (${XDG_CACHE_HOME:-~/.cache}/ckpt2core)\n"
 		"  -h, --help        show this help and exit\n"
@@ -153,6 +156,7 @@ static char *cache_dir(const struct dbg_opts *o)
 		return NULL;
 	}
 	hash_str(h, o->root && realpath(o->root, root) ? root : o->root);
+	hash_str(h, o->image && realpath(o->image, root) ? root : o->image);
 	c2c_sha256_hex(h, hex);
 	c2c_sha256_free(h);
 	if (base && *base)
@@ -253,6 +257,9 @@ static int convert_cached(const struct dbg_opts *o, const char *dir, bool cached
 	if (!(ctx = c2c_ctx_new()))
 		goto out;
 	if (o->root && c2c_ctx_set_root(ctx, o->root, C2C_FILE_PAGES_HEADERS) < 0)
+		goto out;
+	/* The image's files go to DIR/sysroot, which the debugger then gets as its sysroot. */
+	if (o->image && c2c_ctx_set_image(ctx, o->image, C2C_FILE_PAGES_HEADERS) < 0)
 		goto out;
 	if (!cached)
 		c2c_ctx_set_flags(ctx, C2C_FLAG_FORCE);
@@ -392,6 +399,7 @@ int c2c_cli_debug(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },   { "root", required_argument, NULL, 'r' },
+		{ "image", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -416,7 +424,7 @@ int c2c_cli_debug(int argc, char **argv)
 	}
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:r:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:r:i:o:h", longopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 
@@ -429,6 +437,9 @@ int c2c_cli_debug(int argc, char **argv)
 			break;
 		case 'r':
 			o.root = optarg;
+			break;
+		case 'i':
+			o.image = optarg;
 			break;
 		case 'o':
 			o.output = optarg;
@@ -443,6 +454,8 @@ int c2c_cli_debug(int argc, char **argv)
 			return c2c_cli_usage_error("unknown or incomplete option (see --help)");
 		}
 	}
+	if (o.root && o.image)
+		return c2c_cli_usage_error("--root and --image exclude each other");
 	if (optind >= argc)
 		return c2c_cli_usage_error("an INPUT is required");
 	if (argc - optind > 1)
@@ -456,7 +469,9 @@ int c2c_cli_debug(int argc, char **argv)
 	if (code)
 		goto out;
 	root[0] = '\0';
-	if (o.root && !realpath(o.root, root))
+	if (o.image && snprintf(root, sizeof(root), "%s/sysroot", dir) >= (int)sizeof(root))
+		root[0] = '\0';
+	else if (o.root && !realpath(o.root, root))
 		snprintf(root, sizeof(root), "%s", o.root);
 	if (o.bt) {
 		code = print_stacks(&o, dir, rep, root);

@@ -90,6 +90,18 @@ def main():
         raise Fail("not the main process:\n%s" % out)
     checks += 1
 
+    # --image: the container's files from an image (here an unpacked rootfs,
+    # this machine's /): extracted into the cache entry's sysroot, which gdb
+    # gets as its sysroot.
+    out, err = run([c2c, "gdb", archive, "--pid", "3", "--image", "/", "--", "-nx", "-batch",
+                    "-iex", "set debuginfod enabled off", "-ex", "bt",
+                    "-ex", "info sharedlibrary"], env)
+    if dict(frames(out)).get(0) != "__GI___poll" or \
+            not re.search(r"Yes\s+(\(\*\)\s+)?\S+/sysroot/\S*libc\.so\.6", out):
+        raise Fail("--image: no symbols from the sysroot:\n%s%s" % (out, err))
+    run([c2c, "gdb", archive, "--root", "/", "--image", "/"], env, 64)
+    checks += 2
+
     # --output instead of the cache.
     outdir = os.path.join(a.work, "out")
     run([c2c, "gdb", "-o", outdir, "--pid", "4", archive, "--", "-nx", "-batch"], env)
