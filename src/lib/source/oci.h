@@ -167,4 +167,16 @@ struct c2c_oci_want {
 int c2c_oci_extract(struct c2c_ctx *ctx, const struct c2c_oci *oci, size_t layer,
 		    struct c2c_oci_want *want, size_t nwant);
 
+/*
+ * Shared by oci.c, oci-index.c and oci-layer.c only. A member or link name
+ * normalized to "/a/b" (NULL: *bad when it has ".." or is absolute, *nomem);
+ * a libarchive reader of tar in any compression; the member `name` of the
+ * image tar `image`, positioned at its data in *ret; a layer's index.
+ */
+char *c2c_oci_norm_path(const char *name, bool *bad, bool *nomem);
+struct archive *c2c_oci_tar_reader(void);
+int c2c_oci_outer_seek(struct c2c_ctx *ctx, const char *image, const char *name,
+		       struct archive **ret);
+int c2c_oci_layer_index(struct c2c_ctx *ctx, struct c2c_oci *oci, struct c2c_oci_layer *l);
+
 #endif /* C2C_OCI_H */
