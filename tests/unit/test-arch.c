@@ -4,8 +4,10 @@
  * decoder (x86_64.c): user_regs_struct order, the FXSAVE image and
  * NT_X86_XSTATE in the Intel SDM standard XSAVE format; and the aarch64
  * decoder (aarch64.c): user_pt_regs in NT_PRSTATUS, user_fpsimd_state,
- * NT_ARM_TLS and the pointer-authentication notes, from CoreEntry messages
- * built in memory. Every descriptor is written into a larger buffer
+ * NT_ARM_TLS and the pointer-authentication notes; and the 32-bit arm
+ * decoder (arm.c): the ILP32 NT_PRSTATUS (148) and NT_PRPSINFO (124, 16-bit
+ * uid/gid), NT_PRFPREG (user_fp, 116) and NT_ARM_VFP (user_vfp, 260); from
+ * CoreEntry messages built in memory. Every descriptor is written into a larger buffer
  * pre-filled with a canary byte, so writing past its size is caught too.
  */
 #include <elf.h>
@@ -19,6 +21,14 @@
 #define XSAVE_MAX 2696
 
 #define CANARY 0xa5
+
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
 
 static void assert_bytes(const uint8_t *p, size_t from, size_t to, uint8_t val)
 {
@@ -115,6 +125,201 @@ static void prpsinfo_layout(void **state)
 	assert_int_equal(out[0], 3);
 	assert_int_equal(out[1], 'T');
 	assert_int_equal(out[2], 0);
+}
+
+/* An arm CoreEntry with r<n> = 0x1000 + n ..., orig_r0, d<n> = 0x5000 + n. */
+struct arm_entry {
+	uint64_t d[32];
+	PbUserArmRegsEntry g;
+	PbUserArmVfpstateEntry fp;
+	PbThreadInfoArm ti;
+	PbCoreEntry ce;
+};
+
+static void arm_entry_init(struct arm_entry *e)
+{
+	*e = (struct arm_entry){ .g = PB_USER_ARM_REGS_ENTRY__INIT,
+				 .fp = PB_USER_ARM_VFPSTATE_ENTRY__INIT,
+				 .ti = PB_THREAD_INFO_ARM__INIT,
+				 .ce = PB_CORE_ENTRY__INIT };
+	e->g.r0 = 0x1000;
+	e->g.r1 = 0x1001;
+	e->g.r2 = 0x1002;
+	e->g.r3 = 0x1003;
+	e->g.r4 = 0x1004;
+	e->g.r5 = 0x1005;
+	e->g.r6 = 0x1006;
+	e->g.r7 = 0x1007;
+	e->g.r8 = 0x1008;
+	e->g.r9 = 0x1009;
+	e->g.r10 = 0x100a;
+	e->g.fp = 0x100b;
+	e->g.ip = 0x100c;
+	e->g.sp = 0x100d;
+	e->g.lr = 0x100e;
+	e->g.pc = 0x100f;
+	e->g.cpsr = 0x60000010;
+	e->g.orig_r0 = 0xffffffff;
+	for (int i = 0; i < 32; i++)
+		e->d[i] = 0x0123456700005000ULL + (uint64_t)i;
+	e->fp.vfp_regs = e->d;
+	e->fp.n_vfp_regs = 32;
+	e->fp.fpscr = 0x03000010;
+	e->fp.fpexc = 0x40000000; /* not part of NT_ARM_VFP */
+	e->fp.fpinst = 0xee000a00;
+	e->ti.tls = 0x76fff4c0;
+	e->ti.gpregs = &e->g;
+	e->ti.fpstate = &e->fp;
+	e->ce.mtype = 2;
+	e->ce.ti_arm = &e->ti;
+}
+
+static void arm_prstatus(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_arm;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_task_info t = { .pid = 300, .tid = 301, .ppid = 1, .pgid = 290, .sid = 280,
+				   .sigpend = 0x1122334455667788ULL,
+				   .sighold = 0x0102030405060708ULL };
+	struct c2c_regs regs;
+	struct arm_entry e;
+	uint8_t out[148 + 16];
+	bool compat = true;
+
+	(void)state;
+	arm_entry_init(&e);
+	assert_ptr_equal(c2c_arch_lookup(ctx, NULL, 2), a);
+	assert_int_equal(a->e_machine, EM_ARM);
+	assert_int_equal(a->elfclass, ELFCLASS32);
+	assert_int_equal(a->e_flags, 0);
+	assert_int_equal(c2c_arch_long(a), 4);
+	assert_int_equal(c2c_arch_long(&c2c_arch_aarch64), 8);
+	assert_int_equal(c2c_arch_long(&c2c_arch_x86_64), 8);
+	assert_int_equal(a->ngreg, 18);
+	assert_int_equal(a->prstatus_size, 148);
+	assert_int_equal(a->prpsinfo_size, 124);
+	assert_int_equal(a->page_size, 4096);
+	assert_int_equal(a->decode_thread(ctx, NULL, &e.ce, 301, &regs, &compat), 0);
+	assert_false(compat);
+	assert_true(regs.fpvalid);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &t, &regs, out);
+	assert_bytes(out, 0, 16, 0); /* pr_info, pr_cursig */
+	/* 32-bit longs: sig[0] of each mask, the low 32 signals. */
+	assert_int_equal(get32(out + 16), 0x55667788);
+	assert_int_equal(get32(out + 20), 0x05060708);
+	assert_int_equal(get32(out + 24), 301); /* pr_pid */
+	assert_int_equal(get32(out + 28), 1);
+	assert_int_equal(get32(out + 32), 290);
+	assert_int_equal(get32(out + 36), 280);
+	assert_bytes(out, 40, 72, 0); /* four timevals of two 32-bit longs */
+	/* pr_reg at 72: r0..r10, fp, ip, sp, lr, pc, cpsr, orig_r0. */
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(get32(out + 72 + 4 * i), 0x1000 + (uint32_t)i);
+	assert_int_equal(get32(out + 72 + 4 * 16), 0x60000010);
+	assert_int_equal(get32(out + 72 + 4 * 17), 0xffffffff);
+	assert_int_equal(72 + 4 * 18, 144);
+	assert_int_equal(get32(out + 144), 1); /* pr_fpvalid, no tail padding */
+	assert_bytes(out, 148, sizeof(out), CANARY);
+	c2c_ctx_free(ctx);
+}
+
+static void arm_prpsinfo(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_arm;
+	struct c2c_task_info p = { .pid = 300, .tid = 300, .ppid = 7, .pgid = 290, .sid = 280,
+				   .uid = 1000, .gid = 1001, .nice = 3,
+				   .pf_flags = 0x1100400040ULL, .state = C2C_TASK_ALIVE };
+	uint8_t out[124 + 16];
+	char psargs[C2C_PSARGS_MAX];
+
+	(void)state;
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prpsinfo(a, &p, "st-static", "./st-static x", out);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 'S');
+	assert_int_equal(out[2], 0);
+	assert_int_equal(out[3], 3);
+	assert_int_equal(get32(out + 4), 0x00400040); /* pr_flag: a 32-bit long */
+	assert_int_equal(get16(out + 8), 1000);	      /* pr_uid: unsigned short */
+	assert_int_equal(get16(out + 10), 1001);      /* pr_gid */
+	assert_int_equal(get32(out + 12), 300);
+	assert_int_equal(get32(out + 16), 7);
+	assert_int_equal(get32(out + 20), 290);
+	assert_int_equal(get32(out + 24), 280);
+	assert_string_equal((const char *)out + 28, "st-static");
+	assert_bytes(out, 28 + 9, 44, 0);
+	assert_string_equal((const char *)out + 44, "./st-static x");
+	assert_bytes(out, 44 + 13, 124, 0);
+	assert_bytes(out, 124, sizeof(out), CANARY);
+
+	/* IDs above 65535 are munged to overflowuid/overflowgid (65534). */
+	p.uid = 100000;
+	p.gid = 65535;
+	memset(psargs, 'a', sizeof(psargs));
+	psargs[sizeof(psargs) - 1] = '\0';
+	c2c_arch_prpsinfo(a, &p, "a-very-long-executable-name", psargs, out);
+	assert_int_equal(get16(out + 8), 65534);
+	assert_int_equal(get16(out + 10), 65535);
+	assert_string_equal((const char *)out + 28, "a-very-long-exe");
+	assert_int_equal(strlen((const char *)out + 44), 79);
+	assert_int_equal(out[123], 0);
+	assert_bytes(out, 124, sizeof(out), CANARY);
+}
+
+static void arm_fp_vfp(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_regs regs;
+	struct arm_entry e;
+	const uint8_t *vfp;
+	bool compat;
+
+	(void)state;
+	arm_entry_init(&e);
+	assert_int_equal(c2c_arch_arm.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	/* arm_regsets order: NT_PRFPREG (user_fp, CORE), then NT_ARM_VFP (LINUX); no TLS note. */
+	assert_int_equal(regs.nsets, 2);
+	assert_int_equal(regs.sets[0].type, NT_PRFPREG);
+	assert_string_equal(regs.sets[0].name, "CORE");
+	assert_int_equal(regs.sets[0].len, 116);
+	assert_bytes(regs.data + regs.sets[0].off, 0, 116, 0); /* no FPA state */
+	assert_int_equal(regs.sets[1].type, 0x400); /* NT_ARM_VFP */
+	assert_string_equal(regs.sets[1].name, "LINUX");
+	assert_int_equal(regs.sets[1].len, 260);
+	vfp = regs.data + regs.sets[1].off;
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(get64(vfp + 8 * i), 0x0123456700005000ULL + (uint64_t)i);
+	assert_int_equal(get32(vfp + 256), 0x03000010); /* fpscr; fpexc etc. not written */
+
+	/* A D16 unit's 16 registers: d16..d31 zero. */
+	e.fp.n_vfp_regs = 16;
+	assert_int_equal(c2c_arch_arm.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	vfp = regs.data + regs.sets[1].off;
+	assert_int_equal(get64(vfp + 8 * 15), 0x0123456700005000ULL + 15);
+	assert_bytes(vfp, 8 * 16, 256, 0);
+	assert_int_equal(get32(vfp + 256), 0x03000010);
+
+	/* No VFP state: only NT_PRFPREG, which the kernel always writes. */
+	e.ti.fpstate = NULL;
+	assert_int_equal(c2c_arch_arm.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	assert_true(regs.fpvalid);
+	assert_int_equal(regs.nsets, 1);
+	assert_int_equal(regs.sets[0].type, NT_PRFPREG);
+
+	/* Too many VFP registers, or none at all, are errors naming the thread. */
+	e.ti.fpstate = &e.fp;
+	e.fp.n_vfp_regs = 33;
+	assert_int_equal(c2c_arch_arm.decode_thread(ctx, NULL, &e.ce, 9, &regs, &compat),
+			 C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "thread 9 has 33 VFP registers"));
+	c2c_ctx_free(ctx);
+	ctx = c2c_ctx_new();
+	e.ce.ti_arm = NULL;
+	assert_int_equal(c2c_arch_arm.decode_thread(ctx, NULL, &e.ce, 9, &regs, &compat),
+			 C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "thread 9 has no registers (ti_arm.gpregs)");
+	c2c_ctx_free(ctx);
 }
 
 /* xsave[i] = pattern(i): non-zero almost everywhere, different per offset. */
@@ -288,7 +493,7 @@ static void unsupported_mtype(void **state)
 	assert_null(c2c_arch_lookup(ctx, NULL, 6));
 	assert_int_equal(c2c_errcode(ctx), C2C_E_UNSUPPORTED);
 	assert_non_null(strstr(c2c_errmsg(ctx), "architecture mips (CoreEntry.mtype 6)"));
-	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1) and aarch64 (3) are"));
+	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1), arm (2) and aarch64 (3) are"));
 	c2c_ctx_free(ctx);
 }
 
@@ -536,6 +741,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(aarch64_prstatus),
 	cmocka_unit_test(aarch64_fpsimd_tls),
 	cmocka_unit_test(aarch64_pac),
+	cmocka_unit_test(arm_prstatus),
+	cmocka_unit_test(arm_prpsinfo),
+	cmocka_unit_test(arm_fp_vfp),
 	cmocka_unit_test(xstate_sse),
 	cmocka_unit_test(xstate_avx),
 	cmocka_unit_test(xstate_mpx),

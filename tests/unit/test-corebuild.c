@@ -427,6 +427,88 @@ static void plan_layout(void **state)
 	c2c_ctx_free(ctx);
 }
 
+/*
+ * A 32-bit process (arm): ILP32 NT_PRSTATUS and NT_PRPSINFO, NT_AUXV of
+ * 32-bit words (CRIU's u64 words narrowed), NT_FILE of 32-bit longs, and the
+ * layout of Elf32 program headers and (PN_XNUM) section header 0.
+ */
+static void plan_ilp32(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct world *w = world_new();
+	struct c2c_coreplan plan;
+	struct note n[16];
+	struct c2c_vma *many;
+	const size_t nmany = 70000;
+	const uint8_t *d;
+
+	(void)state;
+	w->p.arch = &c2c_arch_arm;
+	w->auxv[2] = 16; /* AT_HWCAP, a word whose high half a 32-bit task never has */
+	w->auxv[3] = 0x0037b0d6;
+	w->p.nauxv = 4;
+	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
+	assert_int_equal(parse_notes(&plan, n, 16), 10);
+	assert_int_equal(n[0].type, NT_PRSTATUS);
+	assert_int_equal(n[0].descsz, 148);
+	assert_int_equal(get32(n[0].desc + 24), 100); /* pr_pid */
+	assert_int_equal(n[1].type, NT_PRPSINFO);
+	assert_int_equal(n[1].descsz, 124);
+	assert_string_equal((const char *)n[1].desc + 28, "proc");
+	assert_string_equal((const char *)n[1].desc + 44, "prog -x ");
+	assert_int_equal(n[2].descsz, 128); /* siginfo_t is 128 bytes on 32-bit too */
+	assert_int_equal(n[3].type, NT_AUXV);
+	assert_int_equal(n[3].descsz, 16);
+	assert_int_equal(get32(n[3].desc), 6);
+	assert_int_equal(get32(n[3].desc + 4), 4096);
+	assert_int_equal(get32(n[3].desc + 8), 16);
+	assert_int_equal(get32(n[3].desc + 12), 0x0037b0d6);
+	assert_int_equal(n[4].type, NT_FILE);
+	d = n[4].desc;
+	assert_int_equal(get32(d), 2);
+	assert_int_equal(get32(d + 4), 4096);
+	assert_int_equal(get32(d + 8), 0x400000);
+	assert_int_equal(get32(d + 12), 0x403000);
+	assert_int_equal(get32(d + 16), 0);
+	assert_int_equal(get32(d + 20), 0x500000);
+	assert_int_equal(get32(d + 24), 0x501000);
+	assert_int_equal(get32(d + 28), 2);
+	assert_memory_equal(d + 32, "/usr/bin/proc\0/lib/libc.so.6\0", 29);
+	assert_int_equal(n[4].descsz, 32 + 29);
+	assert_int_equal(plan.notes_off, plan.phoff + 6 * sizeof(Elf32_Phdr));
+	assert_int_equal(plan.shoff, 0);
+	c2c_coreplan_release(&plan);
+
+	many = calloc(nmany, sizeof(*many));
+	assert_non_null(many);
+	for (size_t i = 0; i < nmany; i++)
+		many[i] = (struct c2c_vma){ .start = 0x10000000 + 2 * PG * i,
+					    .end = 0x10000000 + 2 * PG * i + PG,
+					    .flags = C2C_MAP_PRIVATE,
+					    .status = C2C_VMA_REGULAR | C2C_VMA_ANON_PRIVATE };
+	many[0].start = 0x600000; /* argv */
+	many[0].end = 0x601000;
+	many[0].prot = 3;
+	w->p.vmas = many;
+	w->p.nvmas = nmany;
+	c2c_assert_ok(ctx, c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan));
+	assert_int_equal(plan.nsegs, nmany);
+	assert_int_equal(plan.notes_off, plan.phoff + (nmany + 1) * sizeof(Elf32_Phdr));
+	assert_int_equal(plan.shoff, (plan.notes_off + plan.notes_len + 7) & ~7ULL);
+	assert_int_equal(plan.size, plan.shoff + sizeof(Elf32_Shdr));
+	c2c_coreplan_release(&plan);
+	free(many);
+
+	/* An ELF32 core whose offsets would pass 4 GiB is refused. */
+	w->p.vmas = w->vmas;
+	w->p.nvmas = 5;
+	w->vmas[2].end = 0x600000 + (5ULL << 30);
+	assert_int_equal(c2c_corebuild_plan(ctx, &w->p, &no_opts, &plan), C2C_E_LIMIT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "more than an ELF32 core's offsets can address"));
+	free(w);
+	c2c_ctx_free(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(add_note_layout),
 	cmocka_unit_test(plan_note_order),
@@ -435,6 +517,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(plan_file_first_page_present),
 	cmocka_unit_test(plan_lazy_and_special),
 	cmocka_unit_test(plan_layout),
+	cmocka_unit_test(plan_ilp32),
 };
 
 C2C_UNIT_MAIN(tests)

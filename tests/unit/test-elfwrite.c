@@ -162,11 +162,105 @@ static void write_other_pid_never_adopts(void **state)
 	fixture_free(f);
 }
 
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* Write core.7 from the fixture's plan. */
+static void write_core(struct fixture *f)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_outfile of;
+
+	unlinkat(f->dirfd, "core.7", 0);
+	c2c_assert_ok(ctx, c2c_elfwrite_core(ctx, f->dirfd, f->dir, "core.7", &f->plan, &of));
+	c2c_assert_ok(ctx, c2c_elfwrite_commit(ctx, &of, false));
+	c2c_elfwrite_release(&of);
+	c2c_ctx_free(ctx);
+}
+
+/* len bytes of core.7 at off. */
+static void read_core(struct fixture *f, uint8_t *buf, size_t len, off_t off)
+{
+	int fd = openat(f->dirfd, "core.7", O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, len, off), (ssize_t)len);
+	close(fd);
+}
+
+/* A 32-bit architecture's core: Elf32_Ehdr and Elf32_Phdr, and PN_XNUM with Elf32_Shdr. */
+static void write_elf32(void **state)
+{
+	struct fixture *f = fixture_new(8 * PG); /* copied, so core.7 can be written twice */
+	const size_t nmany = 70000;
+	struct c2c_segment *many;
+	uint8_t eh[52], ph[2 * 32], sh[40];
+
+	(void)state;
+	f->plan.arch = &c2c_arch_arm;
+	f->plan.page_size = PG;
+	f->plan.notes_off = f->plan.phoff + 2 * sizeof(Elf32_Phdr);
+	f->plan.size = f->plan.notes_off;
+	write_core(f);
+	read_core(f, eh, sizeof(eh), 0);
+	assert_memory_equal(eh, ELFMAG, SELFMAG);
+	assert_int_equal(eh[EI_CLASS], ELFCLASS32);
+	assert_int_equal(eh[EI_DATA], ELFDATA2LSB);
+	assert_int_equal(get16(eh + 16), ET_CORE);
+	assert_int_equal(get16(eh + 18), EM_ARM);
+	assert_int_equal(get32(eh + 28), f->plan.phoff); /* e_phoff */
+	assert_int_equal(get32(eh + 36), 0);		  /* e_flags */
+	assert_int_equal(get16(eh + 40), 52);		  /* e_ehsize */
+	assert_int_equal(get16(eh + 42), 32);		  /* e_phentsize */
+	assert_int_equal(get16(eh + 44), 2);		  /* e_phnum */
+	read_core(f, ph, sizeof(ph), (off_t)f->plan.phoff);
+	assert_int_equal(get32(ph), PT_NOTE);
+	assert_int_equal(get32(ph + 4), f->plan.notes_off);
+	assert_int_equal(get32(ph + 32), PT_LOAD);
+	assert_int_equal(get32(ph + 32 + 4), 4096);	   /* p_offset */
+	assert_int_equal(get32(ph + 32 + 8), 0x10000);	   /* p_vaddr */
+	assert_int_equal(get32(ph + 32 + 16), 2 * PG);	   /* p_filesz */
+	assert_int_equal(get32(ph + 32 + 20), 2 * PG);	   /* p_memsz */
+	assert_int_equal(get32(ph + 32 + 24), PF_R | PF_W); /* p_flags */
+	assert_int_equal(get32(ph + 32 + 28), PG);	   /* p_align */
+
+	/* Extended numbering: e_phnum PN_XNUM, the count in section header 0. */
+	many = calloc(nmany, sizeof(*many));
+	assert_non_null(many);
+	many[0] = f->segs[0];
+	for (size_t i = 1; i < nmany; i++)
+		many[i] = (struct c2c_segment){ .vaddr = 0x20000 + PG * i, .memsz = PG,
+						.flags = PF_R, .piece0 = 1, .offset = 3 * PG };
+	f->plan.segs = many;
+	f->plan.nsegs = nmany;
+	f->plan.notes_off = f->plan.phoff + (nmany + 1) * sizeof(Elf32_Phdr);
+	f->plan.shoff = (f->plan.notes_off + 7) & ~7ULL;
+	f->plan.size = f->plan.shoff + sizeof(Elf32_Shdr);
+	write_core(f);
+	read_core(f, eh, sizeof(eh), 0);
+	assert_int_equal(get16(eh + 44), PN_XNUM);
+	assert_int_equal(get32(eh + 32), f->plan.shoff); /* e_shoff */
+	assert_int_equal(get16(eh + 46), 40);		  /* e_shentsize */
+	assert_int_equal(get16(eh + 48), 1);		  /* e_shnum */
+	read_core(f, sh, sizeof(sh), (off_t)f->plan.shoff);
+	assert_int_equal(get32(sh + 4), SHT_NULL);
+	assert_int_equal(get32(sh + 20), 1);	     /* sh_size = e_shnum */
+	assert_int_equal(get32(sh + 28), nmany + 1); /* sh_info = the real phnum */
+	free(many);
+	fixture_free(f);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(write_adopts_placed_core),
 	cmocka_unit_test(write_copies_when_placement_differs),
 	cmocka_unit_test(write_copies_when_bytes_unclaimed),
 	cmocka_unit_test(write_other_pid_never_adopts),
+	cmocka_unit_test(write_elf32),
 };
 
 C2C_UNIT_MAIN(tests)

@@ -181,6 +181,7 @@ const struct c2c_arch c2c_arch_aarch64 = {
 	.name = "aarch64",
 	.mtype = MTYPE_AARCH64,
 	.e_machine = EM_AARCH64,
+	.elfclass = ELFCLASS64,
 	.ngreg = AARCH64_NGREG,
 	.prstatus_size = 392, /* sizeof(struct elf_prstatus): 112 + 272 + pr_fpvalid, pad */
 	.prpsinfo_size = 136, /* sizeof(struct elf_prpsinfo) */

@@ -6,39 +6,49 @@
  * checked against BFD's elf_x86_64_grok_prstatus/psinfo (elf-core-format
  * §1.5, §2) and, for aarch64 (392 and 136 bytes), against
  * include/linux/elfcore.h with arch/arm64/include/asm/elf.h (ELF_NGREG 34).
+ * For ILP32 (arm: 148 and 124 bytes) against BFD's elf32_arm_nabi_grok_prstatus
+ * and _psinfo (pr_pid at 24, pr_reg at 72; pr_fname at 28, pr_psargs at 44).
  */
 #include <string.h>
 
 #include "arch.h"
 #include "util.h"
 
-/* struct elf_prstatus offsets (LP64). */
+/*
+ * struct elf_prstatus and elf_prpsinfo are built of ints, shorts and longs
+ * (and __kernel_uid_t): their offsets follow from the size of a long, 8
+ * (LP64) or 4 (ILP32, e.g. arm: 148 and 124 bytes, with 16-bit pr_uid and
+ * pr_gid; arch/arm/include/uapi/asm/posix_types.h).
+ *
+ * elf_prstatus: pr_info (3 ints) 0, pr_cursig (short) 12, pad, pr_sigpend
+ * 16, pr_sighold, pr_pid, pr_ppid, pr_pgrp, pr_sid, 4 timevals (2 longs
+ * each), pr_reg, pr_fpvalid (int).
+ */
 #define PRS_SIGPEND 16
-#define PRS_SIGHOLD 24
-#define PRS_PID 32
-#define PRS_PPID 36
-#define PRS_PGRP 40
-#define PRS_SID 44
-#define PRS_REG 112
+#define PRS_SIGHOLD(l) (PRS_SIGPEND + (l))
+#define PRS_PID(l) (PRS_SIGPEND + 2 * (l))
+#define PRS_REG(l) (PRS_PID(l) + 16 + 8 * (l))
 
-/* struct elf_prpsinfo offsets (LP64, 136 bytes). */
+/*
+ * elf_prpsinfo: pr_state, pr_sname, pr_zomb, pr_nice (chars) 0..3, pr_flag
+ * (long, aligned), pr_uid, pr_gid, pr_pid, pr_ppid, pr_pgrp, pr_sid (ints),
+ * pr_fname[16], pr_psargs[80].
+ */
 #define PRP_STATE 0
 #define PRP_SNAME 1
 #define PRP_ZOMB 2
 #define PRP_NICE 3
-#define PRP_FLAG 8
-#define PRP_UID 16
-#define PRP_GID 20
-#define PRP_PID 24
-#define PRP_PPID 28
-#define PRP_PGRP 32
-#define PRP_SID 36
-#define PRP_FNAME 40
-#define PRP_PSARGS 56
+#define PRP_FLAG(l) (l)
+#define PRP_UID(l) (2 * (l))
+#define PRP_GID(l, u) (PRP_UID(l) + (u))
+#define PRP_PID(l, u) (PRP_UID(l) + 2 * (u))
+#define PRP_FNAME(l, u) (PRP_PID(l, u) + 16)
+#define PRP_PSARGS(l, u) (PRP_FNAME(l, u) + 16)
 
 static const struct c2c_arch *const arches[] = {
 	&c2c_arch_x86_64,
 	&c2c_arch_aarch64,
+	&c2c_arch_arm,
 };
 
 /* Names of CoreEntry.mtype values (core.proto enum march; doc §3.2). */
@@ -57,15 +67,13 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 		if (arches[i]->mtype == mtype)
 			return arches[i];
 	c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
-		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1) "
-		 "and aarch64 (3) are",
+		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1), "
+		 "arm (2) and aarch64 (3) are",
 		 mtype_name(mtype), mtype);
 	return NULL;
 }
 
-/* pr_pid, pr_ppid, pr_pgrp and pr_sid: four u32 in a row in both structs. */
-_Static_assert(PRS_SID == PRS_PID + 12 && PRP_SID == PRP_PID + 12, "pid fields in a row");
-
+/* pr_pid, pr_ppid, pr_pgrp and pr_sid: four u32 in a row in both structs (pid_t). */
 static void put_ids(uint8_t *p, uint32_t pid, const struct c2c_task_info *ti)
 {
 	c2c_put32(p, pid);
@@ -77,18 +85,27 @@ static void put_ids(uint8_t *p, uint32_t pid, const struct c2c_task_info *ti)
 void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const struct c2c_regs *regs, uint8_t *out)
 {
-	size_t greg_bytes = arch->ngreg * 8;
+	size_t l = c2c_arch_long(arch), pid = PRS_PID(l), reg = PRS_REG(l);
 
 	memset(out, 0, arch->prstatus_size);
 	/*
 	 * pr_info and pr_cursig stay 0: a checkpoint is not a crash, and gcore's
-	 * cores of the same processes carry no signal either.
+	 * cores of the same processes carry no signal either. pr_sigpend and
+	 * pr_sighold are sig[0] of the masks: the low 32 signals on ILP32.
 	 */
-	c2c_put64(out + PRS_SIGPEND, ti->sigpend);
-	c2c_put64(out + PRS_SIGHOLD, ti->sighold);
-	put_ids(out + PRS_PID, ti->tid, ti);
-	memcpy(out + PRS_REG, regs->greg, greg_bytes);
-	c2c_put32(out + PRS_REG + greg_bytes, regs->fpvalid ? 1 : 0); /* pr_fpvalid follows pr_reg */
+	c2c_put_long(arch, out + PRS_SIGPEND, ti->sigpend);
+	c2c_put_long(arch, out + PRS_SIGHOLD(l), ti->sighold);
+	put_ids(out + pid, ti->tid, ti);
+	for (size_t i = 0; i < arch->ngreg; i++)
+		c2c_put_long(arch, out + reg + i * l, regs->greg[i]);
+	/* pr_fpvalid follows pr_reg */
+	c2c_put32(out + reg + arch->ngreg * l, regs->fpvalid ? 1 : 0);
+}
+
+/* A 16-bit __kernel_uid_t holds what from_kuid_munged gives: high2lowuid. */
+static uint32_t low_id(uint32_t id)
+{
+	return id & ~0xffffu ? 65534 /* overflowuid */ : id;
 }
 
 void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
@@ -102,18 +119,26 @@ void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *
 	 */
 	static const char snames[] = "RSDTZW";
 	int state = ti->state == C2C_TASK_STOPPED ? 3 : ti->state == C2C_TASK_DEAD ? 4 : 1;
+	size_t l = c2c_arch_long(arch), u = arch->uid16 ? 2 : 4, pid = PRP_PID(l, u);
 
 	memset(out, 0, arch->prpsinfo_size);
 	out[PRP_STATE] = (uint8_t)state;
 	out[PRP_SNAME] = (uint8_t)snames[state];
 	out[PRP_ZOMB] = ti->state == C2C_TASK_DEAD;
 	out[PRP_NICE] = (uint8_t)(int8_t)ti->nice;
-	c2c_put64(out + PRP_FLAG, ti->pf_flags);
-	c2c_put32(out + PRP_UID, ti->uid);
-	c2c_put32(out + PRP_GID, ti->gid);
-	put_ids(out + PRP_PID, ti->pid, ti);
-	memcpy(out + PRP_FNAME, fname, strnlen(fname, 15));
-	memcpy(out + PRP_PSARGS, psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
+	c2c_put_long(arch, out + PRP_FLAG(l), ti->pf_flags);
+	if (arch->uid16) {
+		uint16_t uid = (uint16_t)low_id(ti->uid), gid = (uint16_t)low_id(ti->gid);
+
+		memcpy(out + PRP_UID(l), &uid, 2);
+		memcpy(out + PRP_GID(l, u), &gid, 2);
+	} else {
+		c2c_put32(out + PRP_UID(l), ti->uid);
+		c2c_put32(out + PRP_GID(l, u), ti->gid);
+	}
+	put_ids(out + pid, ti->pid, ti);
+	memcpy(out + PRP_FNAME(l, u), fname, strnlen(fname, 15));
+	memcpy(out + PRP_PSARGS(l, u), psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
 }
 
 uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type, uint32_t len)

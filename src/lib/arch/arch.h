@@ -12,6 +12,7 @@
 #ifndef C2C_ARCH_H
 #define C2C_ARCH_H
 
+#include <elf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +45,7 @@ struct c2c_regset {
 
 /* A thread's registers, in the layouts its notes take. */
 struct c2c_regs {
-	uint64_t greg[C2C_GREG_MAX]; /* elf_gregset_t: pr_reg of NT_PRSTATUS */
+	uint64_t greg[C2C_GREG_MAX]; /* elf_gregset_t: pr_reg of NT_PRSTATUS, one long a word */
 	bool fpvalid;		     /* pr_fpvalid */
 	size_t nsets;
 	struct c2c_regset sets[C2C_REGSET_MAX];
@@ -70,7 +71,10 @@ struct c2c_arch {
 	const char *name;   /* as uname -m says */
 	uint32_t mtype;	    /* CoreEntry.mtype (core.proto enum march) */
 	uint16_t e_machine; /* EM_* */
-	size_t ngreg;	    /* words of elf_gregset_t */
+	uint8_t elfclass;   /* ELFCLASS32 or ELFCLASS64: also the size of a long in the notes */
+	uint32_t e_flags;   /* ELF_CORE_EFLAGS of the kernel's fill_elf_header */
+	bool uid16;	    /* pr_uid/pr_gid of NT_PRPSINFO are 16-bit (__kernel_uid_t) */
+	size_t ngreg;	    /* words (longs) of elf_gregset_t, kept as uint64_t in c2c_regs.greg */
 	size_t prstatus_size, prpsinfo_size; /* at most C2C_NOTE_DESC_MAX */
 	uint64_t page_size; /* page size when the auxv has no AT_PAGESZ (c2c_process.page_size) */
 
@@ -110,10 +114,26 @@ static inline void c2c_put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/* Bytes of a long (and of an auxv word, an NT_FILE field) in the notes of arch. */
+static inline size_t c2c_arch_long(const struct c2c_arch *arch)
+{
+	return arch->elfclass == ELFCLASS32 ? 4 : 8;
+}
+
+/* Store a long of the target at p: its low 4 bytes on a 32-bit architecture. */
+static inline void c2c_put_long(const struct c2c_arch *arch, uint8_t *p, uint64_t v)
+{
+	if (c2c_arch_long(arch) == 4)
+		c2c_put32(p, (uint32_t)v);
+	else
+		c2c_put64(p, v);
+}
+
 /* Reserve a register-set note of len bytes in regs; NULL if it does not fit. */
 uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type, uint32_t len);
 
 extern const struct c2c_arch c2c_arch_x86_64;
 extern const struct c2c_arch c2c_arch_aarch64;
+extern const struct c2c_arch c2c_arch_arm;
 
 #endif /* C2C_ARCH_H */

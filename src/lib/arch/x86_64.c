@@ -199,6 +199,7 @@ const struct c2c_arch c2c_arch_x86_64 = {
 	.name = "x86_64",
 	.mtype = MTYPE_X86_64,
 	.e_machine = EM_X86_64,
+	.elfclass = ELFCLASS64,
 	.ngreg = X86_64_NGREG,
 	.prstatus_size = 336, /* sizeof(struct elf_prstatus), include/linux/elfcore.h */
 	.prpsinfo_size = 136, /* sizeof(struct elf_prpsinfo) */

@@ -429,6 +429,7 @@ static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_c
 {
 	uint64_t ps = plan->page_size;
 	uint64_t pos = c2c_layout_data_start(ps), base = 0, phnum = plan->nsegs + 1;
+	bool elf32 = p->arch->elfclass == ELFCLASS32;
 	const struct c2c_vma *v = NULL;
 	size_t vi = 0;
 
@@ -457,16 +458,21 @@ static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_c
 		}
 		s->offset = base + (s->vaddr - v->start);
 	}
-	/* Program headers 8-aligned (Elf64_Phdr), notes 4-aligned after them. */
+	/* Program headers 8-aligned (Elf64_Phdr; Elf32_Phdr needs 4), notes 4-aligned after them. */
 	plan->phoff = c2c_round_up(pos, 8);
-	plan->notes_off = plan->phoff + phnum * sizeof(Elf64_Phdr);
+	plan->notes_off = plan->phoff + phnum * (elf32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr));
 	plan->size = plan->notes_off + plan->notes_len;
 	if (phnum >= PN_XNUM) {
 		plan->shoff = c2c_round_up(plan->size, 8);
-		plan->size = plan->shoff + sizeof(Elf64_Shdr);
+		plan->size = plan->shoff + (elf32 ? sizeof(Elf32_Shdr) : sizeof(Elf64_Shdr));
 	}
 	if (plan->size > C2C_MAX_CORE_SIZE || plan->size < pos)
 		goto too_big;
+	if (elf32 && plan->size > UINT32_MAX)
+		return c2c_fail(ctx, NULL, C2C_E_LIMIT,
+				"process %u: its core would be %llu bytes, more than an ELF32 "
+				"core's offsets can address (4 GiB)",
+				p->pid, (unsigned long long)plan->size);
 	return 0;
 too_big:
 	return c2c_fail(ctx, NULL, C2C_E_LIMIT,
@@ -474,10 +480,15 @@ too_big:
 			p->pid, (unsigned long long)C2C_MAX_CORE_SIZE);
 }
 
-/* NT_FILE (fs/binfmt_elf.c fill_files_note): every file-backed VMA in address order. */
+/*
+ * NT_FILE (fs/binfmt_elf.c fill_files_note): every file-backed VMA in address
+ * order; count, page size and {start, end, pgoff in pages} are longs of the
+ * target (4 bytes on a 32-bit architecture).
+ */
 static int add_nt_file(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p)
 {
-	uint64_t count = 0, size = 16, pos, spos;
+	const struct c2c_arch *arch = p->arch;
+	uint64_t l = c2c_arch_long(arch), count = 0, size = 2 * l, pos, spos;
 	uint8_t *buf;
 	int r;
 
@@ -485,7 +496,7 @@ static int add_nt_file(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const str
 		if (!p->vmas[i].path)
 			continue;
 		count++;
-		size += 24 + strlen(p->vmas[i].path) + 1;
+		size += 3 * l + strlen(p->vmas[i].path) + 1;
 	}
 	if (size > C2C_MAX_NT_FILE_SIZE) {
 		/* The kernel drops the note in this case too (fill_files_note). */
@@ -497,26 +508,49 @@ static int add_nt_file(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const str
 	buf = calloc(1, size);
 	if (!buf)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	memcpy(buf, &count, 8);
-	memcpy(buf + 8, &p->page_size, 8); /* the kernel's PAGE_SIZE; offsets count its pages */
-	pos = 16;
-	spos = 16 + count * 24;
+	c2c_put_long(arch, buf, count);
+	/* the kernel's PAGE_SIZE; offsets count its pages */
+	c2c_put_long(arch, buf + l, p->page_size);
+	pos = 2 * l;
+	spos = 2 * l + count * 3 * l;
 	for (size_t i = 0; i < p->nvmas; i++) {
 		const struct c2c_vma *v = &p->vmas[i];
-		uint64_t pg = v->pgoff / p->page_size;
 		size_t n;
 
 		if (!v->path)
 			continue;
-		memcpy(buf + pos, &v->start, 8);
-		memcpy(buf + pos + 8, &v->end, 8);
-		memcpy(buf + pos + 16, &pg, 8);
-		pos += 24;
+		c2c_put_long(arch, buf + pos, v->start);
+		c2c_put_long(arch, buf + pos + l, v->end);
+		c2c_put_long(arch, buf + pos + 2 * l, v->pgoff / p->page_size);
+		pos += 3 * l;
 		n = strlen(v->path) + 1;
 		memcpy(buf + spos, v->path, n);
 		spos += n;
 	}
 	r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_FILE, buf, size);
+	free(buf);
+	return r;
+}
+
+/*
+ * NT_AUXV: mm->saved_auxv as the kernel's longs. CRIU saves every word as a
+ * u64; a 32-bit task's words are 32-bit values (the low half).
+ */
+static int add_nt_auxv(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_process *p)
+{
+	size_t l = c2c_arch_long(p->arch);
+	uint8_t *buf;
+	int r;
+
+	if (l == 8)
+		return c2c_corebuild_add_note(ctx, plan, "CORE", NT_AUXV, p->auxv,
+					      p->nauxv * sizeof(*p->auxv));
+	buf = calloc(p->nauxv ? p->nauxv : 1, l);
+	if (!buf)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < p->nauxv; i++)
+		c2c_put_long(p->arch, buf + i * l, p->auxv[i]);
+	r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_AUXV, buf, p->nauxv * l);
 	free(buf);
 	return r;
 }
@@ -609,8 +643,7 @@ static int add_thread_notes(struct c2c_ctx *ctx, struct c2c_coreplan *plan,
 			r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_SIGINFO, sig,
 						   sizeof(sig));
 		if (r == 0)
-			r = c2c_corebuild_add_note(ctx, plan, "CORE", NT_AUXV, p->auxv,
-						   p->nauxv * sizeof(*p->auxv));
+			r = add_nt_auxv(ctx, plan, p);
 		if (r == 0)
 			r = add_nt_file(ctx, plan, p);
 	}

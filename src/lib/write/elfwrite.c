@@ -1,8 +1,9 @@
 /*
  * Stage 6: write an ELF core file as corebuild.c laid it out:
  *
- *   Elf64_Ehdr | pad to a page | segment data, page aligned |
- *   PT_NOTE phdr, PT_LOAD phdrs | notes | [Elf64_Shdr 0 if PN_XNUM]
+ *   Elf64_Ehdr (Elf32_Ehdr for a 32-bit architecture) | pad to a page |
+ *   segment data, page aligned | PT_NOTE phdr, PT_LOAD phdrs | notes |
+ *   [section header 0 if PN_XNUM]
  *
  * The header values, program headers and note contents are the kernel's
  * (fs/binfmt_elf.c elf_core_dump; elf-core-format §1.1); only their places in
@@ -166,16 +167,94 @@ static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	return 0;
 }
 
-/* Convert n records of type t to the file's representation (ELFDATA2LSB) with libelf. */
-static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, void *src, size_t size)
+/*
+ * Convert n records of type t to the file's representation (ELFDATA2LSB) with
+ * libelf, for an ELFCLASS64 or (elf32) an ELFCLASS32 file.
+ */
+static int xlate_class(struct c2c_ctx *ctx, bool elf32, Elf_Type t, void *dst, void *src,
+		       size_t size)
 {
 	Elf_Data in = { .d_buf = src, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
 	Elf_Data out = { .d_buf = dst, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
 
-	if (!elf64_xlatetof(&out, &in, ELFDATA2LSB))
+	if (!(elf32 ? elf32_xlatetof(&out, &in, ELFDATA2LSB)
+		    : elf64_xlatetof(&out, &in, ELFDATA2LSB)))
 		return c2c_fail(ctx, NULL, C2C_E_ELF, "cannot encode ELF headers: %s",
 				elf_errmsg(-1));
 	return 0;
+}
+
+static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, void *src, size_t size)
+{
+	return xlate_class(ctx, false, t, dst, src, size);
+}
+
+/*
+ * The same for a 32-bit architecture: Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr
+ * (the plan checked that every offset fits in 32 bits; addresses of a
+ * 32-bit task do), e_flags as the kernel's ELF_CORE_EFLAGS.
+ */
+static int write_headers32(struct c2c_ctx *ctx, int fd, const char *path,
+			   const struct c2c_coreplan *plan)
+{
+	size_t phnum = plan->nsegs + 1;
+	bool xnum = phnum >= PN_XNUM;
+	Elf32_Ehdr eh = { 0 };
+	Elf32_Phdr *ph = calloc(phnum, sizeof(*ph));
+	int r;
+
+	if (!ph)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS32;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
+	eh.e_type = ET_CORE;
+	eh.e_machine = plan->arch->e_machine;
+	eh.e_version = EV_CURRENT;
+	eh.e_flags = plan->arch->e_flags;
+	eh.e_phoff = (Elf32_Off)plan->phoff;
+	eh.e_ehsize = sizeof(Elf32_Ehdr);
+	eh.e_phentsize = sizeof(Elf32_Phdr);
+	eh.e_phnum = xnum ? PN_XNUM : (Elf32_Half)phnum;
+	if (xnum) {
+		eh.e_shoff = (Elf32_Off)plan->shoff;
+		eh.e_shentsize = sizeof(Elf32_Shdr);
+		eh.e_shnum = 1;
+		eh.e_shstrndx = SHN_UNDEF;
+	}
+	ph[0] = (Elf32_Phdr){ .p_type = PT_NOTE,
+			      .p_offset = (Elf32_Off)plan->notes_off,
+			      .p_filesz = (Elf32_Word)plan->notes_len,
+			      .p_align = CORE_NOTE_ALIGN };
+	for (size_t i = 0; i < plan->nsegs; i++) {
+		const struct c2c_segment *s = &plan->segs[i];
+
+		ph[i + 1] = (Elf32_Phdr){ .p_type = PT_LOAD,
+					  .p_flags = s->flags,
+					  .p_offset = (Elf32_Off)s->offset,
+					  .p_vaddr = (Elf32_Addr)s->vaddr,
+					  .p_filesz = (Elf32_Word)s->filesz,
+					  .p_memsz = (Elf32_Word)s->memsz,
+					  .p_align = (Elf32_Word)plan->page_size };
+	}
+	r = xlate_class(ctx, true, ELF_T_EHDR, &eh, &eh, sizeof(eh));
+	if (r == 0)
+		r = xlate_class(ctx, true, ELF_T_PHDR, ph, ph, phnum * sizeof(*ph));
+	if (r == 0)
+		r = write_all(ctx, fd, path, &eh, sizeof(eh), 0);
+	if (r == 0)
+		r = write_all(ctx, fd, path, ph, phnum * sizeof(*ph), plan->phoff);
+	if (r == 0 && xnum) {
+		Elf32_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf32_Word)phnum };
+
+		r = xlate_class(ctx, true, ELF_T_SHDR, &sh, &sh, sizeof(sh));
+		if (r == 0)
+			r = write_all(ctx, fd, path, &sh, sizeof(sh), plan->shoff);
+	}
+	free(ph);
+	return r;
 }
 
 /*
@@ -190,9 +269,12 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	size_t phnum = plan->nsegs + 1;
 	bool xnum = phnum >= PN_XNUM;
 	Elf64_Ehdr eh = { 0 };
-	Elf64_Phdr *ph = calloc(phnum, sizeof(*ph));
+	Elf64_Phdr *ph;
 	int r;
 
+	if (plan->arch->elfclass == ELFCLASS32)
+		return write_headers32(ctx, fd, path, plan);
+	ph = calloc(phnum, sizeof(*ph));
 	if (!ph)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	/* Header values as the kernel's fill_elf_header and fill_extnum_info. */
@@ -204,6 +286,7 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	eh.e_type = ET_CORE;
 	eh.e_machine = plan->arch->e_machine;
 	eh.e_version = EV_CURRENT;
+	eh.e_flags = plan->arch->e_flags;
 	eh.e_phoff = plan->phoff;
 	eh.e_ehsize = sizeof(Elf64_Ehdr);
 	eh.e_phentsize = sizeof(Elf64_Phdr);
