@@ -1186,100 +1186,110 @@ static void record_failure(struct watch *w, const struct entry *e)
 
 /* ------------------------------------------------------- state at start */
 
-/* Remove OUTDIR/.tmp-* left by a run that was killed. */
-static void remove_stale_tmp(struct watch *w)
+/* fn(w, name) for each name in OUTDIR/sub (sub "." : OUTDIR itself). */
+static void each_name(struct watch *w, const char *sub,
+		      void (*fn)(struct watch *w, const char *name))
 {
-	DIR *dir = opendir(w->o->outdir);
+	int dfd = openat(w->outfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *d;
 
-	if (!dir)
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
 		return;
-	while ((d = readdir(dir))) {
-		char *p;
-
-		if (strncmp(d->d_name, ".tmp-", 5) && strncmp(d->d_name, ".index.json.", 12))
-			continue;
-		p = path2(w->o->outdir, d->d_name);
-		if (p && rm_tree(p) == 0)
-			log_msg(w->o, "cleanup", NULL, "removed '%s' (left by an interrupted run)", p);
-		free(p);
 	}
+	while ((d = readdir(dir)))
+		fn(w, d->d_name);
 	closedir(dir);
 }
 
-/* Done conversions (OUTDIR/NAME/manifest.json) and recorded failures. */
+/* OUTDIR/.tmp-* (and .index.json.*) left by a run that was killed: removed. */
+static void stale_tmp(struct watch *w, const char *name)
+{
+	char *p;
+
+	if (strncmp(name, ".tmp-", 5) && strncmp(name, ".index.json.", 12))
+		return;
+	p = path2(w->o->outdir, name);
+	if (p && rm_tree(p) == 0)
+		log_msg(w->o, "cleanup", NULL, "removed '%s' (left by an interrupted run)", p);
+	free(p);
+}
+
+/* The JSON object in the file A/B/C, or NULL. */
+static json_t *load_object(const char *a, const char *b, const char *c)
+{
+	char *path = NULL;
+	json_t *j;
+
+	if (asprintf(&path, "%s/%s/%s", a, b, c) < 0)
+		return NULL;
+	j = json_load_file(path, 0, NULL);
+	free(path);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* OUTDIR/NAME/manifest.json: a done conversion. */
+static void load_done(struct watch *w, const char *name)
+{
+	struct entry *e;
+	json_t *m;
+
+	if (name[0] == '.' || !is_archive_name(name))
+		return;
+	m = load_object(w->o->outdir, name, "manifest.json");
+	if (!m || !(e = entry_add(w, name))) {
+		json_decref(m);
+		return;
+	}
+	e->st = ST_DONE;
+	read_record(m, e, e->sha256);
+	snprintf(e->done_sha256, sizeof(e->done_sha256), "%s", e->sha256);
+	e->cores = (uint32_t)json_integer_value(json_object_get(m, "cores"));
+	e->warnings = (uint32_t)json_integer_value(json_object_get(m, "warnings"));
+	read_str(m, "converted", e->converted, sizeof(e->converted));
+	e->cores_removed = e->cores > 0 && count_cores(w, e->name, NULL) == 0;
+	json_decref(m);
+}
+
+/* OUTDIR/.failed/NAME.json: a failure recorded (unless NAME was converted since). */
+static void load_failed(struct watch *w, const char *file)
+{
+	size_t len = strlen(file);
+	char name[NAME_MAX + 1];
+	const char *msg;
+	struct entry *e;
+	json_t *f;
+
+	if (len < 6 || strcmp(file + len - 5, ".json") || file[0] == '.')
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(len - 5), file);
+	if (entry_find(w, name))
+		return;
+	f = load_object(w->o->outdir, ".failed", file);
+	if (!f || !(e = entry_add(w, name))) {
+		json_decref(f);
+		return;
+	}
+	e->st = ST_FAILED;
+	read_record(f, e, e->sha256);
+	read_str(f, "code", e->code, sizeof(e->code));
+	msg = json_string_value(json_object_get(f, "message"));
+	e->message = msg ? strdup(msg) : NULL;
+	json_decref(f);
+}
+
+/* What an earlier run left in OUTDIR: temporaries removed, conversions and failures known. */
 static void load_state(struct watch *w)
 {
-	DIR *dir = opendir(w->o->outdir);
-	struct dirent *d;
-
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		char *p;
-		json_t *m = NULL;
-		struct entry *e;
-
-		if (d->d_name[0] == '.' || !is_archive_name(d->d_name))
-			continue;
-		if (asprintf(&p, "%s/%s/manifest.json", w->o->outdir, d->d_name) >= 0) {
-			m = json_load_file(p, 0, NULL);
-			free(p);
-		}
-		if (!json_is_object(m) || !(e = entry_add(w, d->d_name))) {
-			json_decref(m);
-			continue;
-		}
-		e->st = ST_DONE;
-		read_record(m, e, e->sha256);
-		snprintf(e->done_sha256, sizeof(e->done_sha256), "%s", e->sha256);
-		e->cores = (uint32_t)json_integer_value(json_object_get(m, "cores"));
-		e->warnings = (uint32_t)json_integer_value(json_object_get(m, "warnings"));
-		read_str(m, "converted", e->converted, sizeof(e->converted));
-		e->cores_removed = e->cores > 0 && count_cores(w, e->name, NULL) == 0;
-		json_decref(m);
-	}
-	closedir(dir);
-
-	{
-		int ffd = openat(w->outfd, ".failed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *fdir = ffd >= 0 ? fdopendir(ffd) : NULL;
-
-		if (!fdir) {
-			if (ffd >= 0)
-				close(ffd);
-			return;
-		}
-		while ((d = readdir(fdir))) {
-			size_t len = strlen(d->d_name);
-			char *path, name[NAME_MAX + 1];
-			const char *msg;
-			struct entry *e;
-			json_t *f;
-
-			if (len < 6 || strcmp(d->d_name + len - 5, ".json") || d->d_name[0] == '.')
-				continue;
-			snprintf(name, sizeof(name), "%.*s", (int)(len - 5), d->d_name);
-			if (entry_find(w, name))
-				continue; /* converted since */
-			path = NULL;
-			if (asprintf(&path, "%s/.failed/%s", w->o->outdir, d->d_name) < 0)
-				continue;
-			f = json_load_file(path, 0, NULL);
-			free(path);
-			if (!json_is_object(f) || !(e = entry_add(w, name))) {
-				json_decref(f);
-				continue;
-			}
-			e->st = ST_FAILED;
-			read_record(f, e, e->sha256);
-			read_str(f, "code", e->code, sizeof(e->code));
-			msg = json_string_value(json_object_get(f, "message"));
-			e->message = msg ? strdup(msg) : NULL;
-			json_decref(f);
-		}
-		closedir(fdir);
-	}
+	each_name(w, ".", stale_tmp);
+	each_name(w, ".", load_done);
+	each_name(w, ".failed", load_failed);
 }
 
 /* --------------------------------------------------------------- the loop */
@@ -2168,7 +2178,6 @@ int c2c_watch_main(int argc, char **argv)
 	log_int(&l, "jobs", o.jobs);
 	log_str(&l, "mode", o.once ? "once" : "watch");
 	log_end(&l);
-	remove_stale_tmp(&w);
 	load_state(&w);
 	ret = watch_loop(&w);
 	log_begin(&l, &o, "exit", NULL);
