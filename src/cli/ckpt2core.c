@@ -309,6 +309,26 @@ int c2c_cli_usage_error(const char *msg)
 	return usage_error();
 }
 
+int c2c_cli_file_pages(const char *arg, enum c2c_file_pages *ret)
+{
+	static const struct {
+		const char *name;
+		enum c2c_file_pages v;
+	} modes[] = {
+		{ "none", C2C_FILE_PAGES_NONE },
+		{ "headers", C2C_FILE_PAGES_HEADERS },
+		{ "all", C2C_FILE_PAGES_ALL },
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(arg, modes[i].name)) {
+			*ret = modes[i].v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 {
 	char *end;
@@ -433,13 +453,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FILE_PAGES:
 			file_pages_set = true;
-			if (!strcmp(optarg, "none"))
-				o.file_pages = C2C_FILE_PAGES_NONE;
-			else if (!strcmp(optarg, "headers"))
-				o.file_pages = C2C_FILE_PAGES_HEADERS;
-			else if (!strcmp(optarg, "all"))
-				o.file_pages = C2C_FILE_PAGES_ALL;
-			else {
+			if (c2c_cli_file_pages(optarg, &o.file_pages) < 0) {
 				fprintf(stderr,
 					"%s: error: invalid --file-pages '%s' (none, headers or all)\n",
 					prog, optarg);

@@ -40,6 +40,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -58,6 +59,7 @@
 #include <unistd.h>
 
 #include "ckpt2core/ckpt2core.h"
+#include "cli.h"
 #include "watch.h"
 
 #define EXIT_OK 0
@@ -242,28 +244,127 @@ __attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, cons
 	free(big);
 }
 
-/* A JSON string literal (quotes included); bytes >= 0x80 pass (UTF-8). */
-static void sb_json_str(struct sbuf *b, const char *s)
+/* ------------------------------------------------------------------- JSON */
+
+/*
+ * All JSON here goes through jansson. Files and log lines are dumped on one
+ * line with ", " and ": " between members, keys in the order they were set
+ * (the order of doc/report.schema.json), text kept in UTF-8.
+ */
+#define WJSON_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/*
+ * Bytes of the well-formed UTF-8 character at s (n bytes available), 0 if
+ * there is none: no overlong form, no surrogate, nothing past U+10FFFF, the
+ * rules json_string() applies.
+ */
+static size_t utf8_char(const unsigned char *s, size_t n)
 {
-	sb_add(b, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	unsigned char c = s[0];
+	size_t need;
+	uint32_t cp;
 
-		if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+		cp = c & 0x1fu;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		cp = c & 0x0fu;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		cp = c & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < need)
+		return 0;
+	for (size_t k = 1; k < need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3fu);
+	}
+	if (need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+		return 0;
+	if (need == 4 && (cp < 0x10000 || cp > 0x10ffff))
+		return 0;
+	return need;
+}
 
-			sb_add(b, esc, 2);
-		} else if (c == '\n') {
-			sb_puts(b, "\\n");
-		} else if (c == '\t') {
-			sb_puts(b, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			sb_printf(b, "\\u%04x", c);
+/*
+ * A JSON string holding s (NULL: ""). jansson takes UTF-8 only; archive
+ * names and messages are bytes, so each byte that does not start a valid
+ * character becomes U+FFFD instead of the value being lost. NULL only when
+ * memory runs out.
+ */
+static json_t *jstr(const char *s)
+{
+	const unsigned char *u;
+	size_t n, k = 0;
+	json_t *j;
+	char *fixed;
+
+	if (!s)
+		s = "";
+	j = json_string(s);
+	if (j)
+		return j;
+	u = (const unsigned char *)s;
+	n = strlen(s);
+	fixed = malloc(3 * n + 1);
+	if (!fixed)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_char(u + i, n - i);
+
+		if (len) {
+			memcpy(fixed + k, u + i, len);
+			k += len;
+			i += len;
 		} else {
-			sb_add(b, (const char *)&c, 1);
+			memcpy(fixed + k, "\xef\xbf\xbd", 3);
+			k += 3;
+			i++;
 		}
 	}
-	sb_add(b, "\"", 1);
+	fixed[k] = '\0';
+	j = json_string(fixed);
+	free(fixed);
+	return j;
+}
+
+/* A JSON integer of v (NULL if out of memory). */
+static json_t *jint(int64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/*
+ * j (reference taken) as text plus "\n", from malloc; NULL if j is NULL or
+ * memory ran out. flags: WJSON_FLAGS, with JSON_ENCODE_ANY for a bare string.
+ */
+static char *jdump(json_t *j, size_t flags, size_t *len)
+{
+	char *s = NULL;
+	size_t n;
+
+	if (!j)
+		return NULL;
+	n = json_dumpb(j, NULL, 0, flags);
+	if (n && (s = malloc(n + 2))) {
+		if (json_dumpb(j, s, n, flags) == n) {
+			s[n] = '\n';
+			s[n + 1] = '\0';
+			if (len)
+				*len = n + 1;
+		} else {
+			free(s);
+			s = NULL;
+		}
+	}
+	json_decref(j);
+	return s;
 }
 
 /* ----------------------------------------------------------------- logging */
@@ -274,7 +375,8 @@ static void sb_json_str(struct sbuf *b, const char *s)
  * key=value ..."; JSON: {"time": ..., "event": ..., "archive": ..., ...}.
  */
 struct logline {
-	struct sbuf b;
+	struct sbuf b;	/* text */
+	json_t *j;	/* JSON; NULL if out of memory */
 	bool json;
 };
 
@@ -287,11 +389,8 @@ static void log_begin(struct logline *l, const struct wopts *o, const char *even
 	l->json = o->json_log;
 	format_time(t, sizeof(t), -1, true);
 	if (l->json) {
-		sb_printf(&l->b, "{\"time\": \"%s\", \"event\": \"%s\", \"archive\": ", t, event);
-		if (archive)
-			sb_json_str(&l->b, archive);
-		else
-			sb_puts(&l->b, "null");
+		l->j = json_pack("{s:s, s:s, s:o}", "time", t, "event", event, "archive",
+				 archive ? jstr(archive) : json_null());
 	} else {
 		sb_printf(&l->b, "%s: %s %s", prog, t, event);
 		if (archive) {
@@ -302,14 +401,30 @@ static void log_begin(struct logline *l, const struct wopts *o, const char *even
 	}
 }
 
+/* A member of the JSON line (value reference taken). */
+static void log_set(struct logline *l, const char *key, json_t *v)
+{
+	if (l->j && json_object_set_new(l->j, key, v) < 0) {
+		json_decref(l->j);
+		l->j = NULL;
+	}
+}
+
 static void log_str(struct logline *l, const char *key, const char *val)
 {
 	if (l->json) {
-		sb_printf(&l->b, ", \"%s\": ", key);
-		sb_json_str(&l->b, val);
+		log_set(l, key, jstr(val));
 	} else if (strpbrk(val, " \t'\"=") || !*val) {
+		char *q = jdump(jstr(val), WJSON_FLAGS | JSON_ENCODE_ANY, NULL);
+
 		sb_printf(&l->b, " %s=", key);
-		sb_json_str(&l->b, val); /* quoted, escaped */
+		if (q) {
+			q[strlen(q) - 1] = '\0'; /* the "\n" */
+			sb_puts(&l->b, q); /* quoted, escaped */
+		} else {
+			l->b.oom = true;
+		}
+		free(q);
 	} else {
 		sb_printf(&l->b, " %s=%s", key, val);
 	}
@@ -317,12 +432,19 @@ static void log_str(struct logline *l, const char *key, const char *val)
 
 static void log_int(struct logline *l, const char *key, long long v)
 {
-	sb_printf(&l->b, l->json ? ", \"%s\": %lld" : " %s=%lld", key, v);
+	if (l->json)
+		log_set(l, key, jint(v));
+	else
+		sb_printf(&l->b, " %s=%lld", key, v);
 }
 
+/* v in seconds, to the millisecond. */
 static void log_num(struct logline *l, const char *key, double v)
 {
-	sb_printf(&l->b, l->json ? ", \"%s\": %.3f" : " %s=%.3f", key, v);
+	if (l->json)
+		log_set(l, key, json_real((double)(long long)(v * 1000 + (v < 0 ? -0.5 : 0.5)) / 1000));
+	else
+		sb_printf(&l->b, " %s=%.3f", key, v);
 }
 
 static void log_end(struct logline *l)
@@ -330,7 +452,15 @@ static void log_end(struct logline *l)
 	const char *p;
 	size_t left;
 
-	sb_puts(&l->b, l->json ? "}\n" : "\n");
+	if (l->json) {
+		free(l->b.p);
+		l->b.p = jdump(l->j, WJSON_FLAGS, &l->b.len);
+		l->j = NULL;
+		if (!l->b.p)
+			l->b.len = 0;
+	} else {
+		sb_puts(&l->b, "\n");
+	}
 	for (p = l->b.p, left = l->b.len; p && left;) {
 		ssize_t w = write(STDERR_FILENO, p, left);
 
@@ -422,26 +552,6 @@ static char *path2(const char *a, const char *b)
 	return p;
 }
 
-/* Whole small file (a manifest or failure record), NUL-terminated, or NULL. */
-static char *slurp(const char *path)
-{
-	struct sbuf b = { 0 };
-	char buf[4096];
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((r = read(fd, buf, sizeof(buf))) > 0 && b.len < (64u << 20))
-		sb_add(&b, buf, (size_t)r);
-	close(fd);
-	if (r < 0 || b.oom || !b.p) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
 /*
  * Write data to DIR/NAME atomically: DIR/.NAME.<pid>, fsync, rename.
  * Returns 0 or -1 with errno set.
@@ -490,87 +600,27 @@ out:
 }
 
 /*
- * Reading back our own manifests and failure records (written by
- * worker_manifest() and record_failure(), with the fields this reads placed
- * before the embedded report): the first "KEY": VALUE in the text.
+ * What a manifest (worker_manifest()) and a failure record (record_failure())
+ * both hold: "archive": {"size", "mtime_ns", "sha256"} and "attempts". The
+ * sha256, or "", is copied to sha (C2C_SHA256_HEX_LEN + 1 bytes).
  */
-static const char *json_find(const char *text, const char *key)
+static void read_record(json_t *root, struct entry *e, char *sha)
 {
-	char pat[64];
-	const char *p;
+	json_t *a = json_object_get(root, "archive");
+	const char *s = json_string_value(json_object_get(a, "sha256"));
 
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(text, pat);
-	return p ? p + strlen(pat) : NULL;
+	e->size = json_integer_value(json_object_get(a, "size"));
+	e->mtime_ns = json_integer_value(json_object_get(a, "mtime_ns"));
+	e->attempts = (int)json_integer_value(json_object_get(root, "attempts"));
+	snprintf(sha, C2C_SHA256_HEX_LEN + 1, "%s", s ? s : "");
 }
 
-static bool json_int(const char *text, const char *key, int64_t *ret)
+/* The string member key of o copied into buf (n bytes); "" if there is none. */
+static void read_str(json_t *o, const char *key, char *buf, size_t n)
 {
-	const char *p = json_find(text, key);
-	char *end;
-	long long v;
+	const char *s = json_string_value(json_object_get(o, key));
 
-	if (!p)
-		return false;
-	errno = 0;
-	v = strtoll(p, &end, 10);
-	if (errno || end == p)
-		return false;
-	*ret = v;
-	return true;
-}
-
-/* A JSON string value, unescaped into a new string (\uXXXX to UTF-8). */
-static char *json_string(const char *text, const char *key)
-{
-	const char *p = json_find(text, key);
-	struct sbuf b = { 0 };
-
-	if (!p || *p != '"')
-		return NULL;
-	for (p++; *p && *p != '"'; p++) {
-		char c = *p;
-
-		if (c == '\\') {
-			p++;
-			switch (*p) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'u': {
-				unsigned int u = 0;
-				char utf[3];
-
-				if (sscanf(p + 1, "%4x", &u) != 1)
-					goto bad;
-				p += 4;
-				if (u < 0x80) {
-					c = (char)u;
-					break;
-				}
-				if (u >= 0x800)
-					u = '?'; /* never written by us */
-				utf[0] = (char)(0xc0 | (u >> 6));
-				utf[1] = (char)(0x80 | (u & 0x3f));
-				sb_add(&b, utf, u == '?' ? 0 : 2);
-				continue;
-			}
-			case '\0': goto bad;
-			default: c = *p; break;
-			}
-		}
-		sb_add(&b, &c, 1);
-	}
-	if (*p != '"' || b.oom)
-		goto bad;
-	if (!b.p)
-		return strdup("");
-	return b.p;
-bad:
-	free(b.p);
-	return NULL;
+	snprintf(buf, n, "%s", s ? s : "");
 }
 
 /* ------------------------------------------------- reading the archive once */
@@ -795,32 +845,28 @@ static void worker_log_cb(void *data, enum c2c_log_level level, const char *msg)
 static int worker_manifest(const struct wopts *o, const char *name, const struct wresult *res,
 			   const char *report, int attempt)
 {
-	char *path = path2(o->absdir, name);
-	struct sbuf b = { 0 };
+	char *path = path2(o->absdir, name), *text;
+	json_t *rep = report ? json_loads(report, 0, NULL) : json_null();
 	char mtime[48], now[48];
+	size_t len = 0;
 	int ret;
 
 	format_time(mtime, sizeof(mtime), res->mtime_ns, false);
 	format_time(now, sizeof(now), -1, true);
-	sb_printf(&b, "{\"ckpt2core\": \"%s\", \"archive\": {\"name\": ", c2c_version());
-	sb_json_str(&b, name);
-	sb_puts(&b, ", \"path\": ");
-	sb_json_str(&b, path ? path : "");
-	sb_printf(&b, ", \"size\": %" PRId64 ", \"mtime\": \"%s\", \"mtime_ns\": %" PRId64
-		      ", \"sha256\": \"%s\"}, \"converted\": \"%s\", \"attempts\": %d,"
-		      " \"cores\": %" PRIu32 ", \"warnings\": %" PRIu32 ",\n\"report\": ",
-		  res->size, mtime, res->mtime_ns, res->sha256, now, attempt, res->cores,
-		  res->warnings);
-	sb_puts(&b, report ? report : "null");
-	sb_puts(&b, "\n}\n");
+	text = jdump(json_pack("{s:s, s:{s:o, s:o, s:o, s:s, s:o, s:s}, s:s, s:i, s:o, s:o, s:o}",
+			       "ckpt2core", c2c_version(), "archive", "name", jstr(name), "path",
+			       jstr(path), "size", jint(res->size), "mtime", mtime, "mtime_ns",
+			       jint(res->mtime_ns), "sha256", res->sha256, "converted", now,
+			       "attempts", attempt, "cores", jint(res->cores), "warnings",
+			       jint(res->warnings), "report", rep),
+		     WJSON_FLAGS, &len);
 	free(path);
-	if (b.oom) {
-		free(b.p);
-		errno = ENOMEM;
+	if (!text) {
+		errno = report && !rep ? EINVAL : ENOMEM; /* (the report is jansson's own output) */
 		return -1;
 	}
-	ret = write_atomic(AT_FDCWD, "manifest.json", b.p, b.len);
-	free(b.p);
+	ret = write_atomic(AT_FDCWD, "manifest.json", text, len);
+	free(text);
 	return ret;
 }
 
@@ -1000,13 +1046,14 @@ static int cmp_str(const void *a, const void *b)
 
 /*
  * Core files (core.*) in OUTDIR/NAME, or -1 if the directory is not there;
- * with list, their names as JSON strings, sorted, comma-separated.
+ * with list (a JSON array), their names appended, sorted (-2: out of memory).
  */
-static int count_cores(struct watch *w, const char *name, struct sbuf *list)
+static int count_cores(struct watch *w, const char *name, json_t *list)
 {
 	int dfd = openat(w->outfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
 	char **names = NULL;
 	struct dirent *d;
+	bool oom = false;
 	DIR *dir;
 
 	if (dfd < 0)
@@ -1024,7 +1071,7 @@ static int count_cores(struct watch *w, const char *name, struct sbuf *list)
 		nn = list ? realloc(names, ((size_t)n + 1) * sizeof(*names)) : names;
 		if (list && (!nn || !(nn[n] = strdup(d->d_name)))) {
 			names = nn ? nn : names;
-			list->oom = true;
+			oom = true;
 			break;
 		}
 		names = nn;
@@ -1034,13 +1081,47 @@ static int count_cores(struct watch *w, const char *name, struct sbuf *list)
 	if (list && names) {
 		qsort(names, (size_t)n, sizeof(*names), cmp_str);
 		for (int i = 0; i < n; i++) {
-			sb_puts(list, i ? ", " : "");
-			sb_json_str(list, names[i]);
+			if (!oom && json_array_append_new(list, jstr(names[i])) < 0)
+				oom = true;
 			free(names[i]);
 		}
 	}
 	free(names);
-	return n;
+	return oom ? -2 : n;
+}
+
+/* One archive of the index (doc/report.schema.json $defs/watch_index). */
+static json_t *index_entry(struct watch *w, const struct entry *e)
+{
+	json_t *cores = json_array();
+	char mtime[48];
+	char *m;
+	json_t *j;
+
+	format_time(mtime, sizeof(mtime), e->mtime_ns, false);
+	if (e->st != ST_DONE) {
+		json_decref(cores);
+		return json_pack("{s:o, s:s, s:o, s:s, s:o, s:i, s:n, s:n, s:n, s:[], s:b, s:i,"
+				 " s:{s:o, s:o}}",
+				 "archive", jstr(e->name), "status", "failed", "size", jint(e->size),
+				 "mtime", mtime, "sha256", e->sha256[0] ? jstr(e->sha256) : json_null(),
+				 "attempts", e->attempts, "output", "manifest", "converted", "cores",
+				 "cores_removed", 0, "warnings", 0, "error", "code", jstr(e->code),
+				 "message", jstr(e->message));
+	}
+	if (!cores || count_cores(w, e->name, cores) < -1) {
+		json_decref(cores);
+		return NULL;
+	}
+	m = path2(e->name, "manifest.json");
+	j = json_pack("{s:o, s:s, s:o, s:s, s:o, s:i, s:o, s:o, s:s, s:o, s:b, s:o, s:n}",
+		      "archive", jstr(e->name), "status", "done", "size", jint(e->size), "mtime",
+		      mtime, "sha256", e->sha256[0] ? jstr(e->sha256) : json_null(), "attempts",
+		      e->attempts, "output", jstr(e->name), "manifest", m ? jstr(m) : NULL,
+		      "converted", e->converted, "cores", cores, "cores_removed",
+		      (int)e->cores_removed, "warnings", jint(e->warnings), "error");
+	free(m);
+	return j;
 }
 
 /*
@@ -1050,225 +1131,165 @@ static int count_cores(struct watch *w, const char *name, struct sbuf *list)
 static void write_index(struct watch *w)
 {
 	struct entry **sorted = calloc(w->n ? w->n : 1, sizeof(*sorted));
-	struct sbuf b = { 0 };
-	char now[48];
-	bool first = true;
+	json_t *list = json_array(), *idx = NULL;
+	char now[48], *text = NULL;
+	size_t len = 0;
 
-	if (!sorted) {
-		log_msg(w->o, "error", NULL, "'%s/index.json': cannot write: out of memory",
-			w->o->outdir);
-		return;
-	}
+	if (!sorted || !list)
+		goto out;
 	for (size_t i = 0; i < w->n; i++)
 		sorted[i] = &w->e[i];
 	qsort(sorted, w->n, sizeof(*sorted), cmp_entry);
-	format_time(now, sizeof(now), -1, true);
-	sb_printf(&b, "{\"ckpt2core\": \"%s\", \"watch\": ", c2c_version());
-	sb_json_str(&b, w->o->absdir);
-	sb_printf(&b, ", \"updated\": \"%s\", \"archives\": [", now);
 	for (size_t i = 0; i < w->n; i++) {
-		struct entry *e = sorted[i];
-		char mtime[48];
-		bool done = e->st == ST_DONE;
+		const struct entry *e = sorted[i];
 
 		if (e->st != ST_DONE && e->st != ST_FAILED)
 			continue;
-		format_time(mtime, sizeof(mtime), e->mtime_ns, false);
-		sb_puts(&b, first ? "\n" : ",\n");
-		first = false;
-		sb_puts(&b, "{\"archive\": ");
-		sb_json_str(&b, e->name);
-		sb_printf(&b, ", \"status\": \"%s\", \"size\": %" PRId64 ", \"mtime\": \"%s\"",
-			  done ? "done" : "failed", e->size, mtime);
-		sb_puts(&b, ", \"sha256\": ");
-		if (e->sha256[0])
-			sb_json_str(&b, e->sha256);
-		else
-			sb_puts(&b, "null");
-		sb_printf(&b, ", \"attempts\": %d", e->attempts);
-		if (done) {
-			sb_puts(&b, ", \"output\": ");
-			sb_json_str(&b, e->name);
-			sb_puts(&b, ", \"manifest\": ");
-			{
-				char *m = path2(e->name, "manifest.json");
-
-				sb_json_str(&b, m ? m : "");
-				free(m);
-			}
-			sb_printf(&b, ", \"converted\": \"%s\", \"cores\": [", e->converted);
-			(void)count_cores(w, e->name, &b);
-			sb_printf(&b, "], \"cores_removed\": %s, \"warnings\": %" PRIu32
-				      ", \"error\": null}",
-				  e->cores_removed ? "true" : "false", e->warnings);
-		} else {
-			sb_puts(&b, ", \"output\": null, \"manifest\": null, \"converted\": null,"
-				    " \"cores\": [], \"cores_removed\": false, \"warnings\": 0,"
-				    " \"error\": {\"code\": ");
-			sb_json_str(&b, e->code);
-			sb_puts(&b, ", \"message\": ");
-			sb_json_str(&b, e->message ? e->message : "");
-			sb_puts(&b, "}}");
-		}
+		if (json_array_append_new(list, index_entry(w, e)) < 0)
+			goto out;
 	}
-	sb_puts(&b, "\n]}\n");
-	if (b.oom)
+	format_time(now, sizeof(now), -1, true);
+	idx = json_pack("{s:s, s:o, s:s, s:O}", "ckpt2core", c2c_version(), "watch",
+			jstr(w->o->absdir), "updated", now, "archives", list);
+	text = jdump(idx, WJSON_FLAGS, &len);
+out:
+	if (!text)
 		log_msg(w->o, "error", NULL, "'%s/index.json': cannot write: out of memory",
 			w->o->outdir);
-	else if (write_atomic(w->outfd, "index.json", b.p, b.len) < 0)
+	else if (write_atomic(w->outfd, "index.json", text, len) < 0)
 		log_msg(w->o, "error", NULL, "'%s/index.json': cannot write: %s", w->o->outdir,
 			strerror(errno));
-	free(b.p);
+	free(text);
+	json_decref(list);
 	free(sorted);
 }
 
 /* OUTDIR/.failed/NAME.json: a failure survives restarts (same size and mtime). */
 static void record_failure(struct watch *w, const struct entry *e)
 {
-	struct sbuf b = { 0 };
-	char file[4200];
+	char file[4200], *text;
+	size_t len = 0;
 
 	if (mkdirat(w->outfd, ".failed", 0755) < 0 && errno != EEXIST)
 		return;
-	sb_puts(&b, "{\"archive\": {\"name\": ");
-	sb_json_str(&b, e->name);
-	sb_printf(&b, ", \"size\": %" PRId64 ", \"mtime_ns\": %" PRId64 ", \"sha256\": ", e->size,
-		  e->mtime_ns);
-	sb_json_str(&b, e->sha256);
-	sb_printf(&b, "}, \"attempts\": %d, \"code\": ", e->attempts);
-	sb_json_str(&b, e->code);
-	sb_puts(&b, ", \"message\": ");
-	sb_json_str(&b, e->message ? e->message : "");
-	sb_puts(&b, "}\n");
+	text = jdump(json_pack("{s:{s:o, s:o, s:o, s:o}, s:i, s:o, s:o}", "archive", "name",
+			       jstr(e->name), "size", jint(e->size), "mtime_ns", jint(e->mtime_ns),
+			       "sha256", jstr(e->sha256), "attempts", e->attempts, "code",
+			       jstr(e->code), "message", jstr(e->message)),
+		     WJSON_FLAGS, &len);
 	snprintf(file, sizeof(file), ".failed/%s.json", e->name);
-	if (b.oom || write_atomic(w->outfd, file, b.p, b.len) < 0)
+	if (!text || write_atomic(w->outfd, file, text, len) < 0)
 		log_msg(w->o, "error", e->name, "'%s/%s': cannot write: %s", w->o->outdir, file,
-			b.oom ? "out of memory" : strerror(errno));
-	free(b.p);
+			!text ? "out of memory" : strerror(errno));
+	free(text);
 }
 
 /* ------------------------------------------------------- state at start */
 
-/* Remove OUTDIR/.tmp-* left by a run that was killed. */
-static void remove_stale_tmp(struct watch *w)
+/* fn(w, name) for each name in OUTDIR/sub (sub "." : OUTDIR itself). */
+static void each_name(struct watch *w, const char *sub,
+		      void (*fn)(struct watch *w, const char *name))
 {
-	DIR *dir = opendir(w->o->outdir);
+	int dfd = openat(w->outfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *d;
 
-	if (!dir)
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
 		return;
-	while ((d = readdir(dir))) {
-		char *p;
-
-		if (strncmp(d->d_name, ".tmp-", 5) && strncmp(d->d_name, ".index.json.", 12))
-			continue;
-		p = path2(w->o->outdir, d->d_name);
-		if (p && rm_tree(p) == 0)
-			log_msg(w->o, "cleanup", NULL, "removed '%s' (left by an interrupted run)", p);
-		free(p);
 	}
+	while ((d = readdir(dir)))
+		fn(w, d->d_name);
 	closedir(dir);
 }
 
-/* Done conversions (OUTDIR/NAME/manifest.json) and recorded failures. */
+/* OUTDIR/.tmp-* (and .index.json.*) left by a run that was killed: removed. */
+static void stale_tmp(struct watch *w, const char *name)
+{
+	char *p;
+
+	if (strncmp(name, ".tmp-", 5) && strncmp(name, ".index.json.", 12))
+		return;
+	p = path2(w->o->outdir, name);
+	if (p && rm_tree(p) == 0)
+		log_msg(w->o, "cleanup", NULL, "removed '%s' (left by an interrupted run)", p);
+	free(p);
+}
+
+/* The JSON object in the file A/B/C, or NULL. */
+static json_t *load_object(const char *a, const char *b, const char *c)
+{
+	char *path = NULL;
+	json_t *j;
+
+	if (asprintf(&path, "%s/%s/%s", a, b, c) < 0)
+		return NULL;
+	j = json_load_file(path, 0, NULL);
+	free(path);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* OUTDIR/NAME/manifest.json: a done conversion. */
+static void load_done(struct watch *w, const char *name)
+{
+	struct entry *e;
+	json_t *m;
+
+	if (name[0] == '.' || !is_archive_name(name))
+		return;
+	m = load_object(w->o->outdir, name, "manifest.json");
+	if (!m || !(e = entry_add(w, name))) {
+		json_decref(m);
+		return;
+	}
+	e->st = ST_DONE;
+	read_record(m, e, e->sha256);
+	snprintf(e->done_sha256, sizeof(e->done_sha256), "%s", e->sha256);
+	e->cores = (uint32_t)json_integer_value(json_object_get(m, "cores"));
+	e->warnings = (uint32_t)json_integer_value(json_object_get(m, "warnings"));
+	read_str(m, "converted", e->converted, sizeof(e->converted));
+	e->cores_removed = e->cores > 0 && count_cores(w, e->name, NULL) == 0;
+	json_decref(m);
+}
+
+/* OUTDIR/.failed/NAME.json: a failure recorded (unless NAME was converted since). */
+static void load_failed(struct watch *w, const char *file)
+{
+	size_t len = strlen(file);
+	char name[NAME_MAX + 1];
+	const char *msg;
+	struct entry *e;
+	json_t *f;
+
+	if (len < 6 || strcmp(file + len - 5, ".json") || file[0] == '.')
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(len - 5), file);
+	if (entry_find(w, name))
+		return;
+	f = load_object(w->o->outdir, ".failed", file);
+	if (!f || !(e = entry_add(w, name))) {
+		json_decref(f);
+		return;
+	}
+	e->st = ST_FAILED;
+	read_record(f, e, e->sha256);
+	read_str(f, "code", e->code, sizeof(e->code));
+	msg = json_string_value(json_object_get(f, "message"));
+	e->message = msg ? strdup(msg) : NULL;
+	json_decref(f);
+}
+
+/* What an earlier run left in OUTDIR: temporaries removed, conversions and failures known. */
 static void load_state(struct watch *w)
 {
-	DIR *dir = opendir(w->o->outdir);
-	struct dirent *d;
-
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		char *p, *text, *s;
-		struct entry *e;
-		int64_t v;
-
-		if (d->d_name[0] == '.' || !is_archive_name(d->d_name))
-			continue;
-		p = path2(d->d_name, "manifest.json");
-		text = NULL;
-		if (p) {
-			char *full = path2(w->o->outdir, p);
-
-			text = full ? slurp(full) : NULL;
-			free(full);
-		}
-		free(p);
-		if (!text || !(e = entry_add(w, d->d_name))) {
-			free(text);
-			continue;
-		}
-		e->st = ST_DONE;
-		if (json_int(text, "size", &v))
-			e->size = v;
-		if (json_int(text, "mtime_ns", &v))
-			e->mtime_ns = v;
-		if (json_int(text, "attempts", &v))
-			e->attempts = (int)v;
-		if (json_int(text, "cores", &v))
-			e->cores = (uint32_t)v;
-		if (json_int(text, "warnings", &v))
-			e->warnings = (uint32_t)v;
-		if ((s = json_string(text, "sha256"))) {
-			snprintf(e->sha256, sizeof(e->sha256), "%s", s);
-			snprintf(e->done_sha256, sizeof(e->done_sha256), "%s", s);
-		}
-		free(s);
-		if ((s = json_string(text, "converted")))
-			snprintf(e->converted, sizeof(e->converted), "%s", s);
-		free(s);
-		e->cores_removed = e->cores > 0 && count_cores(w, e->name, NULL) == 0;
-		free(text);
-	}
-	closedir(dir);
-
-	{
-		int ffd = openat(w->outfd, ".failed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *fdir = ffd >= 0 ? fdopendir(ffd) : NULL;
-
-		if (!fdir) {
-			if (ffd >= 0)
-				close(ffd);
-			return;
-		}
-		while ((d = readdir(fdir))) {
-			size_t len = strlen(d->d_name);
-			char *path, *text, *s, name[NAME_MAX + 1];
-			struct entry *e;
-			int64_t v;
-
-			if (len < 6 || strcmp(d->d_name + len - 5, ".json") || d->d_name[0] == '.')
-				continue;
-			snprintf(name, sizeof(name), "%.*s", (int)(len - 5), d->d_name);
-			if (entry_find(w, name))
-				continue; /* converted since */
-			path = NULL;
-			if (asprintf(&path, "%s/.failed/%s", w->o->outdir, d->d_name) < 0)
-				continue;
-			text = slurp(path);
-			free(path);
-			if (!text || !(e = entry_add(w, name))) {
-				free(text);
-				continue;
-			}
-			e->st = ST_FAILED;
-			if (json_int(text, "size", &v))
-				e->size = v;
-			if (json_int(text, "mtime_ns", &v))
-				e->mtime_ns = v;
-			if (json_int(text, "attempts", &v))
-				e->attempts = (int)v;
-			if ((s = json_string(text, "sha256")))
-				snprintf(e->sha256, sizeof(e->sha256), "%s", s);
-			free(s);
-			if ((s = json_string(text, "code")))
-				snprintf(e->code, sizeof(e->code), "%s", s);
-			free(s);
-			e->message = json_string(text, "message");
-			free(text);
-		}
-		closedir(fdir);
-	}
+	each_name(w, ".", stale_tmp);
+	each_name(w, ".", load_done);
+	each_name(w, ".failed", load_failed);
 }
 
 /* --------------------------------------------------------------- the loop */
@@ -2080,13 +2101,7 @@ int c2c_watch_main(int argc, char **argv)
 			break;
 		case OPT_FILE_PAGES:
 			file_pages_set = true;
-			if (!strcmp(optarg, "none"))
-				o.file_pages = C2C_FILE_PAGES_NONE;
-			else if (!strcmp(optarg, "headers"))
-				o.file_pages = C2C_FILE_PAGES_HEADERS;
-			else if (!strcmp(optarg, "all"))
-				o.file_pages = C2C_FILE_PAGES_ALL;
-			else
+			if (c2c_cli_file_pages(optarg, &o.file_pages) < 0)
 				return wusage_error("invalid --file-pages '%s' (none, headers or all)",
 						    optarg);
 			break;
@@ -2163,7 +2178,6 @@ int c2c_watch_main(int argc, char **argv)
 	log_int(&l, "jobs", o.jobs);
 	log_str(&l, "mode", o.once ? "once" : "watch");
 	log_end(&l);
-	remove_stale_tmp(&w);
 	load_state(&w);
 	ret = watch_loop(&w);
 	log_begin(&l, &o, "exit", NULL);
