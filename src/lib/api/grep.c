@@ -266,7 +266,8 @@ static int search_window(struct search *s, bool final)
 		r = find(s, k, from, limit);
 	if (r < 0)
 		return r;
-	qsort(s->hits, s->nhits, sizeof(*s->hits), cmp_hit);
+	if (s->nhits > 1) /* qsort of no array at all is undefined */
+		qsort(s->hits, s->nhits, sizeof(*s->hits), cmp_hit);
 	for (size_t i = 0; i < s->nhits && !s->stop; i++) {
 		const struct hit *h = &s->hits[i];
 		size_t off = (size_t)(h->addr - s->base);

@@ -182,7 +182,8 @@ void c2c_oci_layer_finish(struct c2c_oci_layer *l)
 {
 	size_t k = 0;
 
-	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
 	/* One entry per path: the last in the tar wins (an opaque marker is kept apart). */
 	for (size_t i = 0; i < l->n; i++) {
 		struct c2c_oci_entry *prev = k ? &l->v[k - 1] : NULL;
