@@ -184,76 +184,79 @@ static int xlate_class(struct c2c_ctx *ctx, bool elf32, Elf_Type t, void *dst, v
 	return 0;
 }
 
-static int xlate(struct c2c_ctx *ctx, Elf_Type t, void *dst, void *src, size_t size)
+/*
+ * The ELF32 forms of the headers (32-bit tasks: arm), narrowed from the ELF64
+ * ones: every value fits, as c2c_corebuild_plan refuses an ELF32 core whose
+ * offsets would not. e_ident says ELFCLASS32.
+ */
+static void narrow_ehdr(const Elf64_Ehdr *e, Elf32_Ehdr *o)
 {
-	return xlate_class(ctx, false, t, dst, src, size);
+	memcpy(o->e_ident, e->e_ident, EI_NIDENT);
+	o->e_ident[EI_CLASS] = ELFCLASS32;
+	o->e_type = e->e_type;
+	o->e_machine = e->e_machine;
+	o->e_version = e->e_version;
+	o->e_entry = (Elf32_Addr)e->e_entry;
+	o->e_phoff = (Elf32_Off)e->e_phoff;
+	o->e_shoff = (Elf32_Off)e->e_shoff;
+	o->e_flags = e->e_flags;
+	o->e_ehsize = sizeof(Elf32_Ehdr);
+	o->e_phentsize = sizeof(Elf32_Phdr);
+	o->e_phnum = e->e_phnum;
+	o->e_shentsize = e->e_shentsize ? sizeof(Elf32_Shdr) : 0;
+	o->e_shnum = e->e_shnum;
+	o->e_shstrndx = e->e_shstrndx;
 }
 
-/*
- * The same for a 32-bit architecture: Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr
- * (the plan checked that every offset fits in 32 bits; addresses of a
- * 32-bit task do), e_flags as the kernel's ELF_CORE_EFLAGS.
- */
-static int write_headers32(struct c2c_ctx *ctx, int fd, const char *path,
-			   const struct c2c_coreplan *plan)
+static void narrow_phdr(const Elf64_Phdr *p, Elf32_Phdr *o)
 {
-	size_t phnum = plan->nsegs + 1;
-	bool xnum = phnum >= PN_XNUM;
-	Elf32_Ehdr eh = { 0 };
-	Elf32_Phdr *ph = calloc(phnum, sizeof(*ph));
+	*o = (Elf32_Phdr){ .p_type = p->p_type,
+			   .p_offset = (Elf32_Off)p->p_offset,
+			   .p_vaddr = (Elf32_Addr)p->p_vaddr,
+			   .p_paddr = (Elf32_Addr)p->p_paddr,
+			   .p_filesz = (Elf32_Word)p->p_filesz,
+			   .p_memsz = (Elf32_Word)p->p_memsz,
+			   .p_flags = p->p_flags,
+			   .p_align = (Elf32_Word)p->p_align };
+}
+
+/* Encode (libelf) and write the headers in the class of the plan's architecture. */
+static int put_headers(struct c2c_ctx *ctx, int fd, const char *path,
+		       const struct c2c_coreplan *plan, Elf64_Ehdr *eh, Elf64_Phdr *ph,
+		       size_t phnum, bool xnum)
+{
+	/* sh_size = e_shnum (1) and sh_info = the real count, as the kernel writes. */
+	Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf64_Word)phnum };
+	bool elf32 = plan->arch->elfclass == ELFCLASS32;
+	Elf32_Shdr sh32 = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf32_Word)phnum };
+	Elf32_Ehdr eh32;
+	Elf32_Phdr *ph32 = NULL;
+	void *e = eh, *p = ph, *h = &sh;
+	size_t esz = sizeof(*eh), psz = sizeof(*ph), hsz = sizeof(sh);
 	int r;
 
-	if (!ph)
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS32;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
-	eh.e_type = ET_CORE;
-	eh.e_machine = plan->arch->e_machine;
-	eh.e_version = EV_CURRENT;
-	eh.e_flags = plan->arch->e_flags;
-	eh.e_phoff = (Elf32_Off)plan->phoff;
-	eh.e_ehsize = sizeof(Elf32_Ehdr);
-	eh.e_phentsize = sizeof(Elf32_Phdr);
-	eh.e_phnum = xnum ? PN_XNUM : (Elf32_Half)phnum;
-	if (xnum) {
-		eh.e_shoff = (Elf32_Off)plan->shoff;
-		eh.e_shentsize = sizeof(Elf32_Shdr);
-		eh.e_shnum = 1;
-		eh.e_shstrndx = SHN_UNDEF;
+	if (elf32) {
+		if (!(ph32 = calloc(phnum, sizeof(*ph32))))
+			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		narrow_ehdr(eh, &eh32);
+		for (size_t i = 0; i < phnum; i++)
+			narrow_phdr(&ph[i], &ph32[i]);
+		e = &eh32, p = ph32, h = &sh32;
+		esz = sizeof(eh32), psz = sizeof(*ph32), hsz = sizeof(sh32);
 	}
-	ph[0] = (Elf32_Phdr){ .p_type = PT_NOTE,
-			      .p_offset = (Elf32_Off)plan->notes_off,
-			      .p_filesz = (Elf32_Word)plan->notes_len,
-			      .p_align = CORE_NOTE_ALIGN };
-	for (size_t i = 0; i < plan->nsegs; i++) {
-		const struct c2c_segment *s = &plan->segs[i];
-
-		ph[i + 1] = (Elf32_Phdr){ .p_type = PT_LOAD,
-					  .p_flags = s->flags,
-					  .p_offset = (Elf32_Off)s->offset,
-					  .p_vaddr = (Elf32_Addr)s->vaddr,
-					  .p_filesz = (Elf32_Word)s->filesz,
-					  .p_memsz = (Elf32_Word)s->memsz,
-					  .p_align = (Elf32_Word)plan->page_size };
-	}
-	r = xlate_class(ctx, true, ELF_T_EHDR, &eh, &eh, sizeof(eh));
+	r = xlate_class(ctx, elf32, ELF_T_EHDR, e, e, esz);
 	if (r == 0)
-		r = xlate_class(ctx, true, ELF_T_PHDR, ph, ph, phnum * sizeof(*ph));
+		r = xlate_class(ctx, elf32, ELF_T_PHDR, p, p, phnum * psz);
 	if (r == 0)
-		r = write_all(ctx, fd, path, &eh, sizeof(eh), 0);
+		r = write_all(ctx, fd, path, e, esz, 0);
 	if (r == 0)
-		r = write_all(ctx, fd, path, ph, phnum * sizeof(*ph), plan->phoff);
+		r = write_all(ctx, fd, path, p, phnum * psz, plan->phoff);
 	if (r == 0 && xnum) {
-		Elf32_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf32_Word)phnum };
-
-		r = xlate_class(ctx, true, ELF_T_SHDR, &sh, &sh, sizeof(sh));
+		r = xlate_class(ctx, elf32, ELF_T_SHDR, h, h, hsz);
 		if (r == 0)
-			r = write_all(ctx, fd, path, &sh, sizeof(sh), plan->shoff);
+			r = write_all(ctx, fd, path, h, hsz, plan->shoff);
 	}
-	free(ph);
+	free(ph32);
 	return r;
 }
 
@@ -261,7 +264,7 @@ static int write_headers32(struct c2c_ctx *ctx, int fd, const char *path,
  * ELF header, program headers and, with extended numbering, section header 0.
  * libelf encodes them; we place them, because elf_update() with a section
  * header table at the end of a large core fills the gap before it with zeros
- * instead of leaving holes.
+ * instead of leaving holes. Built as ELF64, narrowed for a 32-bit task.
  */
 static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 			 const struct c2c_coreplan *plan)
@@ -272,8 +275,6 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	Elf64_Phdr *ph;
 	int r;
 
-	if (plan->arch->elfclass == ELFCLASS32)
-		return write_headers32(ctx, fd, path, plan);
 	ph = calloc(phnum, sizeof(*ph));
 	if (!ph)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
@@ -313,21 +314,7 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 					  /* ELF_EXEC_PAGESIZE: the process's page size */
 					  .p_align = plan->page_size };
 	}
-	r = xlate(ctx, ELF_T_EHDR, &eh, &eh, sizeof(eh));
-	if (r == 0)
-		r = xlate(ctx, ELF_T_PHDR, ph, ph, phnum * sizeof(*ph));
-	if (r == 0)
-		r = write_all(ctx, fd, path, &eh, sizeof(eh), 0);
-	if (r == 0)
-		r = write_all(ctx, fd, path, ph, phnum * sizeof(*ph), plan->phoff);
-	if (r == 0 && xnum) {
-		/* sh_size = e_shnum (1) and sh_info = the real count, as the kernel writes. */
-		Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf64_Word)phnum };
-
-		r = xlate(ctx, ELF_T_SHDR, &sh, &sh, sizeof(sh));
-		if (r == 0)
-			r = write_all(ctx, fd, path, &sh, sizeof(sh), plan->shoff);
-	}
+	r = put_headers(ctx, fd, path, plan, &eh, ph, phnum, xnum);
 	free(ph);
 	return r;
 }
