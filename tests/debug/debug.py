@@ -16,11 +16,10 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from c2ctest import Fail, run_main  # noqa: E402
+
 ARCHIVE = "checkpoint-counters_default-counter-2026-11-28T21:47:15Z.tar"
-
-
-class Fail(Exception):
-    pass
 
 
 def run(cmd, env, want_rc=0):
@@ -55,7 +54,7 @@ def main():
     checks = 0
     if not shutil.which("gdb"):
         print("gdb missing")
-        return 77
+        return None
 
     # The acceptance command of issue #14: a symbolised backtrace, no ?? in libc.
     out, err = run([c2c, "gdb", archive, "--pid", "3", "--root", "/", "--",
@@ -137,14 +136,8 @@ def main():
     run([c2c, "gdb"], env, 64)
     run([c2c, "gdb", archive, archive], env, 64)
     checks += 4
-    print("%d passed, 0 failed" % checks)
-    return 0
+    return checks
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Fail as e:
-        print("FAIL: %s" % e)
-        print("0 passed, 1 failed")
-        sys.exit(1)
+    run_main(main)

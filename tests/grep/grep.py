@@ -17,12 +17,11 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from c2ctest import Fail, run_main  # noqa: E402
+
 KEY = b"RANDOM_1432_KEY"
 ARCHIVE = "checkpoint-counters_default-counter-2026-11-28T21:47:15Z.tar"
-
-
-class Fail(Exception):
-    pass
 
 
 def run(cmd, want_rc):
@@ -151,14 +150,8 @@ def main():
     run([c2c, "grep", "-x", "abc", archive], 64)
     run([c2c, "grep"], 64)
     checks += 6
-    print("%d passed, 0 failed" % checks)
-    return 0
+    return checks
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Fail as e:
-        print("FAIL: %s" % e)
-        print("0 passed, 1 failed")
-        sys.exit(1)
+    run_main(main)

@@ -19,11 +19,10 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from c2ctest import Fail, run_main  # noqa: E402
+
 ARCHIVE = "checkpoint-counters_default-counter-2026-11-28T21:47:15Z.tar"
-
-
-class Fail(Exception):
-    pass
 
 
 def load(dec, name):
@@ -126,14 +125,8 @@ def main():
     if r.returncode != 64:
         raise Fail("--files without inspect: exit %d" % r.returncode)
     checks += 1
-    print("%d passed, 0 failed" % checks)
-    return 0
+    return checks
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Fail as e:
-        print("FAIL: %s" % e)
-        print("0 passed, 1 failed")
-        sys.exit(1)
+    run_main(main)
