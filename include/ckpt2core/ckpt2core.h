@@ -118,6 +118,15 @@ enum c2c_flags {
 	C2C_FLAG_INSPECT_ENV = 1 << 10,
 	C2C_FLAG_INSPECT_MAPS = 1 << 11,
 	C2C_FLAG_INSPECT_TASK = 1 << 12,
+	/*
+	 * And for the container (the report's "container_details" and
+	 * "fs_diff"): its IP addresses, annotations and sizes (checkpoint,
+	 * memory pages, root-FS diff); the OCI mounts of spec.dump; the files
+	 * the container changed (rootfs-diff.tar) and deleted (deleted.files).
+	 */
+	C2C_FLAG_INSPECT_METADATA = 1 << 13,
+	C2C_FLAG_INSPECT_MOUNTS = 1 << 14,
+	C2C_FLAG_INSPECT_FS_DIFF = 1 << 15,
 };
 
 /* Which pages of mapped files to copy from the root directory (c2c_ctx_set_root). */

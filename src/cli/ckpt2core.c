@@ -83,6 +83,9 @@ static void usage(FILE *f)
 		"      --env               inspect: its environment, read from memory\n"
 		"      --maps              inspect: its memory map\n"
 		"      --task              inspect: host name, namespaces, directories, credentials\n"
+		"      --metadata          inspect: the container's IP, annotations and sizes\n"
+		"      --mounts            inspect: the container's OCI mounts\n"
+		"      --fs-diff           inspect: the files the container changed and deleted\n"
 		"      --all               inspect: all of these\n"
 		"  -v, --verbose           more detail (repeat for the library's source location\n"
 		"                          of an error)\n"
@@ -376,7 +379,7 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	enum { OPT_INCLUDE_DONTDUMP = 256, OPT_FILE_PAGES, OPT_PARENT, OPT_JSON, OPT_FORMAT,
-	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL,
+	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL, OPT_METADATA, OPT_MOUNTS, OPT_FS_DIFF,
 	       OPT_IMAGE, OPT_SYSROOT_OUT };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -402,6 +405,9 @@ int main(int argc, char **argv)
 		{ "maps", no_argument, NULL, OPT_MAPS },
 		{ "task", no_argument, NULL, OPT_TASK },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "metadata", no_argument, NULL, OPT_METADATA },
+		{ "mounts", no_argument, NULL, OPT_MOUNTS },
+		{ "fs-diff", no_argument, NULL, OPT_FS_DIFF },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .outdir = ".", .file_pages = C2C_FILE_PAGES_HEADERS, .jobs = 1,
@@ -492,9 +498,23 @@ int main(int argc, char **argv)
 			o.flags |= C2C_FLAG_INSPECT_TASK;
 			details_set = true;
 			break;
+		case OPT_METADATA:
+			o.flags |= C2C_FLAG_INSPECT_METADATA;
+			details_set = true;
+			break;
+		case OPT_MOUNTS:
+			o.flags |= C2C_FLAG_INSPECT_MOUNTS;
+			details_set = true;
+			break;
+		case OPT_FS_DIFF:
+			o.flags |= C2C_FLAG_INSPECT_FS_DIFF;
+			details_set = true;
+			break;
 		case OPT_ALL:
 			o.flags |= C2C_FLAG_INSPECT_FILES | C2C_FLAG_INSPECT_SOCKETS |
-				   C2C_FLAG_INSPECT_ENV | C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK;
+				   C2C_FLAG_INSPECT_ENV | C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK |
+				   C2C_FLAG_INSPECT_METADATA | C2C_FLAG_INSPECT_MOUNTS |
+				   C2C_FLAG_INSPECT_FS_DIFF;
 			details_set = true;
 			break;
 		case 'j':
@@ -573,8 +593,8 @@ int main(int argc, char **argv)
 		return usage_error();
 	}
 	if (details_set && !o.inspect) {
-		fprintf(stderr, "%s: error: --files, --sockets, --env, --maps, --task and --all are "
-			"options of 'inspect'\n", prog);
+		fprintf(stderr, "%s: error: --files, --sockets, --env, --maps, --task, --metadata, "
+			"--mounts, --fs-diff and --all are options of 'inspect'\n", prog);
 		return usage_error();
 	}
 	if (format_set && !o.inspect) {

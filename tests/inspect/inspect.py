@@ -119,6 +119,38 @@ def main():
         if "hostname counters" not in text or "tcp LISTEN 127.0.0.1:8088" not in text:
             raise Fail("tree output lacks host name or socket:\n%s" % text)
         checks += 1
+    # The container: IP, annotations, sizes, mounts (spec.dump) and the root-FS
+    # diff, against the archive's own members.
+    import tarfile
+    arc = os.path.join(a.fixtures, "counter-archives", "archives", ARCHIVE)
+    r = subprocess.run([a.ckpt2core, "inspect", "--all", "--format", "json", arc],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rep = json.loads(r.stdout)[0]
+    with tarfile.open(arc) as t:
+        names = {m.name: m for m in t.getmembers()}
+        spec = json.load(t.extractfile(names["spec.dump"]))
+        diff = tarfile.open(fileobj=t.extractfile(names["rootfs-diff.tar"]))
+        want_diff = sorted(("/" + m.name.lstrip("./"), m.size) for m in diff.getmembers()
+                           if m.isfile())
+        pages = sum(m.size for n, m in names.items() if os.path.basename(n).startswith("pages-"))
+        rootfs_diff = names["rootfs-diff.tar"].size
+    cd = rep["container_details"]
+    want_ip = [v for k, v in sorted(spec["annotations"].items())
+               if k.startswith("io.kubernetes.cri-o.IP.")]
+    if cd["ip"] != want_ip or cd["annotations"] != spec["annotations"] or \
+            cd["hostname"] != spec["hostname"]:
+        raise Fail("container_details %r" % cd)
+    if cd["sizes"] != {"checkpoint": os.path.getsize(arc), "pages": pages,
+                       "rootfs_diff": rootfs_diff}:
+        raise Fail("sizes %r" % cd["sizes"])
+    if [(m["destination"], m["type"], m["source"], m["options"]) for m in cd["mounts"]] != \
+            [(m["destination"], m["type"], m["source"], m["options"]) for m in spec["mounts"]]:
+        raise Fail("mounts %r" % cd["mounts"])
+    got_diff = sorted((e["path"], e["size"]) for e in rep["fs_diff"]["changed"])
+    if got_diff != want_diff:
+        raise Fail("fs_diff %r, want %r" % (got_diff, want_diff))
+    checks += 4
+
     # The details are an option of inspect only.
     r = subprocess.run([a.ckpt2core, "--files", os.path.join(fx, "images")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)

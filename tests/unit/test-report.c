@@ -152,7 +152,7 @@ static void json_round_trip(void **state)
 
 	j = render_parse(ctx, NULL);
 	/* keys in the order of doc/report.schema.json */
-	assert_keys(j, "input kind container criu_dump_stats processes warnings error");
+	assert_keys(j, "input kind container criu_dump_stats container_details fs_diff processes warnings error");
 	assert_string_equal(str_of(j, "input"), "dump.tar");
 	assert_string_equal(str_of(j, "kind"), "archive");
 	c = json_object_get(j, "container");
@@ -225,6 +225,7 @@ static void json_format(void **state)
 			       "\"name\": null, \"id\": null, \"image\": null, \"pod\": null, "
 			       "\"namespace\": null, \"runtime\": null, \"created\": null, "
 			       "\"checkpointed\": null}, \"criu_dump_stats\": null, "
+			       "\"container_details\": null, \"fs_diff\": null, "
 			       "\"processes\": [], \"warnings\": [], \"error\": null}");
 	free(s);
 	c2c_ctx_free(ctx);

@@ -6,6 +6,7 @@
  * place. On any failure the temporaries (and any core already renamed in
  * this call) are removed, so the output directory is as it was.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libelf.h>
@@ -309,6 +310,13 @@ static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 				rp->cmdline[--len] = '\0';
 		}
 	}
+	{
+		uint64_t pages = 0;
+
+		for (size_t i = 0; i < ck->nblobs; i++)
+			pages += ck->blobs[i]->size;
+		rep->pages_bytes = pages;
+	}
 	return 0;
 }
 
@@ -533,6 +541,34 @@ int c2c_input_open_tmp(struct c2c_ctx *ctx, const char *input, int *ret_spoolfd,
 	return 0;
 }
 
+/* Bytes of the regular files of an input: the archive, or a directory's tree (a few levels). */
+static uint64_t input_bytes(const char *path, int depth)
+{
+	struct stat st;
+	uint64_t n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!S_ISDIR(st.st_mode) || depth > 3 || !(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d))) {
+		char *sub;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if ((sub = c2c_asprintf("%s/%s", path, e->d_name))) {
+			n += input_bytes(sub, depth + 1);
+			free(sub);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 int c2c_inspect(struct c2c_ctx *ctx, const char *input)
 {
 	struct c2c_source *src = NULL;
@@ -544,6 +580,9 @@ int c2c_inspect(struct c2c_ctx *ctx, const char *input)
 		c2c_report_load_meta(ctx, ctx->report, src);
 	if (r == 0)
 		r = convert_source(ctx, src, -1, NULL);
+	if (r == 0)
+		c2c_report_set_sizes(ctx->report, strcmp(input, "-") ? input_bytes(input, 0) : 0,
+				     ctx->report->pages_bytes);
 	c2c_source_free(src);
 	if (spoolfd >= 0)
 		close(spoolfd);

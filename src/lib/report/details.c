@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arcsource.h"
 #include "report.h"
 #include "util.h"
 
@@ -247,4 +248,164 @@ void c2c_report_details_text(FILE *f, const json_t *d)
 	json_array_foreach((a = json_object_get(d, "maps")), i, e)
 		fprintf(f, "      %s-%s %s %s %s\n", s_or_dash(e, "start"), s_or_dash(e, "end"),
 			s_or_dash(e, "perms"), s_or_dash(e, "offset"), s_or_dash(e, "name"));
+}
+
+/* ------------------------------------------------------- the container */
+
+/* Most entries of rootfs-diff.tar listed (a diff of a whole distribution has ~10^5). */
+#define FS_DIFF_MAX 100000
+
+/* The IP addresses the engine annotated: CRI-O's io.kubernetes.cri-o.IP.N. */
+static json_t *ips_json(const json_t *ann)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < 16; i++) {
+		char key[48];
+		const char *v;
+
+		snprintf(key, sizeof(key), "io.kubernetes.cri-o.IP.%d", i);
+		v = json_string_value(json_object_get(ann, key));
+		if (!v)
+			break;
+		json_array_append_new(a, str(v));
+	}
+	return a;
+}
+
+/* The OCI mounts (runtime-spec config.md "mounts"), only their string fields. */
+static json_t *mounts_json(const json_t *spec)
+{
+	const json_t *m = json_object_get(spec, "mounts"), *e;
+	json_t *a = json_array();
+	size_t i;
+
+	json_array_foreach(m, i, e) {
+		json_t *opts = json_array(), *o;
+		const json_t *v;
+		size_t k;
+
+		if (!json_is_object(e))
+			continue;
+		json_array_foreach(json_object_get(e, "options"), k, v)
+			if (json_is_string(v))
+				json_array_append_new(opts, str(json_string_value(v)));
+		o = json_pack("{s:o, s:o, s:o, s:o}", "destination",
+			      str(json_string_value(json_object_get(e, "destination"))), "type",
+			      str(json_string_value(json_object_get(e, "type"))), "source",
+			      str(json_string_value(json_object_get(e, "source"))), "options",
+			      opts ? opts : json_array());
+		if (o)
+			json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* rootfs-diff.tar's files and deleted.files' paths (container-archives.md §2.5-§2.6). */
+static json_t *fs_diff_json(struct c2c_ctx *ctx, struct c2c_source *src, uint64_t *diff_bytes)
+{
+	json_t *changed = json_array(), *deleted = NULL, *o;
+	struct c2c_blob tar = C2C_BLOB_INIT, del = C2C_BLOB_INIT;
+	struct c2c_blob_reader *br = NULL;
+	struct archive *a = NULL;
+	char *path = NULL;
+	uint64_t size;
+	int r;
+
+	c2c_try_begin(ctx); /* optional: what is missing or broken is left out */
+	if (c2c_source_open_meta_data(ctx, src, "rootfs-diff.tar", &tar) == 0 &&
+	    (br = calloc(1, sizeof(*br)))) {
+		struct c2c_archive_in in = { .display = tar.path, .fd = -1, .reader = br };
+
+		*diff_bytes = tar.size;
+		*br = (struct c2c_blob_reader){ .ctx = ctx, .blob = &tar };
+		r = c2c_archive_open(ctx, &in, "not a readable tar, ignored", true, &a);
+		while (r == 0 && json_array_size(changed) < FS_DIFF_MAX &&
+		       c2c_archive_next_file(ctx, a, tar.path, &path, &size) == 1) {
+			json_array_append_new(changed, json_pack("{s:o, s:I}", "path", str(path),
+								 "size", (json_int_t)size));
+			free(path);
+		}
+	}
+	if (c2c_source_load_meta(ctx, src, "deleted.files", &del) == 0)
+		deleted = json_loadb((const char *)del.data, (size_t)del.size, 0, NULL);
+	c2c_try_end(ctx);
+	c2c_archive_close(a);
+	free(br);
+	c2c_blob_release(&tar);
+	c2c_blob_release(&del);
+	if (!json_is_array(deleted)) {
+		json_decref(deleted);
+		deleted = json_array();
+	}
+	o = json_pack("{s:o, s:o}", "changed", changed ? changed : json_array(), "deleted", deleted);
+	return o;
+}
+
+void c2c_report_container_details(struct c2c_ctx *ctx, struct c2c_report *rep,
+				  struct c2c_source *src, const json_t *spec)
+{
+	unsigned int flags = ctx->opts.flags;
+	const json_t *ann = json_object_get(spec, "annotations");
+	uint64_t diff_bytes = 0;
+	json_t *d;
+
+	if (flags & C2C_FLAG_INSPECT_FS_DIFF)
+		rep->fs_diff = fs_diff_json(ctx, src, &diff_bytes);
+	if (!(flags & (C2C_FLAG_INSPECT_METADATA | C2C_FLAG_INSPECT_MOUNTS)))
+		return;
+	if (!(rep->container_details = d = json_object()))
+		return;
+	if (flags & C2C_FLAG_INSPECT_METADATA) {
+		struct c2c_blob tar = C2C_BLOB_INIT;
+
+		if (!(flags & C2C_FLAG_INSPECT_FS_DIFF)) {
+			c2c_try_begin(ctx);
+			if (c2c_source_open_meta_data(ctx, src, "rootfs-diff.tar", &tar) == 0)
+				diff_bytes = tar.size;
+			c2c_try_end(ctx);
+			c2c_blob_release(&tar);
+		}
+		json_object_set_new(d, "hostname", str(json_string_value(json_object_get(spec, "hostname"))));
+		json_object_set_new(d, "ip", ips_json(ann));
+		json_object_set_new(d, "annotations",
+				    json_is_object(ann) ? json_deep_copy(ann) : json_object());
+		json_object_set_new(d, "sizes",
+				    json_pack("{s:n, s:n, s:I}", "checkpoint", "pages", "rootfs_diff",
+					      (json_int_t)diff_bytes));
+	}
+	if (flags & C2C_FLAG_INSPECT_MOUNTS)
+		json_object_set_new(d, "mounts", mounts_json(spec));
+}
+
+void c2c_report_set_sizes(struct c2c_report *rep, uint64_t checkpoint_bytes, uint64_t pages_bytes)
+{
+	json_t *sizes = json_object_get(rep->container_details, "sizes");
+
+	if (!sizes)
+		return;
+	json_object_set_new(sizes, "checkpoint", json_integer((json_int_t)checkpoint_bytes));
+	json_object_set_new(sizes, "pages", json_integer((json_int_t)pages_bytes));
+}
+
+void c2c_report_container_text(FILE *f, const struct c2c_report *rep)
+{
+	const json_t *d = rep->container_details, *e, *sz;
+	size_t i;
+
+	if (d && (sz = json_object_get(d, "sizes")))
+		fprintf(f, "  sizes      checkpoint %lld, pages %lld, root-FS diff %lld bytes\n",
+			(long long)json_integer_value(json_object_get(sz, "checkpoint")),
+			(long long)json_integer_value(json_object_get(sz, "pages")),
+			(long long)json_integer_value(json_object_get(sz, "rootfs_diff")));
+	json_array_foreach(json_object_get(d, "ip"), i, e)
+		fprintf(f, "  ip         %s\n", json_string_value(e) ? json_string_value(e) : "?");
+	json_array_foreach(json_object_get(d, "mounts"), i, e)
+		fprintf(f, "  mount      %s %s %s\n", s_or_dash(e, "destination"), s_or_dash(e, "type"),
+			s_or_dash(e, "source"));
+	json_array_foreach(json_object_get(rep->fs_diff, "changed"), i, e)
+		fprintf(f, "  changed    %s (%lld bytes)\n", s_or_dash(e, "path"),
+			(long long)json_integer_value(json_object_get(e, "size")));
+	json_array_foreach(json_object_get(rep->fs_diff, "deleted"), i, e)
+		fprintf(f, "  deleted    %s\n", json_string_value(e) ? json_string_value(e) : "?");
 }

@@ -34,6 +34,8 @@ void c2c_report_free(struct c2c_report *rep)
 		free(rep->procs[i].core_path);
 	}
 	free(rep->procs);
+	json_decref(rep->container_details);
+	json_decref(rep->fs_diff);
 	free(rep->err_msg);
 	free(rep);
 }
@@ -152,6 +154,7 @@ void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2
 	set(&rep->meta.runtime, str_of(config, "runtime"));
 	set(&rep->meta.created, str_of(config, "createdTime"));
 	set(&rep->meta.checkpointed, str_of(config, "checkpointedTime"));
+	c2c_report_container_details(ctx, rep, src, spec);
 	json_decref(config);
 	json_decref(spec);
 	load_stats(ctx, rep, src);
@@ -385,6 +388,9 @@ static char *render_json(const struct c2c_report *rep, const struct c2c_warnings
 	r |= json_object_set_new(o, "kind", text(rep->kind));
 	r |= json_object_set_new(o, "container", container_json(rep));
 	r |= json_object_set_new(o, "criu_dump_stats", rep->has_stats ? stats_json(rep) : json_null());
+	r |= json_object_set(o, "container_details",
+			     rep->container_details ? rep->container_details : json_null());
+	r |= json_object_set(o, "fs_diff", rep->fs_diff ? rep->fs_diff : json_null());
 	r |= json_object_set_new(o, "processes", processes_json(rep));
 	r |= json_object_set_new(o, "warnings", warnings_json(w));
 	r |= json_object_set_new(o, "error", rep->err_code ? error_json(rep) : json_null());
@@ -471,6 +477,7 @@ static char *render_tree(const struct c2c_report *rep, const struct c2c_warnings
 			(double)rep->stats.memdump_time / 1000.0,
 			(unsigned long long)rep->stats.pages_written,
 			(unsigned long long)rep->stats.pages_scanned);
+	c2c_report_container_text(f, rep);
 	fprintf(f, "  processes\n");
 	for (size_t i = 0; i < rep->nprocs; i++) {
 		const struct c2c_report_proc *p = &rep->procs[i];

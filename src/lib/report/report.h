@@ -57,6 +57,9 @@ struct c2c_report {
 		C2C_REPORT_META(C2C_REPORT_META_FIELD)
 #undef C2C_REPORT_META_FIELD
 	} meta; /* each NULL when unknown */
+	/* inspect --metadata/--mounts (details.c), --fs-diff: JSON objects, or NULL */
+	struct json_t *container_details, *fs_diff;
+	uint64_t pages_bytes; /* of the pages images the loaded processes use */
 	bool has_stats;
 	struct c2c_dump_stats stats; /* valid when has_stats */
 	struct c2c_report_proc *procs;
@@ -86,5 +89,18 @@ void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2
 struct json_t *c2c_report_details(const struct c2c_process *p, const struct c2c_task_res *res,
 				  unsigned int flags);
 void c2c_report_details_text(FILE *f, const struct json_t *d);
+
+/*
+ * details.c: what C2C_FLAG_INSPECT_METADATA, _MOUNTS and _FS_DIFF ask of the
+ * container, from spec.dump, rootfs-diff.tar and deleted.files beside the
+ * images (optional: what is missing or broken stays null, never an error),
+ * into rep; and the sizes of the checkpoint (bytes of its input) and of its
+ * pages images (pages_bytes) once they are known.
+ */
+void c2c_report_container_details(struct c2c_ctx *ctx, struct c2c_report *rep,
+				  struct c2c_source *src, const struct json_t *spec);
+void c2c_report_set_sizes(struct c2c_report *rep, uint64_t checkpoint_bytes,
+			  uint64_t pages_bytes);
+void c2c_report_container_text(FILE *f, const struct c2c_report *rep);
 
 #endif /* C2C_REPORT_H */
