@@ -49,10 +49,10 @@ static const char *unix_state_name(uint32_t s)
 	return s == 1 ? "ESTABLISHED" : s == 7 ? "UNCONN" : s == 10 ? "LISTEN" : "UNKNOWN";
 }
 
-/* A string value; invalid UTF-8 (paths are bytes) becomes null rather than failing. */
+/* A string value: paths and memory are bytes, so not-UTF-8 becomes U+FFFD (report.c). */
 static json_t *str(const char *s)
 {
-	json_t *j = s ? json_string(s) : NULL;
+	json_t *j = c2c_report_text(s);
 
 	return j ? j : json_null();
 }
@@ -116,7 +116,7 @@ static json_t *env_json(const struct c2c_task_res *res)
 		size_t n = strnlen(res->env + i, res->env_len - i);
 
 		if (n)
-			json_array_append_new(a, json_stringn(res->env + i, n) ?: json_null());
+			json_array_append_new(a, c2c_report_text_n(res->env + i, n) ?: json_null());
 		i += n + 1;
 	}
 	return a;

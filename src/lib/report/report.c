@@ -210,7 +210,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
  * well-formed sequence becomes U+FFFD, so one bad byte costs one character
  * and never the report. Control characters stay and are escaped by jansson.
  */
-static json_t *text_n(const char *s, size_t n)
+json_t *c2c_report_text_n(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	char *clean, *o;
@@ -241,9 +241,9 @@ static json_t *text_n(const char *s, size_t n)
 	return j;
 }
 
-static json_t *text(const char *s)
+json_t *c2c_report_text(const char *s)
 {
-	return text_n(s, s ? strlen(s) : 0);
+	return c2c_report_text_n(s, s ? strlen(s) : 0);
 }
 
 _Static_assert(sizeof(json_int_t) == sizeof(int64_t), "jansson without 64-bit integers");
@@ -273,7 +273,7 @@ static json_t *container_json(const struct c2c_report *rep)
 	json_t *o = json_object();
 	int r = 0;
 
-#define PUT_META(field) r |= json_object_set_new(o, #field, text(rep->meta.field));
+#define PUT_META(field) r |= json_object_set_new(o, #field, c2c_report_text(rep->meta.field));
 	C2C_REPORT_META(PUT_META)
 #undef PUT_META
 	return built(o, r);
@@ -315,7 +315,7 @@ static json_t *memory_json(const struct c2c_report_proc *p)
 static json_t *core_json(const struct c2c_report_proc *p)
 {
 	json_t *o = json_object();
-	int r = json_object_set_new(o, "path", text(p->core_path));
+	int r = json_object_set_new(o, "path", c2c_report_text(p->core_path));
 
 	PROC_CORE(PUT_COUNT)
 	return built(o, r);
@@ -328,16 +328,16 @@ static json_t *process_json(const struct c2c_report_proc *p)
 
 	r |= json_object_set_new(o, "pid", count(p->pid));
 	r |= json_object_set_new(o, "ppid", count(p->ppid));
-	r |= json_object_set_new(o, "comm", text_n(p->comm, strnlen(p->comm, sizeof(p->comm))));
-	r |= json_object_set_new(o, "state", text(p->state));
+	r |= json_object_set_new(o, "comm", c2c_report_text_n(p->comm, strnlen(p->comm, sizeof(p->comm))));
+	r |= json_object_set_new(o, "state", c2c_report_text(p->state));
 	r |= json_object_set_new(o, "threads", count(p->nthreads));
-	r |= json_object_set_new(o, "arch", text(p->arch));
+	r |= json_object_set_new(o, "arch", c2c_report_text(p->arch));
 	r |= json_object_set_new(o, "page_size", p->page_size ? count(p->page_size) : json_null());
-	r |= json_object_set_new(o, "cmdline", text(p->cmdline));
-	r |= json_object_set_new(o, "exe", text(p->exe));
+	r |= json_object_set_new(o, "cmdline", c2c_report_text(p->cmdline));
+	r |= json_object_set_new(o, "exe", c2c_report_text(p->exe));
 	r |= json_object_set_new(o, "memory", memory_json(p));
 	r |= json_object_set_new(o, "core", p->has_core ? core_json(p) : json_null());
-	r |= json_object_set_new(o, "skipped", text(p->skipped));
+	r |= json_object_set_new(o, "skipped", c2c_report_text(p->skipped));
 	r |= json_object_set(o, "details", p->details ? p->details : json_null());
 	return built(o, r);
 }
@@ -345,9 +345,9 @@ static json_t *process_json(const struct c2c_report_proc *p)
 static json_t *error_json(const struct c2c_report *rep)
 {
 	json_t *o = json_object();
-	int r = json_object_set_new(o, "code", text(c2c_strerror(rep->err_code)));
+	int r = json_object_set_new(o, "code", c2c_report_text(c2c_strerror(rep->err_code)));
 
-	r |= json_object_set_new(o, "message", text(rep->err_msg));
+	r |= json_object_set_new(o, "message", c2c_report_text(rep->err_msg));
 	return built(o, r);
 }
 
@@ -367,7 +367,7 @@ static json_t *warnings_json(const struct c2c_warnings *w)
 	int r = 0;
 
 	for (size_t i = 0; i < w->n; i++)
-		r |= json_array_append_new(a, text(w->v[i]));
+		r |= json_array_append_new(a, c2c_report_text(w->v[i]));
 	return built(a, r);
 }
 
@@ -384,8 +384,8 @@ static char *render_json(const struct c2c_report *rep, const struct c2c_warnings
 	size_t n;
 	int r = 0;
 
-	r |= json_object_set_new(o, "input", text(rep->input));
-	r |= json_object_set_new(o, "kind", text(rep->kind));
+	r |= json_object_set_new(o, "input", c2c_report_text(rep->input));
+	r |= json_object_set_new(o, "kind", c2c_report_text(rep->kind));
 	r |= json_object_set_new(o, "container", container_json(rep));
 	r |= json_object_set_new(o, "criu_dump_stats", rep->has_stats ? stats_json(rep) : json_null());
 	r |= json_object_set(o, "container_details",

@@ -82,6 +82,14 @@ void c2c_report_free(struct c2c_report *rep);
 void c2c_report_load_meta(struct c2c_ctx *ctx, struct c2c_report *rep, struct c2c_source *src);
 
 /*
+ * A JSON string of text that need not be UTF-8 (process memory, file names):
+ * each byte that does not start a well-formed sequence becomes U+FFFD; null
+ * for NULL; NULL only when memory ran out. report.c.
+ */
+struct json_t *c2c_report_text_n(const char *s, size_t n);
+struct json_t *c2c_report_text(const char *s);
+
+/*
  * details.c: the details of process p that flags (C2C_FLAG_INSPECT_*) ask
  * for, as a new JSON object (jansson; NULL when memory ran out), and their
  * text lines for the tree output.
