@@ -64,22 +64,9 @@ static void format_addr(uint32_t family, const uint32_t *w, size_t n, char *out,
 		snprintf(out, size, "?");
 }
 
-/* describe_special's search: the files.img entry of one id. */
-struct special {
-	uint32_t id;
-	struct c2c_fd_info *fd;
-};
-
-static int special_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
-			 const struct c2c_loc *loc)
+/* A pipe or socket entry of files.img into the descriptor fd that refers to it. */
+static int fill_special(struct c2c_ctx *ctx, const PbTaskFileEntry *e, struct c2c_fd_info *fd)
 {
-	const PbTaskFileEntry *e = (const PbTaskFileEntry *)msg;
-	struct special *sp = data;
-	struct c2c_fd_info *fd = sp->fd;
-
-	(void)loc;
-	if (e->id != sp->id)
-		return 0;
 	if (e->pipe) {
 		fd->pipe_id = e->pipe->pipe_id;
 	} else if (e->isk) {
@@ -115,11 +102,30 @@ static int special_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage
 	return 0;
 }
 
+/* One pass over files.img: every descriptor of res whose file is a pipe or socket. */
+static int special_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
+			 const struct c2c_loc *loc)
+{
+	const PbTaskFileEntry *e = (const PbTaskFileEntry *)msg;
+	struct c2c_task_res *res = data;
+	int r = 0;
+
+	(void)loc;
+	if (!e->pipe && !e->isk && !e->usk)
+		return 0;
+	/* Several descriptors may share one file (dup, inherited): all get it. */
+	for (size_t i = 0; r == 0 && i < res->nfds; i++)
+		if (res->fds[i].file_id == e->id && !res->fds[i].path)
+			r = fill_special(ctx, e, &res->fds[i]);
+	return r;
+}
+
 /* fdinfo's walk: one descriptor per record. */
 struct fd_walk {
 	struct c2c_checkpoint *ck;
 	struct c2c_task_res *res;
 	size_t cap;
+	size_t nspecial; /* pipes and sockets, described from files.img afterwards */
 };
 
 static int fd_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg,
@@ -145,12 +151,7 @@ static int fd_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *msg
 		fd->path = f->path;
 	} else if (e->type == FD_TYPE_PIPE || e->type == FD_TYPE_INETSK ||
 		   e->type == FD_TYPE_UNIXSK) {
-		struct special sp = { e->id, fd };
-
-		r = c2c_image_load_each(ctx, w->ck->src, C2C_IMG_FILES, 0, true,
-					&pb_task_file_entry__descriptor, special_entry, &sp);
-		if (r < 0)
-			return r;
+		w->nspecial++;
 	}
 	return 0;
 }
@@ -191,7 +192,7 @@ int c2c_task_res_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const stru
 			     &msg);
 	if (r == 0) {
 		const PbTaskKobjIdsEntry *ids = (const PbTaskKobjIdsEntry *)msg;
-		struct fd_walk w = { ck, &res, 0 };
+		struct fd_walk w = { .ck = ck, .res = &res };
 
 		res.has_ids = true;
 		res.ns.pid = ids->pid_ns_id, res.ns.net = ids->net_ns_id;
@@ -203,6 +204,9 @@ int c2c_task_res_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const stru
 		msg = NULL;
 		r = c2c_image_load_each(ctx, ck->src, C2C_IMG_FDINFO, res.files_id, true,
 					&pb_fdinfo_entry__descriptor, fd_entry, &w);
+		if (r == 0 && w.nspecial)
+			r = c2c_image_load_each(ctx, ck->src, C2C_IMG_FILES, 0, true,
+						&pb_task_file_entry__descriptor, special_entry, &res);
 	}
 	if (r == 1)
 		r = 0; /* no ids or fdinfo image: nothing to name */
