@@ -379,8 +379,18 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	enum { OPT_INCLUDE_DONTDUMP = 256, OPT_FILE_PAGES, OPT_PARENT, OPT_JSON, OPT_FORMAT,
-	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL, OPT_METADATA, OPT_MOUNTS, OPT_FS_DIFF,
-	       OPT_IMAGE, OPT_SYSROOT_OUT };
+	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL,
+	       OPT_METADATA, OPT_MOUNTS, OPT_FS_DIFF, OPT_IMAGE, OPT_SYSROOT_OUT };
+	/* inspect's detail options and the flags they set (--all: every one). */
+	static const struct {
+		int opt;
+		unsigned int flag;
+	} inspect_opts[] = {
+		{ OPT_FILES, C2C_FLAG_INSPECT_FILES },	     { OPT_SOCKETS, C2C_FLAG_INSPECT_SOCKETS },
+		{ OPT_ENV, C2C_FLAG_INSPECT_ENV },	     { OPT_MAPS, C2C_FLAG_INSPECT_MAPS },
+		{ OPT_TASK, C2C_FLAG_INSPECT_TASK },	     { OPT_METADATA, C2C_FLAG_INSPECT_METADATA },
+		{ OPT_MOUNTS, C2C_FLAG_INSPECT_MOUNTS },     { OPT_FS_DIFF, C2C_FLAG_INSPECT_FS_DIFF },
+	};
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -479,42 +489,17 @@ int main(int argc, char **argv)
 			o.flags |= C2C_FLAG_INCLUDE_DONTDUMP;
 			break;
 		case OPT_FILES:
-			o.flags |= C2C_FLAG_INSPECT_FILES;
-			details_set = true;
-			break;
 		case OPT_SOCKETS:
-			o.flags |= C2C_FLAG_INSPECT_SOCKETS;
-			details_set = true;
-			break;
 		case OPT_ENV:
-			o.flags |= C2C_FLAG_INSPECT_ENV;
-			details_set = true;
-			break;
 		case OPT_MAPS:
-			o.flags |= C2C_FLAG_INSPECT_MAPS;
-			details_set = true;
-			break;
 		case OPT_TASK:
-			o.flags |= C2C_FLAG_INSPECT_TASK;
-			details_set = true;
-			break;
 		case OPT_METADATA:
-			o.flags |= C2C_FLAG_INSPECT_METADATA;
-			details_set = true;
-			break;
 		case OPT_MOUNTS:
-			o.flags |= C2C_FLAG_INSPECT_MOUNTS;
-			details_set = true;
-			break;
 		case OPT_FS_DIFF:
-			o.flags |= C2C_FLAG_INSPECT_FS_DIFF;
-			details_set = true;
-			break;
 		case OPT_ALL:
-			o.flags |= C2C_FLAG_INSPECT_FILES | C2C_FLAG_INSPECT_SOCKETS |
-				   C2C_FLAG_INSPECT_ENV | C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK |
-				   C2C_FLAG_INSPECT_METADATA | C2C_FLAG_INSPECT_MOUNTS |
-				   C2C_FLAG_INSPECT_FS_DIFF;
+			for (size_t i = 0; i < sizeof(inspect_opts) / sizeof(inspect_opts[0]); i++)
+				if (inspect_opts[i].opt == c || c == OPT_ALL)
+					o.flags |= inspect_opts[i].flag;
 			details_set = true;
 			break;
 		case 'j':
