@@ -24,7 +24,6 @@
 #include "util.h"
 
 #define OCI_MAX_LINKS 40 /* symlinks followed in one lookup, as the kernel (MAXSYMLINKS) */
-#define OCI_MAX_INDEX_DEPTH 4 /* nested image indexes followed */
 
 /* ------------------------------------------------------------ the index */
 

@@ -38,7 +38,6 @@
 #include "sha256.h"
 #include "util.h"
 
-#define OCI_MAX_LINKS 40 /* symlinks followed in one lookup, as the kernel (MAXSYMLINKS) */
 #define OCI_MAX_INDEX_DEPTH 4 /* nested image indexes followed */
 
 /* ------------------------------------------------------------ image formats */
