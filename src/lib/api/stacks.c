@@ -22,6 +22,8 @@
 #define MAX_FRAMES 256 /* per thread, as eu-stack's default -n */
 
 struct bt {
+	Dwfl_Callbacks callbacks; /* live as long as dwfl */
+	char *debuginfo_path;	  /* NULL: elfutils' default search path */
 	struct c2c_ctx *ctx;
 	Dwfl *dwfl;
 	const char *sysroot; /* or NULL */
@@ -31,8 +33,6 @@ struct bt {
 	size_t index;
 	int stop;
 };
-
-static char *debuginfo_path; /* NULL: elfutils' default search path; never written */
 
 /* Open a module's file below the sysroot; else elfutils' own search. */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -53,12 +53,6 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	}
 	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
-
-static const Dwfl_Callbacks callbacks = {
-	.find_elf = find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
 
 static int set_module_data(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
 			   void *arg)
@@ -129,7 +123,10 @@ int c2c_core_backtrace(struct c2c_ctx *ctx, const char *core, const char *execut
 		return c2c_fail(ctx, &C2C_LOC_FILE(core), C2C_E_IO, "cannot open core file");
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	b.dwfl = dwfl_begin(&callbacks);
+	b.callbacks = (Dwfl_Callbacks){ .find_elf = find_elf,
+					.find_debuginfo = dwfl_standard_find_debuginfo,
+					.debuginfo_path = &b.debuginfo_path };
+	b.dwfl = dwfl_begin(&b.callbacks);
 	if (!elf || !b.dwfl) {
 		r = c2c_fail(ctx, &C2C_LOC_FILE(core), C2C_E_ELF, "cannot read core file: %s",
 			     elf ? dwfl_errmsg(-1) : elf_errmsg(-1));
