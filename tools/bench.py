@@ -1,30 +1,49 @@
 #!/usr/bin/env python3
-"""ckpt2core benchmark (issue #6). Not a test: it measures, prints a table and
-says which performance targets were met.
+"""ckpt2core benchmark (issues #6 and #15). Not a test: it measures, prints a
+table and says which performance targets were met.
 
-For every case it generates a synthetic checkpoint with tools/c2c-mkimg.py,
-then, in the same run and on the same filesystem, times the physical reference
-(`cp` of the checkpoint's pages files, or `zstd -d` to /dev/null for an archive)
-and `ckpt2core INPUT -o OUT`, alternately, --runs times each (median reported).
-Before every timed command the previous output is deleted, dirty data is
-synced and, when /proc/sys/vm/drop_caches is writable, the page cache is
-dropped (cold cache for both); otherwise both read the inputs once first (warm
-cache for both). Peak RSS comes from /usr/bin/time -v, disk usage from du -k.
+For every case it generates a synthetic checkpoint with tools/c2c-mkimg.py
+(several processes), then, in the same run and on the same filesystem, times
+the physical reference and `ckpt2core INPUT -o OUT`, alternately, --runs
+times each (median reported). Before every timed command the previous output
+is deleted, dirty data is synced and, when /proc/sys/vm/drop_caches is
+writable, the page cache is dropped (cold cache for both); otherwise both read
+the inputs once first (warm cache for both). Peak RSS comes from
+/usr/bin/time -v, disk usage from du -k.
 
-Cases: dir-<N>g for each --sizes N (GiB of page data), vmas-70k, threads-64,
-and, when `ckpt2core --help` mentions archive input, tar.zst-<N>g (members in
-directory order, as tar and the container engines write them) and
-tar.zst-<N>g-sorted (sorted by name: mm and pagemap before pages). For the
-archives, `zstd -d` writing its output to a file is timed too, as context.
+Cases:
+  dir-<N>g        image directory, for each --sizes N (GiB of page data);
+                  reference `cp` of the pages files to the output filesystem
+  vmas-70k, threads-64
+  <fmt>-<order>-<N>g  archives (--formats tar,gz,zst x --orders), N = --archive-gib;
+                  reference: decompression to a file on the output filesystem
+                  (`zstd -dc > F`, `gzip -dc > F`, `cp` for .tar); decompression
+                  to /dev/null is shown as context. Member orders:
+                    lexical      Go's filepath.Walk, as CRI-O and Podman write
+                                 (containers/storage pkg/archive): core-*, mm-*,
+                                 pagemap-* before pages-*
+                    pages-first  every pages-*.img first, then the rest: the order
+                                 of the fixture archives (a GNU tar re-pack in
+                                 readdir order), the worst case
+                    readdir      plain `tar -c` of the directory (this
+                                 filesystem's readdir order)
+  xfs-<N>g        (--xfs) the image directory and the output on a loop-mounted
+                  XFS with reflinks, for each --sizes N; references
+                  `cp --reflink=never` and `cp --reflink=always`; checks that
+                  the cores share the pages' extents (free space barely moves)
 
-Targets (issue #6): dir-4g time <= 1.25 x cp; peak RSS <= 64 MiB for the size
-cases and the archive; vmas-70k < 1 s; tar.zst <= 1.3 x zstd -d; output disk
-usage <= pages bytes + 1 MiB per core.
+Targets (issues #6, #15): dir-4g time <= 1.1 x cp; peak RSS <= 64 MiB for the
+size cases and the archives; vmas-70k < 1 s; lexical archives <= 1.1 x and
+any other order <= 1.3 x decompression to a file; output disk usage <= the
+non-zero pages + 1 MiB per core (zero pages stay holes); on XFS the cores
+take <= 1 MiB per core of new space and the largest size takes no more than
+twice the time of the smallest.
 
 Exit status: 0 all targets met, 1 some target missed, 2 error (bad option,
 not enough space, a command failed).
 
-Only python3 (standard library), coreutils, /usr/bin/time, tar and zstd.
+Only python3 (standard library), coreutils, /usr/bin/time, tar, gzip and
+zstd; --xfs also needs xfsprogs, losetup and root.
 """
 import argparse
 import glob
@@ -48,9 +67,11 @@ DROP_CACHES = '/proc/sys/vm/drop_caches'
 MiB = 1 << 20
 GiB = 1 << 30
 
-# Targets of issue #6.
-T_RATIO_DIR = 1.25        # x cp, 4 GiB directory
-T_RATIO_ARCHIVE = 1.3     # x zstd -d, 4 GiB .tar.zst
+# Targets of issues #6 and #15.
+T_RATIO_DIR = 1.1         # x cp, 4 GiB directory (#15 item 4)
+T_RATIO_LEXICAL = 1.1     # x decompression to a file, lexical member order (#15 item 2)
+T_RATIO_ANY = 1.3         # x decompression to a file, any member order (#15 item 3)
+T_XFS_GROWTH = 2.0        # time of the largest XFS size / the smallest (#15 item 4)
 T_RSS_MIB = 64
 T_VMAS_S = 1.0
 T_DISK_PER_CORE = MiB
@@ -201,15 +222,39 @@ def nprocs_of(d):
     return len(glob.glob(os.path.join(d, 'mm-*.img')))
 
 
-def plan_cases(args, archive_ok):
+ZERO_PAGE = bytes(4096)
+
+
+def nonzero_bytes(paths):
+    """Bytes of the 4 KiB pages of paths that are not all zero (what a core
+    that keeps zero pages as holes must store)."""
+    n = 0
+    buf = bytearray(4 * MiB)
+    for p in paths:
+        with open(p, 'rb', buffering=0) as f:
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    break
+                mv = memoryview(buf)[:k]
+                for i in range(0, k, 4096):
+                    page = mv[i:i + 4096]
+                    if page != ZERO_PAGE[:len(page)]:
+                        n += len(page)
+    return n
+
+
+def gen_params(args, gib):
     f = args.zero_fraction
+    return dict(procs=args.procs, threads=4, vmas=args.size_vmas,
+                mem_mib=gib * 1024 / (1 - f), run_pages=args.run_pages, zero_fraction=f)
+
+
+def plan_cases(args, archive_ok):
     cases = []
     for n in args.sizes:
         cases.append({'name': 'dir-%gg' % n, 'kind': 'dir', 'gib': n,
-                      'gen': dict(procs=1, threads=4, vmas=args.size_vmas,
-                                  mem_mib=n * 1024 / (1 - f), run_pages=args.run_pages,
-                                  zero_fraction=f),
-                      'need': 3 * n * GiB})
+                      'gen': gen_params(args, n), 'need': 3 * n * GiB})
     if 'vmas' in args.cases:
         cases.append({'name': 'vmas-%dk' % (args.vmas // 1000) if args.vmas % 1000 == 0
                       else 'vmas-%d' % args.vmas, 'kind': 'dir', 'vmas_case': True,
@@ -223,28 +268,52 @@ def plan_cases(args, archive_ok):
                       'need': 3 * 256 * MiB})
     if 'archive' in args.cases and archive_ok:
         n = args.archive_gib
-        # Members in directory order, as tar and the engines write them (here
-        # pages-1.img comes before mm-1.img and pagemap-1.img), and sorted by
-        # name (mm and pagemap first: pages go straight into the core).
-        for order in ('dir', 'sorted'):
-            cases.append({'name': 'tar.zst-%gg%s' % (n, '' if order == 'dir' else '-sorted'),
-                          'kind': 'archive', 'gib': n, 'order': order,
-                          'gen': dict(procs=1, threads=4, vmas=args.size_vmas,
-                                      mem_mib=n * 1024 / (1 - f), run_pages=args.run_pages,
-                                      zero_fraction=f),
-                          # image dir + archive while packing; then archive + core
-                          # (+ spool) + zstd -d's file
-                          'need': 4 * n * GiB})
+        for fmt in args.formats:
+            for order in args.orders:
+                cases.append({'name': '%s-%s-%gg' % (fmt, order, n), 'kind': 'archive',
+                              'gib': n, 'order': order, 'fmt': fmt, 'gen': gen_params(args, n),
+                              # image dir + archive while packing; then archive +
+                              # cores (+ spool) + the reference's file
+                              'need': 4 * n * GiB})
+    if 'xfs' in args.cases:
+        for n in args.xfs_sizes:
+            cases.append({'name': 'xfs-%gg' % n, 'kind': 'xfs', 'gib': n,
+                          'gen': gen_params(args, n), 'need': 3 * n * GiB + GiB})
     return cases
 
 
+def member_order(stage, order):
+    """The archive's member names in the order an engine writes them."""
+    ck = os.path.join(stage, 'checkpoint')
+    top = sorted(os.listdir(stage))
+    if order == 'readdir':
+        return None                         # plain tar -c: readdir order
+    inner = sorted(os.listdir(ck))          # Go's filepath.Walk: lexical, byte order
+    if order == 'pages-first':
+        inner = [x for x in inner if x.startswith('pages-')] + \
+                [x for x in inner if not x.startswith('pages-')]
+    names = []
+    for t in top:
+        names.append(t)
+        if t == 'checkpoint':
+            names += ['checkpoint/' + x for x in inner]
+    return names
+
+
+COMPRESS = {'tar': None, 'gz': ['gzip', '-c', '-6'], 'zst': None}
+SUFFIX = {'tar': '.tar', 'gz': '.tar.gz', 'zst': '.tar.zst'}
+
+
 def make_archive(args, case, base):
-    """Podman-style export: checkpoint/ + config.dump + spec.dump, zstd."""
+    """A checkpoint archive: checkpoint/ + config.dump + spec.dump, in the
+    case's member order and compression."""
     stage = os.path.join(base, 'stage')
     os.makedirs(stage)
     img = os.path.join(stage, 'checkpoint')
     case['gen_s'] = mkimg(args, img, **case['gen'])
-    case['pages_bytes'] = sum(os.path.getsize(p) for p in pages_files(img))
+    pf = pages_files(img)
+    case['pages_bytes'] = sum(os.path.getsize(p) for p in pf)
+    case['nonzero_bytes'] = nonzero_bytes(pf)
     case['ncores'] = nprocs_of(img)
     with open(os.path.join(stage, 'config.dump'), 'w') as f:
         json.dump({'id': '0' * 64, 'name': 'c2c-bench', 'rootfsImageName': 'c2c-bench:latest',
@@ -253,149 +322,242 @@ def make_archive(args, case, base):
     with open(os.path.join(stage, 'spec.dump'), 'w') as f:
         json.dump({'ociVersion': '1.0.0',
                    'annotations': {'io.container.manager': 'libpod'}}, f)
-    arch = os.path.join(base, 'checkpoint.tar.zst')
+    arch = os.path.join(base, 'checkpoint' + SUFFIX[case['fmt']])
+    names = member_order(stage, case['order'])
     t0 = time.monotonic()
-    sort = ['--sort=name'] if case.get('order') == 'sorted' else []
-    tar = subprocess.Popen(['tar', '-C', stage] + sort + ['-cf', '-', 'checkpoint',
-                            'config.dump', 'spec.dump'], stdout=subprocess.PIPE)
-    z = subprocess.run(['zstd', '-q', '-T0', '-%d' % args.zstd_level, '-o', arch],
-                       stdin=tar.stdout)
-    tar.stdout.close()
-    if tar.wait() or z.returncode:
+    if names is None:
+        tar_argv = ['tar', '-C', stage, '-cf', '-', 'checkpoint', 'config.dump', 'spec.dump']
+    else:
+        lst = os.path.join(base, 'members.txt')
+        with open(lst, 'w') as f:
+            f.write(''.join(x + '\n' for x in names))
+        tar_argv = ['tar', '-C', stage, '--no-recursion', '-T', lst, '-cf', '-']
+    with open(arch, 'wb') as out:
+        if case['fmt'] == 'tar':
+            ok = subprocess.run(tar_argv, stdout=out).returncode == 0
+        else:
+            comp = (['zstd', '-q', '-T0', '-%d' % args.zstd_level, '-c']
+                    if case['fmt'] == 'zst' else COMPRESS[case['fmt']])
+            tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE)
+            z = subprocess.run(comp, stdin=tar.stdout, stdout=out)
+            tar.stdout.close()
+            ok = tar.wait() == 0 and z.returncode == 0
+    if not ok:
         raise BenchError('cannot create %s' % arch)
+    # pages images that come before the last mm or pagemap image (whose pages
+    # cannot go straight into place); pages-N is numbered by pages id, not pid
+    listing = subprocess.run(['tar', '-tf', arch], stdout=subprocess.PIPE,
+                             check=True).stdout.decode().split()
+    base_names = [x.split('/')[-1] for x in listing]
+    meta = [i for i, x in enumerate(base_names) if re.match(r'(mm|pagemap)-\d+\.img$', x)]
+    case['pages_before_meta'] = sum(1 for i, x in enumerate(base_names)
+                                    if x.startswith('pages-') and meta and i < max(meta))
+    case['npages_images'] = sum(1 for x in base_names if x.startswith('pages-'))
     case['pack_s'] = time.monotonic() - t0
     case['archive_bytes'] = os.path.getsize(arch)
     shutil.rmtree(stage)       # only the archive is converted
     return arch
 
 
+class Xfs:
+    """A loop-mounted XFS with reflinks under the work directory."""
+
+    def __init__(self, base, size):
+        self.img = os.path.join(base, 'xfs.img')
+        self.mnt = os.path.join(base, 'mnt')
+        os.makedirs(self.mnt)
+        with open(self.img, 'wb') as f:
+            f.truncate(size)
+        for argv in (['mkfs.xfs', '-q', '-f', '-m', 'reflink=1', self.img],
+                     ['mount', '-o', 'loop', self.img, self.mnt]):
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if p.returncode:
+                raise BenchError('%s: %s' % (' '.join(argv), p.stdout.decode(errors='replace')))
+
+    def free(self):
+        os.sync()
+        st = os.statvfs(self.mnt)
+        return st.f_bfree * st.f_frsize
+
+    def close(self):
+        subprocess.run(['umount', self.mnt])
+
+
 def run_case(args, R, case, c2c, coredump):
     base = os.path.join(R.workdir, case['name'])
     os.makedirs(base)
-    ref_out = os.path.join(base, 'ref-out')
-    c2c_out = os.path.join(base, 'c2c-out')
-    flush = base if args.flush else None
-    if case['kind'] == 'archive':
-        log('%s: generating %g GiB and packing .tar.zst ...' % (case['name'], case['gib']))
-        inp = make_archive(args, case, base)
-        inputs = [inp]
-        ref_name = 'zstd -d'
-        log('  generated in %.1f s, packed in %.1f s: %.1f MiB archive'
-            % (case['gen_s'], case['pack_s'], case['archive_bytes'] / MiB))
-
-        def ref_cmd():
-            with open(os.devnull, 'wb') as dn:
-                return R.timed(['zstd', '-d', '-q', '-c', inp], stdout=dn)
-
-        def ctx_cmd():
-            # Context only: the same decompression writing its output to a
-            # file on the output filesystem, as ckpt2core must.
-            os.makedirs(ref_out, exist_ok=True)
-            return R.timed(['zstd', '-d', '-q', '-f', inp, '-o',
-                            os.path.join(ref_out, 'checkpoint.tar')], flush_dir=flush)
-    else:
-        inp = os.path.join(base, 'images')
-        log('%s: generating (%s) ...' % (case['name'], ' '.join(
-            '--%s %s' % (k.replace('_', '-'), ('%g' % v) if isinstance(v, float) else v)
-            for k, v in case['gen'].items())))
-        case['gen_s'] = mkimg(args, inp, **case['gen'])
-        inputs = pages_files(inp)
-        case['pages_bytes'] = sum(os.path.getsize(p) for p in inputs)
-        case['ncores'] = nprocs_of(inp)
-        ref_name = 'cp'
-        log('  generated in %.1f s: %d pages file(s), %.1f MiB'
-            % (case['gen_s'], len(inputs), case['pages_bytes'] / MiB))
-
-        def ref_cmd():
-            os.makedirs(ref_out)
-            return R.timed(['cp', '--'] + inputs + [ref_out], flush_dir=flush)
-    case['ref_name'] = ref_name
-    refs, runs, ctxs = [], [], []
-    for i in range(args.runs):
-        R.prepare(inputs, [ref_out])
-        r = ref_cmd()
-        if r['rc'] != 0:
-            raise BenchError('%s failed: %s' % (ref_name, r['stderr']))
-        refs.append(r)
+    xfs = None
+    ctx_cmds = []               # (label, function): context, not judged
+    try:
+        if case['kind'] == 'xfs':
+            xfs = Xfs(base, int(case['need']))
+            base = xfs.mnt
+        ref_out = os.path.join(base, 'ref-out')
+        c2c_out = os.path.join(base, 'c2c-out')
+        flush = base if args.flush else None
         if case['kind'] == 'archive':
-            R.prepare(inputs, [ref_out])
-            x = ctx_cmd()
-            if x['rc'] != 0:
-                raise BenchError('zstd -d to a file failed: %s' % x['stderr'])
-            ctxs.append(x)
-            log('  run %d/%d: zstd -d > file %s s (context)' % (i + 1, args.runs,
-                                                               fmt_s(x['wall'])))
-        R.prepare(inputs, [ref_out, c2c_out])
-        c = R.timed([c2c, '-q', inp, '-o', c2c_out], flush_dir=flush)
-        if c['rc'] not in (0, 1):
-            raise BenchError('ckpt2core failed on %s (exit %s): %s'
-                             % (case['name'], c['rc'], c['stderr']))
-        runs.append(c)
-        log('  run %d/%d: %-7s %7s s (cpu %.2f)   ckpt2core %7s s (user %.2f sys %.2f, '
-            'RSS %.1f MiB%s)'
-            % (i + 1, args.runs, ref_name, fmt_s(r['wall']), r['user'] + r['sys'],
-               fmt_s(c['wall']), c['user'], c['sys'], c['rss_kib'] / 1024,
-               ', exit 1: warnings' if c['rc'] == 1 else ''))
-    cores = sorted(glob.glob(os.path.join(c2c_out, 'core.*')))
-    if len(cores) != case['ncores']:
-        raise BenchError('%s: expected %d core(s), ckpt2core wrote %d'
-                         % (case['name'], case['ncores'], len(cores)))
-    case['disk_kib'] = du_kib(cores)
-    case['core_bytes'] = sum(os.path.getsize(p) for p in cores)
-    case['phnum'] = sum(phnum_of(p) or 0 for p in cores)
-    case['ref_s'] = median(r['wall'] for r in refs)
-    case['ctx_s'] = median(x['wall'] for x in ctxs) if ctxs else None
-    case['c2c_s'] = median(c['wall'] for c in runs)
-    case['rss_kib'] = max(c['rss_kib'] for c in runs)
-    case['c2c_runs'] = [c['wall'] for c in runs]
-    case['ref_runs'] = [r['wall'] for r in refs]
-    case['c2c_user'] = median(c['user'] for c in runs)
-    case['c2c_sys'] = median(c['sys'] for c in runs)
-    case['ref_cpu'] = median(r['user'] + r['sys'] for r in refs)
-    case['loadavg'] = loadavg()
-    case['exit'] = runs[-1]['rc']
-    # optional: CRIU's own converter (one run, it is slow)
-    case['coredump'] = None
-    if coredump and case['kind'] == 'dir':
-        if case['pages_bytes'] > args.coredump_max_mib * MiB:
-            case['coredump'] = 'skipped'
+            log('%s: generating %g GiB and packing ...' % (case['name'], case['gib']))
+            inp = make_archive(args, case, base)
+            inputs = [inp]
+            log('  generated in %.1f s, packed in %.1f s: %.1f MiB archive, %d of %d pages '
+                'images before their mm or pagemap'
+                % (case['gen_s'], case['pack_s'], case['archive_bytes'] / MiB,
+                   case['pages_before_meta'], case['npages_images']))
+            dst = os.path.join(ref_out, 'checkpoint.tar')
+            fmt = case['fmt']
+            ref_name = {'tar': 'cp', 'gz': 'gzip -dc >F', 'zst': 'zstd -dc >F'}[fmt]
+            dec = {'gz': ['gzip', '-dc', inp], 'zst': ['zstd', '-dcq', inp]}.get(fmt)
+
+            def ref_cmd():
+                os.makedirs(ref_out, exist_ok=True)
+                if dec is None:
+                    return R.timed(['cp', '--', inp, dst], flush_dir=flush)
+                with open(dst, 'wb') as f:
+                    return R.timed(dec, stdout=f, flush_dir=flush)
+            if dec:
+                def null_cmd():
+                    with open(os.devnull, 'wb') as dn:
+                        return R.timed(dec, stdout=dn)
+                ctx_cmds.append(('%s >/dev/null' % dec[0], null_cmd))
         else:
-            cd_out = os.path.join(base, 'criu-out')
+            inp = os.path.join(base, 'images')
+            log('%s: generating (%s) ...' % (case['name'], ' '.join(
+                '--%s %s' % (k.replace('_', '-'), ('%g' % v) if isinstance(v, float) else v)
+                for k, v in case['gen'].items())))
+            case['gen_s'] = mkimg(args, inp, **case['gen'])
+            inputs = pages_files(inp)
+            case['pages_bytes'] = sum(os.path.getsize(p) for p in inputs)
+            case['nonzero_bytes'] = nonzero_bytes(inputs)
+            case['ncores'] = nprocs_of(inp)
+            log('  generated in %.1f s: %d pages file(s), %.1f MiB, %.1f MiB non-zero'
+                % (case['gen_s'], len(inputs), case['pages_bytes'] / MiB,
+                   case['nonzero_bytes'] / MiB))
+            if case['kind'] == 'xfs':
+                ref_name = 'cp --reflink=always'
+                refl = ['--reflink=always']
+
+                def phys_cmd():
+                    os.makedirs(ref_out, exist_ok=True)
+                    return R.timed(['cp', '--reflink=never', '--'] + inputs + [ref_out])
+                ctx_cmds.append(('cp --reflink=never', phys_cmd))
+            else:
+                ref_name = 'cp'
+                refl = []
+
+            def ref_cmd():
+                os.makedirs(ref_out, exist_ok=True)
+                return R.timed(['cp'] + refl + ['--'] + inputs + [ref_out], flush_dir=flush)
+        case['ref_name'] = ref_name
+        refs, runs, ctxs = [], [], {label: [] for label, _ in ctx_cmds}
+        for i in range(args.runs):
+            R.prepare(inputs, [ref_out])
+            r = ref_cmd()
+            if r['rc'] != 0:
+                raise BenchError('%s failed: %s' % (ref_name, r['stderr']))
+            refs.append(r)
+            for label, fn in ctx_cmds:
+                R.prepare(inputs, [ref_out])
+                x = fn()
+                if x['rc'] != 0:
+                    raise BenchError('%s failed: %s' % (label, x['stderr']))
+                ctxs[label].append(x)
             R.prepare(inputs, [ref_out, c2c_out])
-            os.makedirs(cd_out)
-            r = R.timed(coredump + ['-i', inp, '-o', cd_out], timeout=args.coredump_timeout)
-            case['coredump'] = ('>%ds' % args.coredump_timeout if r['timeout'] else
-                                'failed' if r['rc'] else
-                                '%s s, %.0f MiB' % (fmt_s(r['wall']), r['rss_kib'] / 1024))
-    if not args.keep:
-        shutil.rmtree(base)
+            free0 = xfs.free() if xfs else None
+            c = R.timed([c2c, '-q', inp, '-o', c2c_out], flush_dir=flush)
+            if c['rc'] not in (0, 1):
+                raise BenchError('ckpt2core failed on %s (exit %s): %s'
+                                 % (case['name'], c['rc'], c['stderr']))
+            if xfs:
+                c['new_space'] = free0 - xfs.free()
+            runs.append(c)
+            log('  run %d/%d: %-11s %7s s (cpu %.2f)   ckpt2core %7s s (user %.2f sys %.2f, '
+                'RSS %.1f MiB%s)%s'
+                % (i + 1, args.runs, ref_name, fmt_s(r['wall']), r['user'] + r['sys'],
+                   fmt_s(c['wall']), c['user'], c['sys'], c['rss_kib'] / 1024,
+                   ', exit 1: warnings' if c['rc'] == 1 else '',
+                   ''.join('   %s %s s' % (label, fmt_s(v[-1]['wall']))
+                           for label, v in ctxs.items())))
+        cores = sorted(glob.glob(os.path.join(c2c_out, 'core.*')))
+        if len(cores) != case['ncores']:
+            raise BenchError('%s: expected %d core(s), ckpt2core wrote %d'
+                             % (case['name'], case['ncores'], len(cores)))
+        case['disk_kib'] = du_kib(cores)
+        case['core_bytes'] = sum(os.path.getsize(p) for p in cores)
+        case['phnum'] = sum(phnum_of(p) or 0 for p in cores)
+        case['ref_s'] = median(r['wall'] for r in refs)
+        case['ctx'] = {label: median(x['wall'] for x in v) for label, v in ctxs.items()}
+        case['c2c_s'] = median(c['wall'] for c in runs)
+        case['rss_kib'] = max(c['rss_kib'] for c in runs)
+        case['c2c_runs'] = [c['wall'] for c in runs]
+        case['ref_runs'] = [r['wall'] for r in refs]
+        case['c2c_user'] = median(c['user'] for c in runs)
+        case['c2c_sys'] = median(c['sys'] for c in runs)
+        case['ref_cpu'] = median(r['user'] + r['sys'] for r in refs)
+        if xfs:
+            case['new_space'] = max(c['new_space'] for c in runs)
+        case['loadavg'] = loadavg()
+        case['exit'] = runs[-1]['rc']
+        # optional: CRIU's own converter (one run, it is slow)
+        case['coredump'] = None
+        if coredump and case['kind'] == 'dir':
+            if case['pages_bytes'] > args.coredump_max_mib * MiB:
+                case['coredump'] = 'skipped'
+            else:
+                cd_out = os.path.join(base, 'criu-out')
+                R.prepare(inputs, [ref_out, c2c_out])
+                os.makedirs(cd_out)
+                r = R.timed(coredump + ['-i', inp, '-o', cd_out], timeout=args.coredump_timeout)
+                case['coredump'] = ('>%ds' % args.coredump_timeout if r['timeout'] else
+                                    'failed' if r['rc'] else
+                                    '%s s, %.0f MiB' % (fmt_s(r['wall']), r['rss_kib'] / 1024))
+    finally:
+        if xfs:
+            if not args.keep:
+                shutil.rmtree(xfs.mnt + '/images', ignore_errors=True)
+            xfs.close()
+        if not args.keep:
+            shutil.rmtree(os.path.join(R.workdir, case['name']), ignore_errors=True)
 
 
 # --------------------------------------------------------------------------
 # verdicts and report
 # --------------------------------------------------------------------------
 
-def judge(case):
+def judge(case, cases):
     """[(target text, measured text, ok)] for this case."""
     out = []
     ratio = case['c2c_s'] / case['ref_s'] if case['ref_s'] else None
     case['ratio'] = ratio
-    limit_kib = case['pages_bytes'] // 1024 + case['ncores'] * T_DISK_PER_CORE // 1024
+    limit_kib = case['nonzero_bytes'] // 1024 + case['ncores'] * T_DISK_PER_CORE // 1024
     case['disk_limit_kib'] = limit_kib
     rss_mib = case['rss_kib'] / 1024
     if case['kind'] == 'archive':
-        out.append(('time <= %.2f x zstd -d' % T_RATIO_ARCHIVE, '%.2f x' % ratio,
-                    ratio <= T_RATIO_ARCHIVE))
-    elif case.get('gib', 0) >= 4:
+        t = T_RATIO_LEXICAL if case['order'] == 'lexical' else T_RATIO_ANY
+        out.append(('time <= %.2f x %s' % (t, case['ref_name']), '%.2f x' % ratio,
+                    ratio <= t))
+    elif case['kind'] == 'dir' and case.get('gib', 0) >= 4:
         out.append(('time <= %.2f x cp' % T_RATIO_DIR, '%.2f x' % ratio, ratio <= T_RATIO_DIR))
+    if case['kind'] == 'xfs':
+        lim = case['ncores'] * T_DISK_PER_CORE
+        out.append(('new space <= 1 MiB/core', '%.1f MiB' % (case['new_space'] / MiB),
+                    case['new_space'] <= lim))
+        small = [c for c in cases if c['kind'] == 'xfs' and c is not case and
+                 c['gib'] < case['gib']]
+        if small:
+            s = min(small, key=lambda c: c['gib'])
+            g = case['c2c_s'] / s['c2c_s'] if s['c2c_s'] else float('inf')
+            out.append(('time(%s) <= %g x time(%s)' % (case['name'], T_XFS_GROWTH, s['name']),
+                        '%.2f x' % g, g <= T_XFS_GROWTH))
     if case.get('gib'):
         out.append(('peak RSS <= %d MiB' % T_RSS_MIB, '%.1f MiB' % rss_mib,
                     rss_mib <= T_RSS_MIB))
     if case.get('vmas_case'):
         out.append(('time < %g s' % T_VMAS_S, '%s s' % fmt_s(case['c2c_s']),
                     case['c2c_s'] < T_VMAS_S))
-    out.append(('disk <= pages + 1 MiB/core', '%d <= %d KiB' % (case['disk_kib'], limit_kib),
-                case['disk_kib'] <= limit_kib))
+    if case['kind'] != 'xfs':     # reflinked extents are counted by du, but not new
+        out.append(('disk <= non-zero pages + 1 MiB/core',
+                    '%d <= %d KiB' % (case['disk_kib'], limit_kib),
+                    case['disk_kib'] <= limit_kib))
     ph_kib = case['phnum'] * 56 // 1024
     if case['disk_kib'] > limit_kib and case['disk_kib'] <= limit_kib + ph_kib + 4:
         case['note'] = ('%s: over only by the ELF program header table (%d headers x 56 B = '
@@ -420,7 +582,7 @@ def report(cases, coredump_note):
                      c['coredump'] or coredump_note,
                      'FAIL' if fails else 'pass'])
     w = [max(len(r[i]) for r in rows + [hdr]) for i in range(len(hdr))]
-    line = lambda r: '  '.join(x.rjust(w[i]) if 0 < i < len(hdr) - 2 else x.ljust(w[i])
+    line = lambda r: '  '.join(x.rjust(w[i]) if 0 < i < len(hdr) - 2 and i != 3 else x.ljust(w[i])
                                for i, x in enumerate(r)).rstrip()
     log(line(hdr))
     log(line(['-' * x for x in w]))
@@ -428,23 +590,22 @@ def report(cases, coredump_note):
         log(line(r))
     log()
     log('MB/s = pages bytes / 10^6 / ckpt2core time (median); ratio = ckpt2core / reference; '
-        'RSS = max over runs; du = du -k of the cores; limit = pages + 1 MiB per core; '
-        'load = 1-min load average after the case')
+        'RSS = max over runs; du = du -k of the cores; limit = non-zero pages + 1 MiB per '
+        'core; load = 1-min load average after the case')
     log()
     log('targets:')
     ok_all = True
     for c in cases:
         for t, m, ok in c['checks']:
             ok_all &= ok
-            log('  %-4s %-12s %-30s %s' % ('PASS' if ok else 'FAIL', c['name'], t, m))
+            log('  %-4s %-18s %-36s %s' % ('PASS' if ok else 'FAIL', c['name'], t, m))
     for c in cases:
         if c.get('note'):
             log('  note: ' + c['note'])
-        if c.get('ctx_s'):
-            log('  context: %s: zstd -d writing its output to a file on the same filesystem '
-                'takes %s s (%.2f x zstd -d to /dev/null); ckpt2core is %.2f x that'
-                % (c['name'], fmt_s(c['ctx_s']), c['ctx_s'] / c['ref_s'],
-                   c['c2c_s'] / c['ctx_s']))
+        for label, v in (c.get('ctx') or {}).items():
+            if v:
+                log('  context: %s: %s takes %s s; ckpt2core is %.2f x that'
+                    % (c['name'], label, fmt_s(v), c['c2c_s'] / v))
     return ok_all
 
 
@@ -452,24 +613,33 @@ def report(cases, coredump_note):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(
-        prog='bench.py', description='Benchmark ckpt2core against cp (issue #6).',
-        epilog='Example: tools/bench.py --sizes 1,4   (needs ~17 GiB free under /var/tmp)')
+        prog='bench.py', description='Benchmark ckpt2core against cp and decompression '
+        '(issues #6, #15).',
+        epilog='Example: tools/bench.py --sizes 1,4 --runs 5   (needs ~17 GiB free under '
+        '/var/tmp)')
     ap.add_argument('--ckpt2core', default=os.path.join(REPO, 'build', 'ckpt2core'),
                     help='binary to measure (default: build/ckpt2core)')
     ap.add_argument('--workdir', default='/var/tmp',
                     help='a fresh ckpt2core-bench.XXXX directory is made here (default '
                     '/var/tmp; not /tmp, which may be a small tmpfs)')
     ap.add_argument('--sizes', default='1,4',
-                    help='GiB of page data of the directory cases, comma separated (default 1,4)')
+                    help='GiB of page data of the directory (and XFS) cases (default 1,4)')
     ap.add_argument('--cases', default='sizes,vmas,threads,archive',
-                    help='which cases: any of sizes,vmas,threads,archive (default all)')
-    ap.add_argument('--runs', type=int, default=3, help='timed runs per command (median)')
+                    help='any of sizes,vmas,threads,archive,xfs (default: all but xfs)')
+    ap.add_argument('--runs', type=int, default=5, help='timed runs per command (median)')
+    ap.add_argument('--procs', type=int, default=3,
+                    help='processes of the size, archive and XFS cases (default 3)')
     ap.add_argument('--vmas', type=int, default=70000, help='VMAs of the vmas case')
     ap.add_argument('--threads', type=int, default=64, help='threads of the threads case')
-    ap.add_argument('--archive-gib', type=float, default=4, help='size of the .tar.zst case')
+    ap.add_argument('--archive-gib', type=float, default=4, help='page data of the archives')
+    ap.add_argument('--formats', default='tar,gz,zst',
+                    help='archive compressions: any of tar,gz,zst (default all)')
+    ap.add_argument('--orders', default='lexical,pages-first',
+                    help='member orders: any of lexical,pages-first,readdir '
+                    '(default lexical,pages-first)')
     ap.add_argument('--zstd-level', type=int, default=3)
     ap.add_argument('--size-vmas', type=int, default=64,
-                    help='VMAs of the size cases (default 64)')
+                    help='VMAs per process of the size cases (default 64)')
     ap.add_argument('--run-pages', type=int, default=256,
                     help='pagemap run length of the size cases, in pages (default 256)')
     ap.add_argument('--zero-fraction', type=float, default=0.25,
@@ -478,8 +648,8 @@ def parse_args(argv):
     ap.add_argument('--cache', choices=('auto', 'cold', 'warm'), default='auto',
                     help='auto: cold when drop_caches is writable, else warm')
     ap.add_argument('--flush', action='store_true',
-                    help='include `sync -f` of the output in the timed region of cp and '
-                    'ckpt2core (data on disk, not only in the page cache)')
+                    help='include `sync -f` of the output in the timed region of the '
+                    'references and ckpt2core (data on disk, not only in the page cache)')
     ap.add_argument('--criu-coredump', metavar='CMD',
                     help="CRIU's converter (default: criu-coredump from PATH if present)")
     ap.add_argument('--coredump-timeout', type=int, default=600)
@@ -493,13 +663,20 @@ def parse_args(argv):
     except ValueError:
         ap.error('--sizes: comma-separated numbers of GiB, e.g. 1,4')
     a.cases = set(x.strip() for x in a.cases.split(',') if x.strip())
-    bad = a.cases - {'sizes', 'vmas', 'threads', 'archive'}
+    bad = a.cases - {'sizes', 'vmas', 'threads', 'archive', 'xfs'}
     if bad:
         ap.error('--cases: unknown %s' % ','.join(sorted(bad)))
+    a.formats = [x.strip() for x in a.formats.split(',') if x.strip()]
+    a.orders = [x.strip() for x in a.orders.split(',') if x.strip()]
+    if set(a.formats) - set(SUFFIX) or set(a.orders) - {'lexical', 'pages-first', 'readdir'}:
+        ap.error('--formats: tar,gz,zst; --orders: lexical,pages-first,readdir')
+    xfs_sizes = a.sizes
     if 'sizes' not in a.cases:
         a.sizes = []
-    if a.runs < 1 or not 0 <= a.zero_fraction < 1 or any(s <= 0 for s in a.sizes):
-        ap.error('need --runs >= 1, 0 <= --zero-fraction < 1, sizes > 0')
+    if a.runs < 1 or not 0 <= a.zero_fraction < 1 or any(s <= 0 for s in xfs_sizes) \
+            or a.procs < 1:
+        ap.error('need --runs >= 1, --procs >= 1, 0 <= --zero-fraction < 1, sizes > 0')
+    a.xfs_sizes = xfs_sizes
     return a
 
 
@@ -515,8 +692,13 @@ def main(argv):
     helptext = subprocess.run([c2c, '--help'], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT).stdout.decode(errors='replace')
     archive_ok = bool(re.search(r'archive|\.tar\b', helptext, re.I))
-    if 'archive' in args.cases and archive_ok and not shutil.which('zstd'):
-        raise BenchError('zstd is missing (Debian: apt-get install zstd)')
+    if 'archive' in args.cases and archive_ok:
+        for tool in ('zstd', 'gzip', 'tar'):
+            if not shutil.which(tool):
+                raise BenchError('%s is missing (Debian: apt-get install %s)' % (tool, tool))
+    if 'xfs' in args.cases and (not shutil.which('mkfs.xfs') or os.geteuid() != 0):
+        raise BenchError('--cases xfs needs root and mkfs.xfs (Debian: apt-get install '
+                         'xfsprogs)')
     coredump = None
     cd_cmd = args.criu_coredump or shutil.which('criu-coredump')
     if cd_cmd:
@@ -568,7 +750,7 @@ def main(argv):
     try:
         for case in cases:
             run_case(args, R, case, c2c, coredump)
-            judge(case)
+            judge(case, done)
             done.append(case)
             log()
     finally:
@@ -577,9 +759,6 @@ def main(argv):
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     ok = report(done, coredump_note)
-    if 'archive' in args.cases and not archive_ok:
-        log('  skip tar.zst-%gg: skipped: archives not supported by this build'
-            % args.archive_gib)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'cache': R.cache_note, 'flush': args.flush, 'runs': args.runs,

@@ -7,6 +7,13 @@ it was recorded: before
 the src/lib stage-folder move of issue #12 (binary of commit 35aa5b9). The
 check converts the same inputs again and compares.
 
+One change since, on purpose: the Podman archive lists every pages image
+before its mm and pagemap images, and since issue #15 such pages are written
+once, verbatim, and the core is laid out around them (corebuild.c). Its
+three cores were recorded again then; archive.podman-zst checks that they
+hold the same notes and memory as the direct conversion of the images
+(tests/pylib/corecmp.py), which the hashes of "counter" pin.
+
   identity.py check  --ckpt2core BIN --fixtures DIR --work DIR
   identity.py record --ckpt2core BIN --fixtures DIR --work DIR > cores.sha256
 """

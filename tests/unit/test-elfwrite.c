@@ -51,7 +51,7 @@ static struct fixture *fixture_new(uint64_t place_off)
 			 (ssize_t)sizeof(f->pages));
 	f->runs[0] = (struct c2c_place_run){ 0, 2 * PG, place_off, true };
 	f->runs[1] = (struct c2c_place_run){ 2 * PG, UINT64_MAX - 2 * PG, 0, false };
-	f->map = (struct c2c_placemap){ f->runs, 2, f->placed_fd, -1, 7, 2 * PG };
+	f->map = (struct c2c_placemap){ f->runs, 2, f->placed_fd, -1, 7, 2 * PG, false, 0 };
 	f->blob = C2C_BLOB_INIT;
 	snprintf(f->path, sizeof(f->path), "a.tar:pages-1.img");
 	f->blob.path = f->path;

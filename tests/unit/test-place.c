@@ -206,6 +206,56 @@ static void check_placed(struct fx *f, const char *prefix)
 	expect_member_bytes(f, prefix);
 }
 
+/*
+ * Pages before their images: written once, verbatim, at
+ * C2C_LAYOUT_VERBATIM_START of the process's core; the plan points its
+ * segments there.
+ */
+static void check_verbatim(struct fx *f, const char *prefix)
+{
+	const struct c2c_coreplan_opts opts = { 0, C2C_FILE_PAGES_NONE, NULL };
+	const uint64_t v = C2C_LAYOUT_VERBATIM_START;
+	const struct c2c_member *m;
+	struct c2c_coreplan plan;
+	uint64_t pinned = 0;
+
+	c2c_assert_ok(f->ctx, tar_read(f->ctx, &f->t.out, f->t.out.n, f->dirfd, f->dir,
+				       &f->placer, &f->tab));
+	assert_int_equal(c2c_errcode(f->ctx), 0);
+	m = pages_member(f, prefix);
+	assert_non_null(m->map);
+	assert_false(m->spooled);
+	assert_true(m->map->verbatim);
+	assert_int_equal(m->map->pid, 1);
+	assert_int_equal(m->map->core_bytes, 5 * PG); /* the whole member, as it came */
+	assert_int_equal(dir_count(f->dir), 0);
+	for (unsigned k = 0; k < 5; k++)
+		expect_core_page(m->map->core_fd, v + k * PG, f->pages, k);
+
+	c2c_assert_ok(f->ctx, c2c_source_open_tab(f->ctx, f->tab, prefix, &f->src));
+	c2c_assert_ok(f->ctx, c2c_checkpoint_load(f->ctx, f->src, NULL, 0, &f->ck));
+	c2c_assert_ok(f->ctx, c2c_corebuild_plan(f->ctx, &f->ck->procs[0], &opts, &plan));
+	assert_ptr_equal(plan.verbatim, m->map);
+	for (size_t i = 0; i < plan.nsegs; i++) {
+		const struct c2c_segment *s = &plan.segs[i];
+
+		if (!s->pinned) {
+			/* Everything else lies after the member's bytes. */
+			assert_true(!s->filesz || s->offset >= v + 5 * PG);
+			continue;
+		}
+		assert_int_equal(s->npieces, 1);
+		assert_int_equal(s->offset, v + plan.pieces[s->piece0].blob_off);
+		assert_int_equal(s->offset % PG, 0);
+		assert_int_equal(s->filesz, plan.pieces[s->piece0].len);
+		pinned += s->filesz;
+	}
+	assert_int_equal(pinned, 4 * PG); /* all but the page outside the VMAs */
+	assert_true(plan.phoff >= v + 5 * PG);
+	c2c_coreplan_release(&plan);
+	expect_member_bytes(f, prefix);
+}
+
 static void images_before_pages(void **state)
 {
 	static const enum member order[] = { M_INV, M_PSTREE, M_CORE, M_MM, M_PAGEMAP, M_PAGES };
@@ -222,7 +272,7 @@ static void pages_first(void **state)
 	struct fx *f = *state;
 
 	make_tar(f, "checkpoint/", order, NULL);
-	check_placed(f, "checkpoint/");
+	check_verbatim(f, "checkpoint/");
 }
 
 static void pages_between_pagemap_and_mm(void **state)
@@ -232,11 +282,13 @@ static void pages_between_pagemap_and_mm(void **state)
 
 	/* Top level, as Podman's export has it. */
 	make_tar(f, "", order, NULL);
-	check_placed(f, "");
+	check_verbatim(f, "");
 }
 
-/* The pages member was not placed: spooled whole, and no error recorded. */
-static void expect_spooled(struct fx *f, const char *prefix)
+/* The pages member was not placed in a core: spooled whole (or kept verbatim for nobody), no error. */
+#define SPOOLED UINT32_MAX /* expect_spooled: it must not be written verbatim either */
+
+static void expect_spooled(struct fx *f, const char *prefix, uint32_t verbatim_pid)
 {
 	const struct c2c_member *m;
 
@@ -246,14 +298,25 @@ static void expect_spooled(struct fx *f, const char *prefix)
 	assert_string_equal(c2c_errmsg(f->ctx), "");
 	assert_int_equal(c2c_warning_count(f->ctx), 0);
 	m = pages_member(f, prefix);
-	assert_null(m->map);
-	assert_true(m->spooled);
-	assert_true(m->fd >= 0);
+	if (verbatim_pid == SPOOLED)
+		assert_null(m->map);
+	if (m->map) {
+		/*
+		 * Came first, so written verbatim. Its core is laid out around the
+		 * bytes whatever the pagemap says (the loader judges that), so a
+		 * pagemap whose head reads claims it; one that does not read, none.
+		 */
+		assert_true(m->map->verbatim);
+		assert_int_equal(m->map->pid, verbatim_pid);
+	} else {
+		assert_true(m->spooled);
+		assert_true(m->fd >= 0);
+	}
 	expect_member_bytes(f, prefix);
 }
 
 /* With pagemap-1.img replaced by bad, pages before and after it: never placed. */
-static void bad_pagemap_both_orders(struct fx *f, const struct tbuf *bad)
+static void bad_pagemap_both_orders(struct fx *f, const struct tbuf *bad, uint32_t verbatim_pid)
 {
 	static const enum member orders[2][M_MAX] = {
 		{ M_INV, M_PSTREE, M_CORE, M_MM, M_PAGEMAP, M_PAGES },
@@ -262,7 +325,7 @@ static void bad_pagemap_both_orders(struct fx *f, const struct tbuf *bad)
 
 	for (int k = 0; k < 2; k++) {
 		make_tar(f, "checkpoint/", orders[k], bad);
-		expect_spooled(f, "checkpoint/");
+		expect_spooled(f, "checkpoint/", verbatim_pid);
 		c2c_memtab_put(f->tab);
 		f->tab = NULL;
 		tbuf_free(&f->t.out);
@@ -277,7 +340,7 @@ static void corrupt_pagemap_not_placed(void **state)
 	struct tbuf bad = { 0 };
 
 	tbuf_put(&bad, "garbage!", 8); /* not a pagemap at all */
-	bad_pagemap_both_orders(f, &bad);
+	bad_pagemap_both_orders(f, &bad, 0);
 	tbuf_free(&bad);
 }
 
@@ -291,7 +354,7 @@ static void broken_pagemap_entry_not_placed(void **state)
 	pm_entry(&bad, 0x10000, 2, PE_PRESENT);
 	tbuf_u32(&bad, 1000);
 	tbuf_put(&bad, "\x08", 1);
-	bad_pagemap_both_orders(f, &bad);
+	bad_pagemap_both_orders(f, &bad, 1);
 	tbuf_free(&bad);
 }
 
@@ -303,7 +366,7 @@ static void unselected_pid_not_placed(void **state)
 	/* Only pid 7 is converted: the pages of pid 1 are not worth a core. */
 	assert_int_equal(c2c_ctx_add_pid(f->ctx, 7), 0);
 	make_tar(f, "checkpoint/", order, NULL);
-	expect_spooled(f, "checkpoint/");
+	expect_spooled(f, "checkpoint/", SPOOLED);
 }
 
 static void other_directory_not_placed(void **state)
@@ -313,7 +376,7 @@ static void other_directory_not_placed(void **state)
 
 	/* Only the image set a conversion uses: the top level or checkpoint/. */
 	make_tar(f, "pre-checkpoint/", order, NULL);
-	expect_spooled(f, "pre-checkpoint/");
+	expect_spooled(f, "pre-checkpoint/", SPOOLED);
 }
 
 static const struct CMUnitTest tests[] = {

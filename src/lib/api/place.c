@@ -36,6 +36,17 @@ struct place_pages {
 	size_t idx;
 };
 
+/* A pages member written verbatim into a core of its own (see verbatim_map). */
+struct place_verb {
+	int dir;
+	uint32_t id;
+	size_t idx;
+	unsigned int claims; /* pagemaps naming it: its core is used only when exactly one */
+};
+
+/* One unnamed file (and descriptor) per such member: beyond this, spool. */
+#define PLACE_MAX_VERBATIM 256
+
 /* "checkpoint/<prefix><u32>.img" or "<prefix><u32>.img": the directory kind, or -1. */
 static int parse_name(const char *name, const char *prefix, uint32_t *id)
 {
@@ -254,14 +265,87 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 	return 0;
 }
 
+/*
+ * pages-<id>.img comes before the images that say where its pages go (the
+ * pages-first member order of a GNU tar re-pack). Rather than spool it and
+ * copy it into its core later (writing every byte twice, which costs a
+ * disk write of it once the page cache fills), write it once, verbatim, at
+ * C2C_LAYOUT_VERBATIM_START of an unnamed file that becomes its process's
+ * core: the core's layout is then built around those bytes (corebuild.c).
+ * 0 with *ret set, 0 with *ret NULL to spool (the member is shared by two
+ * pagemaps, its process is not selected, or its images were already
+ * read and could not be used), or a negative error.
+ */
+static int verbatim_map(struct c2c_place_state *st, int dir, uint32_t id,
+			struct c2c_placemap **ret)
+{
+	const struct place_map *pm = NULL;
+	struct c2c_placemap *map;
+
+	for (size_t i = 0; i < st->nmaps; i++) {
+		if (st->maps[i].dir != dir || st->maps[i].pages_id != id)
+			continue;
+		if (pm)
+			return 0;
+		pm = &st->maps[i];
+	}
+	if (pm && !selected(st->ctx, pm->pid))
+		return 0;
+	for (size_t i = 0; pm && i < st->nmms; i++)
+		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
+			return 0; /* both came, and make_map declined */
+	if (st->nverbs >= PLACE_MAX_VERBATIM)
+		return 0;
+	map = calloc(1, sizeof(*map));
+	if (map)
+		map->runs = malloc(sizeof(*map->runs));
+	if (!map || !map->runs) {
+		c2c_placemap_free(map);
+		return c2c_fail(st->ctx, NULL, C2C_E_NOMEM, "out of memory");
+	}
+	map->n = 1;
+	map->runs[0] = (struct c2c_place_run){ 0, UINT64_MAX, C2C_LAYOUT_VERBATIM_START, true };
+	map->spool_fd = -1;
+	map->pid = pm ? pm->pid : 0;
+	map->verbatim = true;
+	map->verbatim_off = C2C_LAYOUT_VERBATIM_START;
+	map->core_fd = openat(st->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (map->core_fd < 0) {
+		c2c_placemap_free(map); /* no O_TMPFILE here: spool it */
+		return 0;
+	}
+	*ret = map;
+	return 0;
+}
+
 static int place(void *data, const struct c2c_memtab *tab, const char *name,
 		 struct c2c_placemap **ret)
 {
 	uint32_t id;
-	int dir = parse_name(name, "pages-", &id);
+	int dir = parse_name(name, "pages-", &id), r;
 
 	*ret = NULL;
-	return dir < 0 ? 0 : make_map(data, tab, dir, id, ret);
+	if (dir < 0)
+		return 0;
+	r = make_map(data, tab, dir, id, ret);
+	if (r < 0 || *ret)
+		return r;
+	return verbatim_map(data, dir, id, ret);
+}
+
+/* A pagemap naming pages-<id>.img came: the verbatim core is its process's, or nobody's. */
+static void verbatim_claim(struct c2c_place_state *st, struct c2c_memtab *tab, int dir,
+			   uint64_t id, uint32_t pid)
+{
+	for (size_t i = 0; i < st->nverbs; i++) {
+		struct place_verb *vb = &st->verbs[i];
+		struct c2c_placemap *map = tab->v[vb->idx].map;
+
+		if (vb->dir != dir || vb->id != id || !map)
+			continue;
+		vb->claims++;
+		map->pid = vb->claims == 1 && selected(st->ctx, pid) ? pid : 0;
+	}
 }
 
 /* Copy len bytes from `in` to `out`, skipping holes (they stay holes). 0 or -errno. */
@@ -361,6 +445,16 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 	uint32_t id;
 	int dir;
 
+	if (!m->data && m->map && m->map->verbatim && (dir = parse_name(m->name, "pages-", &id)) >= 0) {
+		int r = c2c_array_grow(st->ctx, &st->verbs, &st->verbs_cap, st->nverbs + 1,
+				       sizeof(*st->verbs));
+
+		if (r < 0)
+			return r;
+		/* Claimed already when its pagemap came first. */
+		st->verbs[st->nverbs++] = (struct place_verb){ dir, id, i, m->map->pid ? 1 : 0 };
+		return 0;
+	}
 	if (!m->data) {
 		/* Only our own spool: an archive used in place is the user's file. */
 		if (m->spooled && (dir = parse_name(m->name, "pages-", &id)) >= 0 &&
@@ -399,6 +493,7 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 		if (r < 0)
 			return r;
 		st->maps[st->nmaps++] = pm;
+		verbatim_claim(st, tab, dir, pm.pages_id, pm.pid);
 		return place_late(st, tab, dir, pm.pages_id);
 	}
 	return 0;
@@ -416,5 +511,6 @@ void c2c_place_release(struct c2c_place_state *st)
 	free(st->maps);
 	free(st->mms);
 	free(st->pages);
+	free(st->verbs);
 	*st = (struct c2c_place_state){ .dirfd = -1 };
 }

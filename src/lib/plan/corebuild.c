@@ -424,18 +424,169 @@ static int plan_vma(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct
 	return r;
 }
 
+/* The process's own pages image when it was written verbatim into its core (place.c). */
+static const struct c2c_blob *verbatim_blob(const struct c2c_process *p)
+{
+	const struct c2c_blob *b = p->pm.own;
+
+	return b && b->map && b->map->verbatim && b->map->core_fd >= 0 && b->map->pid == p->pid
+		       ? b
+		       : NULL;
+}
+
+static int push_seg(struct c2c_ctx *ctx, struct c2c_segment **v, size_t *n, size_t *cap,
+		    struct c2c_segment s)
+{
+	int r = c2c_array_grow(ctx, v, cap, *n + 1, sizeof(**v));
+
+	if (r == 0)
+		(*v)[(*n)++] = s;
+	return r;
+}
+
+/* Whether every piece of the VMA's segments [i, j) is whole pages of vb. */
+static bool all_verbatim(const struct c2c_coreplan *plan, size_t i, size_t j,
+			 const struct c2c_blob *vb)
+{
+	uint64_t ps = plan->page_size;
+
+	for (; i < j; i++)
+		for (size_t k = 0; k < plan->segs[i].npieces; k++) {
+			const struct c2c_piece *pc = &plan->pieces[plan->segs[i].piece0 + k];
+
+			if (pc->blob != vb || pc->blob_off % ps || pc->len % ps || pc->seg_off % ps)
+				return false;
+		}
+	return true;
+}
+
+/*
+ * Verbatim layout: the pages of VMAs whose data all comes from the verbatim
+ * member stay where they are. Each such segment is split into PT_LOADs that
+ * point into the member (p_offset = start + offset of the page there) and,
+ * for the pages no image holds (zeros), PT_LOADs of their own, which become
+ * holes. gdb, elfutils and lldb read a core by p_vaddr and p_offset and
+ * need neither ascending offsets nor one segment per VMA (elf-core-format
+ * §2). A VMA with data from anywhere else (parent images, shared memory,
+ * --root files) keeps one region, and its pages are copied.
+ */
+static int split_verbatim(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const struct c2c_blob *vb)
+{
+	struct c2c_segment *segs = NULL;
+	struct c2c_piece *pieces = NULL;
+	size_t nsegs = 0, segs_cap = 0, npieces = 0, pieces_cap = 0, i = 0;
+	uint64_t base = plan->verbatim->verbatim_off;
+	int r = 0;
+
+	while (r == 0 && i < plan->nsegs) {
+		size_t j = i + 1;
+		bool pin;
+
+		while (plan->segs[i].has_region && j < plan->nsegs && plan->segs[j].has_region &&
+		       plan->segs[j].region == plan->segs[i].region)
+			j++;
+		pin = plan->segs[i].has_region && all_verbatim(plan, i, j, vb);
+		for (; r == 0 && i < j; i++) {
+			const struct c2c_segment *s = &plan->segs[i];
+			struct c2c_segment g = *s;
+			uint64_t cur = 0;
+
+			if (!pin || !s->filesz) {
+				g.piece0 = npieces;
+				g.has_region = g.has_region && !pin;
+				r = c2c_array_grow(ctx, &pieces, &pieces_cap, npieces + s->npieces + 1,
+						   sizeof(*pieces));
+				if (r == 0 && s->npieces) {
+					memcpy(pieces + npieces, plan->pieces + s->piece0,
+					       s->npieces * sizeof(*pieces));
+					npieces += s->npieces;
+				}
+				if (r == 0)
+					r = push_seg(ctx, &segs, &nsegs, &segs_cap, g);
+				continue;
+			}
+			for (size_t k = 0; r == 0 && k <= s->npieces; k++) {
+				const struct c2c_piece *pc =
+					k < s->npieces ? &plan->pieces[s->piece0 + k] : NULL;
+				uint64_t to = pc ? pc->seg_off : s->filesz;
+				struct c2c_segment *last;
+
+				if (to > cur) /* zeros: a segment of its own, a hole */
+					r = push_seg(ctx, &segs, &nsegs, &segs_cap,
+						     (struct c2c_segment){ .vaddr = s->vaddr + cur,
+									   .memsz = to - cur,
+									   .filesz = to - cur,
+									   .flags = s->flags,
+									   .piece0 = npieces });
+				if (r < 0 || !pc)
+					break;
+				last = to == cur && cur ? &segs[nsegs - 1] : NULL;
+				cur = pc->seg_off + pc->len;
+				if (last && last->pinned &&
+				    last->offset + last->filesz == base + pc->blob_off) {
+					last->memsz += pc->len; /* continues in both files */
+					last->filesz += pc->len;
+					pieces[npieces - 1].len += pc->len;
+					continue;
+				}
+				r = c2c_array_grow(ctx, &pieces, &pieces_cap, npieces + 1,
+						   sizeof(*pieces));
+				if (r == 0) {
+					pieces[npieces] = (struct c2c_piece){ 0, pc->len, vb, pc->blob_off };
+					r = push_seg(ctx, &segs, &nsegs, &segs_cap,
+						     (struct c2c_segment){ .vaddr = s->vaddr + pc->seg_off,
+									   .memsz = pc->len,
+									   .filesz = pc->len,
+									   .flags = s->flags,
+									   .piece0 = npieces++,
+									   .npieces = 1,
+									   .offset = base + pc->blob_off,
+									   .pinned = true });
+				}
+			}
+		}
+	}
+	if (r < 0) {
+		free(segs);
+		free(pieces);
+		return r;
+	}
+	free(plan->segs);
+	free(plan->pieces);
+	plan->segs = segs;
+	plan->nsegs = nsegs;
+	plan->segs_cap = segs_cap;
+	plan->pieces = pieces;
+	plan->npieces = npieces;
+	plan->pieces_cap = pieces_cap;
+	return 0;
+}
+
 /* Offsets of everything in the file (see c2c_layout_data_start in corebuild.h). */
 static int layout(struct c2c_ctx *ctx, const struct c2c_process *p, struct c2c_coreplan *plan)
 {
 	uint64_t ps = plan->page_size;
-	uint64_t pos = c2c_layout_data_start(ps), base = 0, phnum = plan->nsegs + 1;
+	uint64_t pos = c2c_layout_data_start(ps), base = 0, phnum;
 	bool elf32 = p->arch->elfclass == ELFCLASS32;
+	const struct c2c_blob *vb = verbatim_blob(p);
 	const struct c2c_vma *v = NULL;
 	size_t vi = 0;
 
+	if (vb && vb->size < C2C_MAX_CORE_SIZE) {
+		int r;
+
+		plan->verbatim = vb->map;
+		r = split_verbatim(ctx, plan, vb);
+		if (r < 0)
+			return r;
+		pos = c2c_round_up(vb->map->verbatim_off + vb->size, ps);
+	}
+	phnum = plan->nsegs + 1;
 	for (size_t i = 0; i < plan->nsegs; i++) {
 		struct c2c_segment *s = &plan->segs[i];
 
+		if (s->pinned)
+			continue;
 		if (!s->has_region) {
 			/* Packed where it is; p_offset page aligned even when empty. */
 			s->offset = s->filesz ? c2c_layout_align(pos, s->filesz, ps)

@@ -28,6 +28,7 @@ struct c2c_segment {
 	uint64_t offset; /* in the core file (c2c_corebuild_plan lays the file out) */
 	uint64_t region; /* start of its VMA */
 	bool has_region; /* the VMA has a region in the file (c2c_layout_has_region) */
+	bool pinned;	 /* offset fixed: the data is already there (verbatim layout) */
 };
 
 struct c2c_coreplan {
@@ -44,6 +45,9 @@ struct c2c_coreplan {
 	uint64_t file_bytes; /* file data copied from the --root directory */
 	uint64_t lazy_pages; /* pages left out because no image has them */
 	uint64_t missing_pages; /* all pages left out (lazy and unsaved file pages) */
+
+	/* Laid out around this member's verbatim bytes (C2C_LAYOUT_VERBATIM_START), or NULL. */
+	const struct c2c_placemap *verbatim;
 
 	/* File layout: data first, then the program headers, notes, section header 0. */
 	uint64_t phoff, notes_off, shoff; /* shoff 0 unless PN_XNUM */
@@ -85,6 +89,16 @@ static inline uint64_t c2c_layout_align(uint64_t pos, uint64_t size, uint64_t pa
 
 	return (pos + a - 1) & ~(a - 1);
 }
+
+/*
+ * Where a pages image that came before its mm and pagemap images (an
+ * archive in pages-first member order) is written, verbatim: 64 KiB, the
+ * largest ELF_EXEC_PAGESIZE (arm64, ppc64), so every page of it is page
+ * aligned whatever the process's page size turns out to be. Such a core
+ * keeps those bytes where they are: its segments point into them, and
+ * everything else is laid out after them (layout() in corebuild.c).
+ */
+#define C2C_LAYOUT_VERBATIM_START (64ULL << 10)
 
 struct c2c_coreplan_opts {
 	unsigned int flags;		  /* enum c2c_flags */

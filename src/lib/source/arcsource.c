@@ -365,7 +365,7 @@ static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_lo
 				"page data would leave less than %llu MiB free in the output "
 				"directory: stopped",
 				(unsigned long long)(SPOOL_RESERVE >> 20));
-	if (s.n > tail->member_off)
+	if (!tail->in_core && s.n > tail->member_off)
 		*spool_end = tail->file_off + (s.n - tail->member_off);
 	/* Both files must cover trailing zero pages too: size them, sparse. */
 	if (*spool_end && ftruncate(spoolfd, (off_t)*spool_end) < 0)

@@ -33,6 +33,14 @@ struct c2c_placemap {
 	int spool_fd;	     /* the archive's spool file, for runs not in_core (owned), or -1 */
 	uint32_t pid;
 	uint64_t core_bytes; /* member bytes placed in core_fd */
+	/*
+	 * Written in arrival order: the member came before the images that
+	 * describe it, so its bytes are at verbatim_off + member offset in
+	 * core_fd, and that file's layout is built around them (corebuild.h).
+	 * pid is 0 until exactly one pagemap claims the member.
+	 */
+	bool verbatim;
+	uint64_t verbatim_off;
 };
 
 void c2c_placemap_free(struct c2c_placemap *pm);

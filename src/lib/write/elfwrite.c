@@ -365,6 +365,10 @@ static bool placement_matches(const struct c2c_coreplan *plan, const struct c2c_
 {
 	uint64_t matched = 0;
 
+	/* Laid out around the member's bytes: its pinned segments are in place by construction. */
+	if (pm->verbatim)
+		return plan->verbatim == pm;
+
 	for (size_t i = 0; i < plan->nsegs; i++) {
 		const struct c2c_segment *s = &plan->segs[i];
 
@@ -388,6 +392,50 @@ static bool placement_matches(const struct c2c_coreplan *plan, const struct c2c_
 		}
 	}
 	return matched == pm->core_bytes;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/*
+ * A verbatim core holds the whole pages image, also the pages no segment
+ * points at (copied elsewhere, or of mappings a core leaves out): punch
+ * them out, so that the core takes no more disk than its data. Best effort.
+ */
+static void punch_unused(const struct c2c_coreplan *plan, int fd)
+{
+	const struct c2c_placemap *pm = plan->verbatim;
+	uint64_t (*r)[2] = NULL, pos = pm->verbatim_off, end = pm->verbatim_off + pm->core_bytes;
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->nsegs; i++)
+		n += plan->segs[i].pinned;
+	r = malloc((n ? n : 1) * sizeof(*r));
+	if (!r)
+		return;
+	n = 0;
+	for (size_t i = 0; i < plan->nsegs; i++)
+		if (plan->segs[i].pinned) {
+			r[n][0] = plan->segs[i].offset;
+			r[n++][1] = plan->segs[i].offset + plan->segs[i].filesz;
+		}
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (size_t i = 0; i <= n && pos < end; i++) {
+		uint64_t stop = i < n ? r[i][0] : end;
+
+		if (stop > end)
+			stop = end;
+		if (stop > pos)
+			(void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)pos,
+					(off_t)(stop - pos));
+		if (i < n && r[i][1] > pos)
+			pos = r[i][1];
+	}
+	free(r);
 }
 
 int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const char *final_name,
@@ -450,7 +498,8 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 				const struct c2c_piece *pc = &plan->pieces[s->piece0 + k];
 				uint64_t dst = s->offset + pc->seg_off;
 
-				if (placed && pc->blob->map == placed) {
+				if (placed && pc->blob->map == placed &&
+				    (!placed->verbatim || s->pinned)) {
 					progress(ctx, pc->len); /* already in place */
 					continue;
 				}
@@ -471,6 +520,8 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 		if (r == 0 && len)
 			r = copy_piece(ctx, blob, from, of.fd, path, to, len, &bounce);
 	}
+	if (r == 0 && placed && placed->verbatim)
+		punch_unused(plan, of.fd);
 	if (r < 0)
 		goto out;
 	/* Untouched pages are holes: size the file without writing them. */
