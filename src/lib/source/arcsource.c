@@ -19,7 +19,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "arcsource.h"
+#include "pump.h"
 #include "util.h"
 
 #define SPOOL_ALIGN 4096ULL /* spooled members start page aligned: extents can be shared */
@@ -211,58 +211,13 @@ static void sink_put(struct sink *s, const uint8_t *buf, size_t k)
 	}
 }
 
-/* A writer thread: decompression and writing overlap (two buffers). */
-struct writer {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct sink *s;
-	const uint8_t *job;
-	size_t len;
-	bool busy, quit;
-};
-
-static void *writer_main(void *arg)
+/* The pump's work: write one decompressed chunk (c2c_pump runs it in its thread). */
+static bool sink_work(void *arg, const uint8_t *buf, size_t len)
 {
-	struct writer *wr = arg;
+	struct sink *s = arg;
 
-	pthread_mutex_lock(&wr->mu);
-	for (;;) {
-		while (!wr->busy && !wr->quit)
-			pthread_cond_wait(&wr->cv, &wr->mu);
-		if (!wr->busy)
-			break;
-		pthread_mutex_unlock(&wr->mu);
-		sink_put(wr->s, wr->job, wr->len);
-		pthread_mutex_lock(&wr->mu);
-		wr->busy = false;
-		pthread_cond_broadcast(&wr->cv);
-	}
-	pthread_mutex_unlock(&wr->mu);
-	return NULL;
-}
-
-/*
- * Wait until the writer is idle; hand it the next chunk unless quitting.
- * Returns false when the writer has failed (it is then told to quit).
- */
-static bool writer_hand(struct writer *wr, const uint8_t *job, size_t len, bool quit)
-{
-	bool ok;
-
-	pthread_mutex_lock(&wr->mu);
-	while (wr->busy)
-		pthread_cond_wait(&wr->cv, &wr->mu);
-	ok = !wr->s->err;
-	if (quit || !ok) {
-		wr->quit = true;
-	} else {
-		wr->job = job;
-		wr->len = len;
-		wr->busy = true;
-	}
-	pthread_cond_broadcast(&wr->cv);
-	pthread_mutex_unlock(&wr->mu);
-	return ok;
+	sink_put(s, buf, len);
+	return !s->err;
 }
 
 /* Members smaller than this are written by the reading thread itself. */
@@ -291,35 +246,25 @@ static la_ssize_t next_chunk(struct c2c_ctx *ctx, struct archive *a, const struc
 static int pump_threaded(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
 			 uint8_t *bufs[2], struct sink *s)
 {
-	struct writer wr = { .s = s };
+	struct c2c_pump pump;
 	uint64_t n = 0;
-	pthread_t t;
-	int r = 1, cur = 0;
+	int r = 0, cur = 0;
 
-	if (pthread_mutex_init(&wr.mu, NULL) != 0)
+	if (c2c_pump_start(&pump, sink_work, s) < 0)
 		return 1;
-	if (pthread_cond_init(&wr.cv, NULL) != 0)
-		goto out_mutex;
-	if (pthread_create(&t, NULL, writer_main, &wr) != 0)
-		goto out_cond;
-	for (r = 0;;) {
+	for (;;) {
 		la_ssize_t k = next_chunk(ctx, a, loc, bufs[cur], n);
 
 		if (k <= 0) {
 			r = (int)k;
 			break;
 		}
-		if (!writer_hand(&wr, bufs[cur], (size_t)k, false))
+		if (!c2c_pump_hand(&pump, bufs[cur], (size_t)k))
 			break; /* the writer failed: s->err says why */
 		n += (uint64_t)k;
 		cur ^= 1;
 	}
-	(void)writer_hand(&wr, NULL, 0, true);
-	pthread_join(t, NULL);
-out_cond:
-	pthread_cond_destroy(&wr.cv);
-out_mutex:
-	pthread_mutex_destroy(&wr.mu);
+	(void)c2c_pump_finish(&pump);
 	return r;
 }
 

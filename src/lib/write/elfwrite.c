@@ -19,10 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "elfwrite.h"
+#include "pump.h"
 #include "util.h"
 
 /* Kernel's PT_NOTE p_align (4 since v6.x; gdb rejects 8, elf-core-format §3.3). */
@@ -31,6 +34,10 @@
 #define COPY_CHUNK (1U << 20)
 /* Largest single copy_file_range call, so that progress is reported regularly. */
 #define COPY_STEP (64ULL << 20)
+/* Zero pages are found, and left as holes, in blocks of the smallest page size. */
+#define ZERO_BLOCK 4096U
+/* FICLONERANGE needs ranges aligned to the filesystem block: 4 KiB on XFS and btrfs as made by default. */
+#define CLONE_ALIGN 4096U
 
 static void progress(struct c2c_ctx *ctx, uint64_t n)
 {
@@ -60,8 +67,15 @@ static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *
 	return 0;
 }
 
+/* The writer's copy state for one core. */
+struct copier {
+	uint8_t *buf[2];  /* COPY_CHUNK each, allocated on first use */
+	bool no_clone;	  /* FICLONERANGE failed once: this filesystem pair cannot share */
+	bool holes_known; /* the source is our own spool or core: zero pages are holes already */
+};
+
 static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
-		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce);
+		      const char *path, uint64_t out_off, uint64_t len, struct copier *cp);
 
 /*
  * Copy len bytes of a pages image into the core at out_off, skipping the
@@ -69,7 +83,7 @@ static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
  * they stay holes in the core, never written zeros.
  */
 static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
-		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce)
+		      const char *path, uint64_t out_off, uint64_t len, struct copier *cp)
 {
 	uint64_t pos = src->base + src_off, end = pos + len;
 
@@ -87,7 +101,9 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 		lin.fd = in_core ? src->map->core_fd : src->map->spool_fd;
 		lin.size = n;
 		lin.base = at;
-		r = copy_piece(ctx, &lin, 0, fd, path, out_off, n, bounce);
+		cp->holes_known = true;
+		r = copy_piece(ctx, &lin, 0, fd, path, out_off, n, cp);
+		cp->holes_known = false;
 		if (r < 0)
 			return r;
 		src_off += n;
@@ -97,7 +113,7 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	if (src->map)
 		return 0;
 	if (src->data)
-		return copy_range(ctx, src, src_off, fd, path, out_off, len, bounce);
+		return copy_range(ctx, src, src_off, fd, path, out_off, len, cp);
 	while (pos < end) {
 		uint64_t data = 0, n = c2c_next_data(src->fd, pos, end - pos, &data);
 		int r;
@@ -105,7 +121,7 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 		if (!n)
 			break;
 		r = copy_range(ctx, src, data - src->base, fd, path,
-			       out_off + (data - src->base - src_off), n, bounce);
+			       out_off + (data - src->base - src_off), n, cp);
 		if (r < 0)
 			return r;
 		progress(ctx, data - pos); /* the hole counts as done */
@@ -116,9 +132,127 @@ static int copy_piece(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	return 0;
 }
 
+/*
+ * Share the bytes instead of copying them where the filesystem can (XFS,
+ * btrfs: FICLONERANGE on block-aligned ranges; the pages images hold whole
+ * pages and cores put them at page-aligned offsets). 1 done, 0 not possible
+ * here, or a negative error.
+ */
+static int clone_range(struct copier *cp, int in, uint64_t from, int out, uint64_t to,
+		       uint64_t len)
+{
+	struct file_clone_range fcr = { in, from, len, to };
+
+	if (cp->no_clone || (from | to | len) % CLONE_ALIGN)
+		return 0;
+	if (ioctl(out, FICLONERANGE, &fcr) == 0)
+		return 1;
+	if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL || errno == ENOTTY ||
+	    errno == EBADF || errno == ENOSYS || errno == EPERM || errno == ETXTBSY)
+		cp->no_clone = true;
+	else if (errno != EAGAIN && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+/* Where the chunk in each of the copier's two buffers goes (zero_skip_work). */
+struct zsink {
+	const uint8_t *buf[2];
+	uint64_t to[2];
+	int fd;
+	int err; /* errno of a failed write, or 0 */
+};
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
+}
+
+/* Write the chunk's runs of non-zero ZERO_BLOCKs; all-zero blocks stay holes. */
+static bool zero_skip_work(void *arg, const uint8_t *buf, size_t len)
+{
+	struct zsink *z = arg;
+	uint64_t to = z->to[buf == z->buf[1]];
+	size_t at = 0;
+
+	while (at < len && !z->err) {
+		size_t start, n;
+
+		while (at < len && all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
+			at += ZERO_BLOCK;
+		start = at;
+		while (at < len && !all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
+			at += ZERO_BLOCK;
+		if (at > len)
+			at = len;
+		for (n = 0; start + n < at;) {
+			ssize_t k = pwrite(z->fd, buf + start + n, at - start - n,
+					   (off_t)(to + start + n));
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				z->err = k < 0 ? errno : ENOSPC;
+				break;
+			}
+			n += (size_t)k;
+		}
+	}
+	return !z->err;
+}
+
+/*
+ * Copy len bytes of page data from src (a pages image of a directory, or a
+ * member inside an uncompressed archive) to out, reading in this thread and
+ * writing in another (two buffers); all-zero pages are not written, so they
+ * stay holes in the core, as in one written from an archive (arcsource.c).
+ */
+static int copy_skip_zeros(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t in,
+			   int fd, const char *path, uint64_t out, uint64_t len,
+			   struct copier *cp)
+{
+	struct zsink z = { .fd = fd };
+	struct c2c_pump pump;
+	bool threaded;
+	int cur = 0, r = 0;
+
+	for (int i = 0; i < 2; i++) {
+		if (!cp->buf[i] && !(cp->buf[i] = malloc(COPY_CHUNK)))
+			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+		z.buf[i] = cp->buf[i];
+	}
+	threaded = len > COPY_CHUNK && c2c_pump_start(&pump, zero_skip_work, &z) == 0;
+	while (len) {
+		size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+
+		/* This buffer's previous chunk is written: the hand-over before waited for it. */
+		r = c2c_blob_pread(ctx, src, cp->buf[cur], n, in - src->base);
+		if (r < 0)
+			break;
+		z.to[cur] = out;
+		if (threaded ? !c2c_pump_hand(&pump, cp->buf[cur], n)
+			     : !zero_skip_work(&z, cp->buf[cur], n))
+			break;
+		in += n;
+		out += n;
+		len -= n;
+		progress(ctx, n);
+		cur ^= 1;
+	}
+	if (threaded)
+		(void)c2c_pump_finish(&pump);
+	if (r < 0)
+		return r;
+	if (z.err) {
+		errno = z.err;
+		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "write failed");
+	}
+	return 0;
+}
+
 /* Copy len bytes (no holes expected) from src at src_off into the core at out_off. */
 static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t src_off, int fd,
-		      const char *path, uint64_t out_off, uint64_t len, uint8_t **bounce)
+		      const char *path, uint64_t out_off, uint64_t len, struct copier *cp)
 {
 	loff_t in = (loff_t)(src->base + src_off), out = (loff_t)out_off;
 	int r;
@@ -129,6 +263,18 @@ static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 			progress(ctx, len);
 		return r;
 	}
+	r = clone_range(cp, src->fd, (uint64_t)in, fd, out_off, len);
+	if (r < 0) {
+		errno = -r;
+		return c2c_fail(ctx, &C2C_LOC_AT(src->path, (uint64_t)in), C2C_E_IO,
+				"cannot share page data with '%s'", path);
+	}
+	if (r > 0) {
+		progress(ctx, len);
+		return 0;
+	}
+	if (!cp->holes_known)
+		return copy_skip_zeros(ctx, src, (uint64_t)in, fd, path, out_off, len, cp);
 	while (len) {
 		ssize_t n = copy_file_range(src->fd, &in, fd, &out, len < COPY_STEP ? len : COPY_STEP,
 					    0);
@@ -149,22 +295,7 @@ static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 	}
 	if (!len)
 		return 0;
-	if (!*bounce && !(*bounce = malloc(COPY_CHUNK)))
-		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	while (len) {
-		size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-
-		r = c2c_blob_pread(ctx, src, *bounce, n, (uint64_t)in - src->base);
-		if (r == 0)
-			r = write_all(ctx, fd, path, *bounce, n, (uint64_t)out);
-		if (r < 0)
-			return r;
-		in += (loff_t)n;
-		out += (loff_t)n;
-		len -= n;
-		progress(ctx, n);
-	}
-	return 0;
+	return copy_skip_zeros(ctx, src, (uint64_t)in, fd, path, (uint64_t)out, len, cp);
 }
 
 /*
@@ -443,7 +574,7 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 {
 	struct c2c_outfile of = { dirfd, dir, -1, NULL, NULL, false, 0 };
 	const struct c2c_placemap *placed = placed_for(plan);
-	uint8_t *bounce = NULL;
+	struct copier cp = { { NULL, NULL }, false, false };
 	char *path = NULL;
 	int r;
 
@@ -510,7 +641,7 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 				}
 				if (len)
 					r = copy_piece(ctx, blob, from, of.fd, path, to, len,
-						       &bounce);
+						       &cp);
 				blob = pc->blob;
 				from = pc->blob_off;
 				to = dst;
@@ -518,7 +649,7 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 			}
 		}
 		if (r == 0 && len)
-			r = copy_piece(ctx, blob, from, of.fd, path, to, len, &bounce);
+			r = copy_piece(ctx, blob, from, of.fd, path, to, len, &cp);
 	}
 	if (r == 0 && placed && placed->verbatim)
 		punch_unused(plan, of.fd);
@@ -536,7 +667,8 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 out:
 	c2c_elfwrite_discard(&of);
 	free(path);
-	free(bounce);
+	free(cp.buf[0]);
+	free(cp.buf[1]);
 	return r;
 }
 
