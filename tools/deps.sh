@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh build|test|arch|capture: install the Debian 12 packages ckpt2core needs to build
+# deps.sh build|test|arch|capture|bench: install the Debian 12 packages ckpt2core needs to build
 # (and, with "test", to run its test suite). Only missing packages are
 # installed; apt-get update runs only when something is missing.
 set -eu
@@ -23,12 +23,17 @@ elfutils"
 # Regenerating the fixtures (tools/arch-capture.sh) also needs the cross compilers.
 capture_pkgs="$arch_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf"
 
+# tools/bench.py and tools/bench-grep.py: GNU time for peak RSS, the compressors
+# of the archive cases, xfsprogs for the reflink case on a loop-mounted XFS.
+bench_pkgs="$build_pkgs time zstd gzip tar xfsprogs python3"
+
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;
 test) pkgs="$build_pkgs $test_pkgs $arch_pkgs" ;;
 arch) pkgs="$arch_pkgs" ;;
 capture) pkgs="$capture_pkgs" ;;
-*) echo "usage: $0 build|test|arch|capture" >&2; exit 64 ;;
+bench) pkgs="$bench_pkgs" ;;
+*) echo "usage: $0 build|test|arch|capture|bench" >&2; exit 64 ;;
 esac
 
 missing=
