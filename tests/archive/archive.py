@@ -482,6 +482,68 @@ def case_podman_zst(ctx):
     convert_and_compare(ctx, "out", [ctx.podman])
 
 
+GDB_GENERIC = ["set pagination off", "set width 0", "set height 0", "set confirm off",
+               "info threads", "thread apply all bt", "thread apply all info all-registers",
+               "info auxv", "info sharedlibrary", "info proc mappings"]
+
+
+def clients_view(ctx, core, exe, extra):
+    """What gdb (the oracle's commands), eu-stack and lldb print for CORE,
+    with the core's own path taken out."""
+    outs = {}
+    args = ["gdb", "-nx", "-q", "-batch"]
+    for c in GDB_GENERIC:
+        args += ["-ex", c]
+    if os.path.exists(extra):
+        args += ["-x", extra]
+    cmds = {"gdb": args + [exe, core],
+            "eu-stack": ["eu-stack", "--core", core, "--executable", exe]}
+    if shutil.which("lldb"):
+        cmds["lldb"] = ["lldb", "--batch", "-o", "target create --core %s %s" % (core, exe),
+                        "-o", "thread list", "-o", "bt all"]
+    for name, argv in cmds.items():
+        if not shutil.which(argv[0]):
+            continue
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=RUN_TIMEOUT)
+        outs[name] = p.stdout.decode(errors="replace").replace(core, "CORE")
+    return outs
+
+
+def case_verbatim_clients(ctx):
+    """Issue #15: the Podman archive lists each pages image before its mm and
+    pagemap, so its cores are laid out around those pages (verbatim). gdb
+    with the oracle's commands, eu-stack and lldb must print for them exactly
+    what they print for the cores of the same images read from a directory."""
+    out = ctx.path("out")
+    r = run(ctx, [ctx.podman, "-o", out])
+    expect_rc(r, 0, "podman archive")
+    ref = ctx.ref()
+    exes = {}
+    with open(os.path.join(ctx.fix, "counter", "exe.txt")) as f:
+        for line in f:
+            pid, exe = line.split()
+            exes["core." + pid] = exe if exe.startswith("/") else os.path.join(
+                ctx.fix, "counter", exe)
+    extra = os.path.join(ctx.fix, "counter", "oracle", "extra.cmd")
+    checked = []
+    for n in sorted(os.listdir(ref)):
+        a, b = os.path.join(ref, n), os.path.join(out, n)
+        # verbatim: the pages image starts at 64 KiB (C2C_LAYOUT_VERBATIM_START)
+        if filecmp.cmp(a, b, shallow=False) or 0x10000 not in corecmp.load_offsets(b):
+            raise Fail("%s: expected the verbatim layout (pages first in the archive), got "
+                       "the directory's layout" % n)
+        va, vb = clients_view(ctx, a, exes[n], extra), clients_view(ctx, b, exes[n], extra)
+        for tool in sorted(va):
+            if va[tool] != vb[tool]:
+                raise Fail("%s: %s prints differently for the verbatim core:\n%s\n--- vs "
+                           "directory ---\n%s" % (n, tool, vb[tool][-3000:], va[tool][-3000:]))
+            if len(va[tool].splitlines()) < 5:
+                raise Fail("%s: %s printed almost nothing:\n%s" % (n, tool, va[tool]))
+            checked.append("%s %s (%d lines)" % (n, tool, len(va[tool].splitlines())))
+    log("ok: same output: " + ", ".join(checked))
+
+
 def case_stdin(ctx):
     # A pipe, not a file redirect: a redirected file would be seekable.
     with open(ctx.podman, "rb") as f:
@@ -1353,6 +1415,7 @@ CASES = {
     "compressions": (case_compressions, "gzip, xz, bzip2, misleading names, ./ names, pax; a truncated one fails cleanly"),
     "interrupt": (case_interrupt, "SIGINT/SIGTERM mid-conversion leave nothing in OUTDIR"),
     "placement": (case_placement, "page data written once, straight into the cores, in any member order"),
+    "verbatim-clients": (case_verbatim_clients, "pages-first cores: gdb, eu-stack, lldb print what they print for the directory's cores"),
     "decompress-once": (case_decompress_once, "one pass: a pipe, and strace: opened once, read once"),
     "batch": (case_batch, "3 archives, -j 2, one corrupted: 2 converted, one error, exit 3, manifest"),
     "inspect-tree": (case_inspect_tree, "inspect on the CRI-O tar: tree, command lines, container"),

@@ -84,6 +84,30 @@ def core_view(path):
         return ident, notes, out
 
 
+def load_offsets(path):
+    """p_offset of every PT_LOAD that holds data, in program header order."""
+    with open(path, 'rb') as f:
+        eh = _read(f, 0, 64)
+        end = '<' if eh[5] == 1 else '>'
+        c64 = eh[4] == 2
+        phoff = struct.unpack_from(end + ('Q' if c64 else 'I'), eh, 32 if c64 else 28)[0]
+        phentsize, phnum = struct.unpack_from(end + 'HH', eh, 54 if c64 else 42)
+        shoff = struct.unpack_from(end + ('Q' if c64 else 'I'), eh, 40 if c64 else 32)[0]
+        if phnum == 0xffff:
+            shentsize = struct.unpack_from(end + 'H', eh, 58 if c64 else 46)[0]
+            phnum = struct.unpack_from(end + 'I', _read(f, shoff, shentsize), 44 if c64 else 28)[0]
+        out = []
+        for i in range(phnum):
+            ph = _read(f, phoff + i * phentsize, phentsize)
+            if c64:
+                p_type, _, off, _, _, filesz, _, _ = struct.unpack(end + 'IIQQQQQQ', ph)
+            else:
+                p_type, off, _, _, filesz, _, _, _ = struct.unpack(end + 'IIIIIIII', ph)
+            if p_type == 1 and filesz:
+                out.append(off)
+        return out
+
+
 def core_difference(a, b):
     """None when cores a and b say the same to a debugger, else what differs."""
     va, vb = core_view(a), core_view(b)
