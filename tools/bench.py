@@ -448,7 +448,7 @@ def run_case(args, R, case, c2c, coredump):
                 os.makedirs(ref_out, exist_ok=True)
                 return R.timed(['cp'] + refl + ['--'] + inputs + [ref_out], flush_dir=flush)
         case['ref_name'] = ref_name
-        refs, runs, ctxs = [], [], {label: [] for label, _ in ctx_cmds}
+        refs, runs, base_runs, ctxs = [], [], [], {label: [] for label, _ in ctx_cmds}
         for i in range(args.runs):
             R.prepare(inputs, [ref_out])
             r = ref_cmd()
@@ -461,6 +461,13 @@ def run_case(args, R, case, c2c, coredump):
                 if x['rc'] != 0:
                     raise BenchError('%s failed: %s' % (label, x['stderr']))
                 ctxs[label].append(x)
+            if args.baseline:
+                R.prepare(inputs, [ref_out, c2c_out])
+                b = R.timed([args.baseline, '-q', inp, '-o', c2c_out], flush_dir=flush)
+                if b['rc'] not in (0, 1):
+                    raise BenchError('baseline failed on %s (exit %s): %s'
+                                     % (case['name'], b['rc'], b['stderr']))
+                base_runs.append(b)
             R.prepare(inputs, [ref_out, c2c_out])
             free0 = xfs.free() if xfs else None
             c = R.timed([c2c, '-q', inp, '-o', c2c_out], flush_dir=flush)
@@ -476,7 +483,10 @@ def run_case(args, R, case, c2c, coredump):
                    fmt_s(c['wall']), c['user'], c['sys'], c['rss_kib'] / 1024,
                    ', exit 1: warnings' if c['rc'] == 1 else '',
                    ''.join('   %s %s s' % (label, fmt_s(v[-1]['wall']))
-                           for label, v in ctxs.items())))
+                           for label, v in ctxs.items()) +
+                   ('   baseline %s s (RSS %.1f MiB)' % (fmt_s(base_runs[-1]['wall']),
+                                                       base_runs[-1]['rss_kib'] / 1024)
+                    if base_runs else '')))
         cores = sorted(glob.glob(os.path.join(c2c_out, 'core.*')))
         if len(cores) != case['ncores']:
             raise BenchError('%s: expected %d core(s), ckpt2core wrote %d'
@@ -487,6 +497,7 @@ def run_case(args, R, case, c2c, coredump):
         case['ref_s'] = median(r['wall'] for r in refs)
         case['ctx'] = {label: median(x['wall'] for x in v) for label, v in ctxs.items()}
         case['c2c_s'] = median(c['wall'] for c in runs)
+        case['base_s'] = median(b['wall'] for b in base_runs) if base_runs else None
         case['rss_kib'] = max(c['rss_kib'] for c in runs)
         case['c2c_runs'] = [c['wall'] for c in runs]
         case['ref_runs'] = [r['wall'] for r in refs]
@@ -495,6 +506,7 @@ def run_case(args, R, case, c2c, coredump):
         case['ref_cpu'] = median(r['user'] + r['sys'] for r in refs)
         if xfs:
             case['new_space'] = max(c['new_space'] for c in runs)
+        case['baseline'] = args.baseline
         case['loadavg'] = loadavg()
         case['exit'] = runs[-1]['rc']
         # optional: CRIU's own converter (one run, it is slow)
@@ -602,6 +614,10 @@ def report(cases, coredump_note):
     for c in cases:
         if c.get('note'):
             log('  note: ' + c['note'])
+        if c.get('base_s'):
+            log('  baseline: %s: %s takes %s s (%.2f x the reference); ckpt2core %.2f x'
+                % (c['name'], c['baseline'], fmt_s(c['base_s']),
+                   c['base_s'] / c['ref_s'], c['ratio']))
         for label, v in (c.get('ctx') or {}).items():
             if v:
                 log('  context: %s: %s takes %s s; ckpt2core is %.2f x that'
@@ -656,6 +672,8 @@ def parse_args(argv):
     ap.add_argument('--coredump-timeout', type=int, default=600)
     ap.add_argument('--coredump-max-mib', type=int, default=1024,
                     help='skip CRIU coredump on cases with more page data')
+    ap.add_argument('--baseline', metavar='BIN', type=os.path.abspath,
+                    help='also time this ckpt2core binary (an older build) in the same runs')
     ap.add_argument('--keep', action='store_true', help='keep the generated data and outputs')
     ap.add_argument('--json', metavar='FILE', help='also write the results as JSON')
     a = ap.parse_args(argv)
