@@ -151,6 +151,21 @@ static void expect_core_page(int corefd, uint64_t off, const uint8_t *pages, uns
 	assert_memory_equal(buf, pages + k * PG, PG);
 }
 
+/* Read the tar with the placer: pages-1.img, placed into pid 1's core. */
+static const struct c2c_member *read_placed(struct fx *f, const char *prefix)
+{
+	const struct c2c_member *m;
+
+	c2c_assert_ok(f->ctx, tar_read(f->ctx, &f->t.out, f->t.out.n, f->dirfd, f->dir,
+				       &f->placer, &f->tab));
+	assert_int_equal(c2c_errcode(f->ctx), 0);
+	m = pages_member(f, prefix);
+	assert_non_null(m->map);
+	assert_false(m->spooled);
+	assert_int_equal(m->map->pid, 1);
+	return m;
+}
+
 /* Read the tar with the placer; the pages must be in the core where the plan puts them. */
 static void check_placed(struct fx *f, const char *prefix)
 {
@@ -160,13 +175,8 @@ static void check_placed(struct fx *f, const char *prefix)
 	uint64_t placed = 0;
 	uint8_t buf[PG];
 
-	c2c_assert_ok(f->ctx, tar_read(f->ctx, &f->t.out, f->t.out.n, f->dirfd, f->dir,
-				       &f->placer, &f->tab));
-	assert_int_equal(c2c_errcode(f->ctx), 0);
-	m = pages_member(f, prefix);
-	assert_non_null(m->map);
-	assert_false(m->spooled);
-	assert_int_equal(m->map->pid, 1);
+	m = read_placed(f, prefix);
+	assert_false(m->map->verbatim);
 	assert_true(m->map->core_fd >= 0);
 	assert_int_equal(m->map->core_bytes, 4 * PG); /* all but the page outside the VMAs */
 	assert_int_equal(dir_count(f->dir), 0);	      /* core and spool have no names */
@@ -219,14 +229,8 @@ static void check_verbatim(struct fx *f, const char *prefix)
 	struct c2c_coreplan plan;
 	uint64_t pinned = 0;
 
-	c2c_assert_ok(f->ctx, tar_read(f->ctx, &f->t.out, f->t.out.n, f->dirfd, f->dir,
-				       &f->placer, &f->tab));
-	assert_int_equal(c2c_errcode(f->ctx), 0);
-	m = pages_member(f, prefix);
-	assert_non_null(m->map);
-	assert_false(m->spooled);
+	m = read_placed(f, prefix);
 	assert_true(m->map->verbatim);
-	assert_int_equal(m->map->pid, 1);
 	assert_int_equal(m->map->core_bytes, 5 * PG); /* the whole member, as it came */
 	assert_int_equal(dir_count(f->dir), 0);
 	for (unsigned k = 0; k < 5; k++)
