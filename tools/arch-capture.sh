@@ -22,8 +22,8 @@
 # Needs (installed by tools/deps.sh capture, which this runs): qemu-user,
 # gdb-multiarch, the ARCH cross compiler and libc, python3, xz-utils.
 # Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm;
-# tools/arch-capture.sh ia32 (native, st-static only: the kernel's core is the
-# reference, see capture_native)
+# tools/arch-capture.sh ia32 (native, mt-dyn.c built static as mt-static, and
+# st-static; the kernel's core is the reference, see capture_native)
 set -eu
 
 arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
@@ -64,7 +64,12 @@ rm -rf "$work"
 mkdir -p "$work" "$out"
 
 cflags="-g -O0 -no-pie -fdebug-prefix-map=$src=/src/arch -DARCH_NAME=\"$arch\""
-[ "$arch" = ia32 ] || $cc $cflags -pthread -o "$work/mt-dyn" "$src/mt-dyn.c"
+if [ "$arch" = ia32 ]; then
+	# static, so that the tests need no 32-bit libraries
+	$cc $cflags -static -pthread -o "$work/mt-static" "$src/mt-dyn.c"
+else
+	$cc $cflags -pthread -o "$work/mt-dyn" "$src/mt-dyn.c"
+fi
 $cc $cflags -static -o "$work/st-static" "$src/st-static.c"
 
 # ia32: the program runs natively under gdb until its fatal signal stops it;
@@ -173,6 +178,7 @@ capture() {
 }
 
 if [ "$arch" = ia32 ]; then
+	capture_native mt-static
 	capture_native st-static
 else
 	capture mt-dyn

@@ -231,9 +231,19 @@ def run_gdb(fx, core, cwd):
     return r.stdout.decode('utf-8', 'replace').splitlines()
 
 
+_XSTATE_WARN_TAIL = re.compile(r"^(.+)warning: Section `\.reg-xstate/\d+' in core file too small\.$")
+
+
 def normalise(lines):
     out = []
+    lines = list(lines)
     for i, line in enumerate(lines):
+        # the same warning (stderr) in the middle of an `info threads' line:
+        # the line goes on after it
+        m = _XSTATE_WARN_TAIL.match(line)
+        if m and i + 1 < len(lines):
+            lines[i + 1] = m.group(1) + lines[i + 1]
+            continue
         if any(r.search(line) for r in _DROP):
             continue
         nxt = lines[i + 1] if i + 1 < len(lines) else ''
