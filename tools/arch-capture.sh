@@ -21,7 +21,9 @@
 #
 # Needs (installed by tools/deps.sh capture, which this runs): qemu-user,
 # gdb-multiarch, the ARCH cross compiler and libc, python3, xz-utils.
-# Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm
+# Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm;
+# tools/arch-capture.sh ia32 (native, mt-dyn.c built static as mt-static, and
+# st-static; the kernel's core is the reference, see capture_native)
 set -eu
 
 arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
@@ -42,10 +44,16 @@ riscv64) # qemu 7.2 writes no riscv64 core: this stops at "no qemu core" (tests/
 arm) # -marm: the inline asm of the programs uses r7, Thumb's frame pointer
 	cc="arm-linux-gnueabihf-gcc -marm" qemu=qemu-arm cpu=cortex-a15
 	sysroot=/usr/arm-linux-gnueabihf gdbarch=armv7 libcpkg=libc6-armhf-cross ;;
-*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm)" >&2; exit 64 ;;
+ia32) # a 32-bit program run natively on this x86_64 host (a compat task): the
+	# reference is the kernel's own core (tests/arch/README.md "ia32"); -msse2
+	# for the xmm registers the inline asm loads; asm/ headers from the amd64
+	# linux-libc-dev (what gcc-multilib's /usr/include/asm link gives, tools/deps.sh)
+	cc="gcc -m32 -msse2 -idirafter /usr/include/x86_64-linux-gnu" qemu= cpu= sysroot=
+	gdbarch=i386 libcpkg=libc6-dev-i386 ;;
+*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm, ia32)" >&2; exit 64 ;;
 esac
 [ "$arch" = riscv64 ] || sh "$top/tools/deps.sh" capture
-for t in "${cc%% *}" "$qemu" gdb-multiarch python3 xz; do
+for t in "${cc%% *}" ${qemu:-gdb} gdb-multiarch python3 xz; do
 	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh capture)" >&2; exit 69; }
 done
 
@@ -56,8 +64,65 @@ rm -rf "$work"
 mkdir -p "$work" "$out"
 
 cflags="-g -O0 -no-pie -fdebug-prefix-map=$src=/src/arch -DARCH_NAME=\"$arch\""
-$cc $cflags -pthread -o "$work/mt-dyn" "$src/mt-dyn.c"
+if [ "$arch" = ia32 ]; then
+	# static, so that the tests need no 32-bit libraries
+	$cc $cflags -static -pthread -o "$work/mt-static" "$src/mt-dyn.c"
+else
+	$cc $cflags -pthread -o "$work/mt-dyn" "$src/mt-dyn.c"
+fi
 $cc $cflags -static -o "$work/st-static" "$src/st-static.c"
+
+# ia32: the program runs natively under gdb until its fatal signal stops it;
+# gdb writes gcore.core, then detaches (removing its breakpoints from the
+# text) and the pending signal kills the program: the kernel writes its core
+# (core_pattern must be a plain file name, as "core").
+capture_native() {
+	prog=$1
+	run=$work/$prog.run
+	mkdir -p "$run"
+	cd "$run"
+	case $(cat /proc/sys/kernel/core_pattern) in
+	'|'*|/*) echo "arch-capture.sh: core_pattern is $(cat /proc/sys/kernel/core_pattern):" \
+		"the kernel core must land in the cwd (sysctl kernel.core_pattern=core)" >&2; exit 1 ;;
+	esac
+	rm -f core core.[0-9]*
+	# A clean environment (the process keeps it in memory); gdb adds none
+	# with startup-with-shell off and LINES/COLUMNS unset.
+	(ulimit -c unlimited; exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+		timeout 300 gdb -nx -q -batch -iex 'set debuginfod enabled off' \
+		-ex 'set startup-with-shell off' -ex 'unset environment LINES' \
+		-ex 'unset environment COLUMNS' -ex "file $work/$prog" -ex run \
+		-ex 'info threads' -ex 'gcore gcore.core' -ex detach) >gdb-native.log 2>&1 || true
+	i=0
+	while [ ! -s core ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	ref=$(ls core core.[0-9]* 2>/dev/null | head -n1)
+	if [ -z "$ref" ] || [ ! -s gcore.core ]; then
+		echo "arch-capture.sh: $prog: no kernel core or no gcore (see $run)" >&2
+		exit 1
+	fi
+	fx=$work/fx/$arch-$prog
+	mkdir -p "$fx/bin"
+	cp "$work/$prog" "$fx/bin/$prog"
+	mv "$ref" "$fx/kernel.core"
+	mv gcore.core "$fx/"
+	python3 "$top/tools/arch-describe.py" --arch "$arch" --core "$fx/kernel.core" \
+		--gcore "$fx/gcore.core" --exe "$work/$prog" --exe-path "$work/$prog" \
+		--core-name kernel.core -o "$fx/desc.json"
+	{
+		echo "arch $arch, program $prog, captured $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "kernel: $(uname -sr), core_pattern $(cat /proc/sys/kernel/core_pattern)"
+		echo "gdb: gdb -batch -ex run -ex 'gcore gcore.core' -ex detach $work/$prog (env -i, ulimit -c unlimited)"
+		echo "--- kernel.core notes (readelf -nW)"
+		readelf -nW "$fx/kernel.core" | grep -E '^  [A-Z]' | cut -c1-90 || true
+		echo "--- gcore.core notes (readelf -nW)"
+		readelf -nW "$fx/gcore.core" | grep -E '^  [A-Z]' | cut -c1-90 || true
+		echo "--- gdb (native)"
+		cat gdb-native.log
+	} >"$fx/capture.txt"
+	tar -C "$work/fx" --owner=0 --group=0 --numeric-owner -cf - "$arch-$prog" |
+		xz -9e -T1 >"$out/$arch-$prog.tar.xz"
+	echo "arch-capture.sh: wrote $out/$arch-$prog.tar.xz ($(du -k "$out/$arch-$prog.tar.xz" | cut -f1) KiB)"
+}
 
 capture() {
 	prog=$1
@@ -112,8 +177,13 @@ capture() {
 	echo "arch-capture.sh: wrote $out/$arch-$prog.tar.xz ($(du -k "$out/$arch-$prog.tar.xz" | cut -f1) KiB)"
 }
 
-capture mt-dyn
-capture st-static
+if [ "$arch" = ia32 ]; then
+	capture_native mt-static
+	capture_native st-static
+else
+	capture mt-dyn
+	capture st-static
+fi
 
 [ -s "$out/PROVENANCE.md" ] || printf '%s\n' "# Cross-architecture fixtures" "" \
 	"Made by \`tools/arch-capture.sh ARCH\` (see tests/arch/README.md). Each \`ARCH-PROG.tar.xz\`" \
@@ -129,7 +199,11 @@ capture st-static
 	echo
 	echo "- command: \`tools/arch-capture.sh $arch\` (on $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME"))"
 	echo "- compiler: \`$cc\`, $($cc --version | head -n1); flags: \`$cflags\` (+ -pthread / -static)"
-	echo "- qemu: $($qemu --version | head -n1), \`-cpu $cpu\`"
+	if [ -n "$qemu" ]; then
+		echo "- qemu: $($qemu --version | head -n1), \`-cpu $cpu\`"
+	else
+		echo "- native run, kernel $(uname -r) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	fi
 	echo "- gdb: $(gdb-multiarch --version | head -n1)"
 	echo "- libc: $(dpkg-query -W -f='${Package} ${Version}' $libcpkg 2>/dev/null || echo unknown)"
 	echo "- files: $(cd "$out" && ls "$arch"-*.tar.xz | tr '\n' ' ')"

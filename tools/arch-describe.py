@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""arch-describe.py: describe the process state in a qemu-user core as JSON.
+"""arch-describe.py: describe the process state in a qemu-user (or kernel) core as JSON.
 
 Used by tools/arch-capture.sh. Reads
 
@@ -19,6 +19,9 @@ of each PT_LOAD as page runs pointing into REF.core, and the auxv.
 
   arch-describe.py --arch aarch64 --core REF.core [--gcore G.core] --exe BIN
                    [--sysroot DIR] [--core-name NAME] [-o OUT.json]
+
+For ia32 (a -m32 program run natively) REF.core is the kernel's own core, and
+the FPU state and TLS descriptors come from its notes (x86_state_by_tid).
 
 Python 3 standard library only; all numbers come from the files, none are typed in.
 """
@@ -40,7 +43,11 @@ NOTE_NAMES = {1: 'NT_PRSTATUS', 2: 'NT_FPREGSET', 3: 'NT_PRPSINFO', 6: 'NT_AUXV'
               0x406: 'NT_ARM_PAC_MASK', 0x409: 'NT_ARM_TAGGED_ADDR_CTRL',
               0xff000000: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE'}
 
-EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64'}
+NT_PRXFPREG, NT_386_TLS, NT_X86_XSTATE, NT_X86_XSAVE_LAYOUT = 0x46e62b7f, 0x200, 0x202, 0x205
+NOTE_NAMES.update({NT_PRXFPREG: 'NT_PRXFPREG', NT_386_TLS: 'NT_386_TLS',
+                   NT_X86_XSAVE_LAYOUT: 'NT_X86_XSAVE_LAYOUT'})
+
+EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64', 3: 'ia32'}
 
 # Per architecture: offset of pr_pid and pr_reg in struct elf_prstatus, the
 # register names of pr_reg in order, and the word size. From the kernel's
@@ -53,6 +60,10 @@ ARCHES = {
                 'regs': ['pc', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1'] +
                         ['a%d' % i for i in range(8)] + ['s%d' % i for i in range(2, 12)] +
                         ['t3', 't4', 't5', 't6']},
+    # i386 struct user_regs_struct (arch/x86/include/asm/user_32.h)
+    'ia32': {'pid_off': 24, 'reg_off': 72, 'word': 4,
+             'regs': ['ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp', 'eax', 'xds', 'xes', 'xfs',
+                      'xgs', 'orig_eax', 'eip', 'xcs', 'eflags', 'esp', 'xss']},
     'arm': {'pid_off': 24, 'reg_off': 72, 'word': 4,
             'regs': ['r%d' % i for i in range(11)] + ['fp', 'ip', 'sp', 'lr', 'pc', 'cpsr',
                                                        'orig_r0']},
@@ -190,6 +201,51 @@ def fp_by_tid(gcore, arch):
     return out
 
 
+# XSAVE components CRIU keeps (user_x86_xsave_entry), with their standard
+# (non-compacted) offsets and sizes: Intel SDM vol. 1 §13.4, CPUID leaf 0xd.
+XSAVE_STD = {2: (576, 256), 5: (1088, 64), 6: (1152, 512), 7: (1664, 1024), 9: (2688, 8)}
+
+
+def x86_state_by_tid(core):
+    """What a kernel core of an x86 (here: ia32) process says of each thread's
+    FPU and TLS: the FXSAVE image (NT_PRXFPREG), the XSAVE header and the
+    components CRIU saves (NT_X86_XSTATE, at the offsets NT_X86_XSAVE_LAYOUT
+    gives, else the standard ones), XCR0 (the software bytes at 464) and the
+    three GDT TLS slots (NT_386_TLS, struct user_desc)."""
+    out, tid, notes = {}, None, list(core.notes())
+    layout = dict(XSAVE_STD)
+    for name, typ, d in notes:
+        if typ == NT_X86_XSAVE_LAYOUT:
+            # struct x86_xfeat_component {u32 type, size, offset, flags} (uapi/linux/elf.h)
+            for i in range(len(d) // 16):
+                c, size, off, _ = struct.unpack_from('<IIII', d, 16 * i)
+                layout[c] = (off, size)
+            break
+    for name, typ, d in notes:
+        if name == 'CORE' and typ == NT_PRSTATUS:
+            tid = struct.unpack_from('<i', d, ARCHES['ia32']['pid_off'])[0]
+            out[tid] = {}
+        elif tid is None:
+            continue
+        elif typ == NT_PRXFPREG:
+            out[tid]['fxsave'] = d.hex()
+        elif typ == NT_X86_XSTATE:
+            xcr0 = struct.unpack_from('<Q', d, 464)[0]
+            comps = {str(c): d[o:o + n].hex() for c, (o, n) in sorted(layout.items())
+                     if xcr0 & (1 << c) and o + n <= len(d)}
+            out[tid].update(xcr0='0x%x' % xcr0,
+                            xstate_bv='0x%x' % struct.unpack_from('<Q', d, 512)[0],
+                            xstate_size=len(d), components=comps)
+        elif typ == NT_386_TLS:
+            descs = []
+            for i in range(len(d) // 16):
+                num, base, limit, fl = struct.unpack_from('<IIII', d, 16 * i)
+                descs.append({'entry_number': num, 'base_addr': '0x%x' % base,
+                              'limit': '0x%x' % limit, 'flags': '0x%x' % fl})
+            out[tid]['tls_desc'] = descs
+    return out
+
+
 def note_census(elf):
     return ['%s %s %d' % (n, NOTE_NAMES.get(t, hex(t)), len(d)) for n, t, d in elf.notes()]
 
@@ -212,6 +268,35 @@ def parse_maps(text, sysroot):
             v['path'] = path
         elif path:
             v['name'] = path
+        vmas.append(v)
+    return vmas
+
+
+def kernel_core_vmas(core, listed, w):
+    """The VMAs of a kernel core: one per PT_LOAD (prot from p_flags), the
+    backing file and offset from NT_FILE (fs/binfmt_elf.c fill_files_note:
+    count, page size, {start, end, pgoff in pages}, names), and the name
+    ([heap], [stack], [vdso], ...) and sharing of the program's own listing
+    of the mapping that starts at the same address."""
+    d = next(d for n, t, d in core.notes() if t == NT_FILE)
+    wc = 'Q' if w == 8 else 'I'
+    count, fps = struct.unpack_from('<2' + wc, d, 0)
+    ents = [struct.unpack_from('<3' + wc, d, w * (2 + 3 * i)) for i in range(count)]
+    names = d[w * (2 + 3 * count):].split(b'\0')
+    files = {e[0]: (e, names[i].decode('utf-8', 'replace')) for i, e in enumerate(ents)}
+    by_start = {int(v['start'], 16): v for v in listed}
+    vmas = []
+    for p in core.loads():
+        lo, hi = p['vaddr'], p['vaddr'] + p['memsz']
+        prot = ''.join(c if p['flags'] & b else '-' for c, b in (('r', 4), ('w', 2), ('x', 1)))
+        old = by_start.get(lo, {})
+        v = {'start': '0x%x' % lo, 'end': '0x%x' % hi, 'prot': prot,
+             'shared': old.get('shared', False), 'pgoff': '0x0'}
+        if lo in files:
+            (_, _, pg), path = files[lo]
+            v.update(pgoff='0x%x' % (pg * fps), host_path=path, path=path)
+        elif 'name' in old:
+            v['name'] = old['name']
         vmas.append(v)
     return vmas
 
@@ -289,6 +374,10 @@ def main(argv):
     maps_text = core.read(addr, size).split(b'\0', 1)[0].decode('utf-8', 'replace')
     vmas = parse_maps(maps_text, a.sysroot)
 
+    if a.arch == 'ia32':
+        # a kernel core: its PT_LOADs are the VMAs at the time of death (the
+        # heap may have shrunk since the program listed its maps)
+        vmas = kernel_core_vmas(core, vmas, w)
     # the VMAs the program listed must be exactly the core's PT_LOADs
     loads = [(p['vaddr'], p['vaddr'] + p['memsz']) for p in core.loads()]
     listed = [(int(v['start'], 16), int(v['end'], 16)) for v in vmas]
@@ -305,11 +394,17 @@ def main(argv):
 
     threads = prstatus_threads(core, a.arch)
     fps = fp_by_tid(Elf(a.gcore), a.arch) if a.gcore else {}
+    x86 = x86_state_by_tid(core) if a.arch == 'ia32' else {}
     for t in threads:
         if t['tid'] in rec:
             t['tls'] = '0x%x' % rec[t['tid']]
         if t['tid'] in fps:
             t['fp'] = fps[t['tid']]
+        if t['tid'] in x86:
+            st = x86[t['tid']]
+            if 'tls_desc' in st:
+                t['tls_desc'] = st.pop('tls_desc')
+            t['fp'] = dict(st, note='NT_PRXFPREG + NT_X86_XSTATE of the core')
 
     psinfo = next((d for n, t, d in core.notes() if t == NT_PRPSINFO), b'')
     comm = ''
@@ -326,6 +421,7 @@ def main(argv):
         'page_size': ps,
         'core': a.core_name or os.path.basename(a.core),
         'exe': exe_path,
+        'exe_size': os.path.getsize(a.exe),   # reg_file_entry.size CRIU records
         'comm': comm or os.path.basename(a.exe)[:15],
         'pid': threads[0]['tid'],
         'threads': threads,

@@ -2317,6 +2317,56 @@ AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40}
 DESC_FORMAT = 'c2c-arch-desc 1'
 
 
+# i386 pr_reg words (tools/arch-describe.py) → user_x86_regs_entry fields;
+# CRIU zero-extends a compat task's 32-bit registers (§2.2.1).
+IA32_REGS = {'ebx': 'bx', 'ecx': 'cx', 'edx': 'dx', 'esi': 'si', 'edi': 'di', 'ebp': 'bp',
+             'eax': 'ax', 'xds': 'ds', 'xes': 'es', 'xfs': 'fs', 'xgs': 'gs',
+             'orig_eax': 'orig_ax', 'eip': 'ip', 'xcs': 'cs', 'eflags': 'flags', 'esp': 'sp',
+             'xss': 'ss'}
+
+
+def ia32_thread(t, where):
+    """A generator thread of a compat task, as CRIU's x86 dump has it: mode
+    COMPAT, fs_base/gs_base 0; fpregs = the FXSAVE image split into CRIU's
+    fields; xsave = the XSAVE header's xstate_bv and the components CRIU
+    keeps (YMM_Hi128, AVX-512, PKRU; user_x86_xsave_entry); tls = the three
+    GDT slots of NT_386_TLS as user_desc_t (flags: uapi/asm/ldt.h bit-fields)."""
+    regs = {IA32_REGS[k]: v for k, v in t['regs'].items()}
+    regs.update(fs_base=0, gs_base=0, mode='COMPAT')
+    th = {'tid': t['tid'], 'regs': regs}
+    fp = t.get('fp')
+    if fp:
+        fx = bytes.fromhex(fp['fxsave'])
+        if len(fx) != 512:
+            raise MkimgError('%s.fp.fxsave: %d bytes, not 512' % (where, len(fx)))
+        cwd, swd, twd, fop, rip, rdp, mxcsr, mask = struct.unpack_from('<HHHHQQII', fx, 0)
+        th['fpregs'] = {'cwd': cwd, 'swd': swd, 'twd': twd, 'fop': fop, 'rip': rip, 'rdp': rdp,
+                        'mxcsr': mxcsr, 'mxcsr_mask': mask,
+                        'st_space': list(struct.unpack_from('<32I', fx, 32)),
+                        'xmm_space': list(struct.unpack_from('<64I', fx, 160))}
+        comps = {int(c): bytes.fromhex(h) for c, h in fp.get('components', {}).items()}
+        xs = {'xstate_bv': fp['xstate_bv']}
+        for c, key, fmt in ((2, 'ymmh_space', 'I'), (5, 'opmask_reg', 'Q'),
+                            (6, 'zmm_upper', 'Q'), (7, 'hi16_zmm', 'Q')):
+            if c in comps:
+                b = comps[c]
+                xs[key] = list(struct.unpack('<%d%s' % (len(b) // struct.calcsize(fmt), fmt), b))
+        if 9 in comps:
+            xs['pkru'] = struct.unpack_from('<I', comps[9], 0)[0]
+        th['xsave'] = xs
+    tls = []
+    for d in t.get('tls_desc', []):
+        fl = parse_int(d['flags'])
+        tls.append({'entry_number': d['entry_number'], 'base_addr': parse_int(d['base_addr']),
+                    'limit': parse_int(d['limit']), 'seg_32bit': bool(fl & 1),
+                    'contents_h': bool(fl & 4), 'contents_l': bool(fl & 2),
+                    'read_exec_only': bool(fl & 8), 'limit_in_pages': bool(fl & 0x10),
+                    'seg_not_present': bool(fl & 0x20), 'usable': bool(fl & 0x40)})
+    if tls:
+        th['tls'] = tls
+    return th
+
+
 def spec_from_desc(desc, desc_dir):
     """Turn a process description (format "c2c-arch-desc 1": what a real
     process looked like in a qemu-user core, see tests/arch/README.md) into a
@@ -2328,9 +2378,9 @@ def spec_from_desc(desc, desc_dir):
     if desc.get('format') != DESC_FORMAT:
         raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
     arch = desc['arch']
-    if arch not in ('aarch64', 'riscv64', 'arm'):
-        raise MkimgError('description: arch %s: only aarch64, riscv64 and arm descriptions '
-                         'can be generated' % arch)
+    if arch not in ('aarch64', 'riscv64', 'arm', 'ia32'):
+        raise MkimgError('description: arch %s: only aarch64, riscv64, arm and ia32 '
+                         'descriptions can be generated' % arch)
     ps = parse_int(desc['page_size'])
     core = os.path.join(desc_dir, desc['core'])
     if not os.path.isfile(core):
@@ -2347,6 +2397,10 @@ def spec_from_desc(desc, desc_dir):
             e['kind'] = 'stack'
         elif v.get('name') == '[heap]':
             e['kind'] = 'heap'
+        elif arch == 'ia32' and v.get('name') == '[vdso]':
+            e['kind'] = 'vdso'      # a kernel core: CRIU marks it VMA_AREA_VDSO (§2.4)
+        elif arch == 'ia32' and v.get('name', '').startswith('[vvar'):
+            e['kind'] = 'vvar'      # [vvar], [vvar_vclock]: VMA_AREA_VVAR, no pages
         else:
             e['kind'] = 'anon'
         vmas.append(e)
@@ -2364,11 +2418,26 @@ def spec_from_desc(desc, desc_dir):
             th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
         elif fp and arch == 'arm':
             th['fpsimd'] = {'d': fp['d'], 'fpscr': fp['fpscr']}
+        if arch == 'ia32':
+            th = ia32_thread(t, where='description.threads[%d]' % len(threads))
         threads.append(th)
-    auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
-    proc = {'pid': desc['pid'], 'comm': desc['comm'][:15], 'arch': arch, 'exe': desc['exe'],
+    if arch == 'ia32':
+        # /proc/pid/auxv of a compat task has 32-bit words; CRIU read()s
+        # them into its u64 auxv_t array: two words per entry, the first in
+        # the low half (§2.4), at most x86's AT_VECTOR_SIZE entries.
+        w = [parse_int(x) for x in desc['auxv']]
+        w += [0] * (len(w) % 2)
+        auxv = [w[i] | w[i + 1] << 32 for i in range(0, len(w), 2)][:AT_VECTOR_WORDS['x86_64']]
+    else:
+        auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
+    proc = {'pid': desc['pid'], 'comm': desc['comm'][:15],
+            'arch': 'x86_64' if arch == 'ia32' else arch, 'exe': desc['exe'],
             'vmas': vmas, 'memory': memory, 'threads': threads, 'mm': {'auxv': auxv}}
-    return {'page_size': ps, 'processes': [proc]}
+    spec = {'page_size': ps, 'processes': [proc]}
+    if 'exe_size' in desc:
+        # CRIU records each mapped file's size (reg_file_entry.size, §2.8)
+        spec['files'] = [{'path': desc['exe'], 'size': parse_int(desc['exe_size'])}]
+    return spec
 
 
 def cmd_from_desc(argv):

@@ -21,7 +21,12 @@ test_pkgs="gdb elfutils binutils libc6-dbg python3 python3-yaml clang strace lld
 arch_pkgs="gdb-multiarch qemu-user libc6-arm64-cross libc6-armhf-cross criu xz-utils python3
 elfutils"
 # Regenerating the fixtures (tools/arch-capture.sh) also needs the cross compilers.
-capture_pkgs="$arch_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf"
+# gcc -m32 for the ia32 fixture (a static program, so the tests need no 32-bit
+# runtime: gdb-multiarch reads its i386 cores): gcc-12-multilib and libc6-dev-i386,
+# not gcc-multilib, which conflicts with the cross compilers (its /usr/include/asm
+# link; arch-capture.sh passes -idirafter /usr/include/x86_64-linux-gnu instead).
+capture_pkgs="$arch_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf gcc-12-multilib
+libc6-dev-i386 gdb"
 
 # tools/bench.py and tools/bench-grep.py: GNU time for peak RSS, the compressors
 # of the archive cases, xfsprogs for the reflink case on a loop-mounted XFS.

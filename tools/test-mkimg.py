@@ -461,6 +461,53 @@ def _crit(path):
     return json.loads(r.stdout)['entries']
 
 
+def arch_desc_ia32(t, c):
+    """A compat thread of an ia32 description as crit decodes it: thread_info
+    with mode COMPAT, the i386 registers zero-extended, fs_base/gs_base and
+    r8-r15 zero, fpregs = the FXSAVE image, the XSAVE components, the TLS slots."""
+    tid = t['tid']
+    ti = c['thread_info']
+    g = ti['gpregs']
+    expect(g.get('mode') == 'COMPAT', 'core-%d: mode %r', tid, g.get('mode'))
+    for k, v in t['regs'].items():
+        f = mk.IA32_REGS[k]
+        expect(_num(g[f]) == int(v, 0), 'core-%d: %s %r, described %s', tid, f, g[f], v)
+    for f in ('r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'fs_base', 'gs_base'):
+        expect(_num(g[f]) == 0, 'core-%d: %s %r', tid, f, g[f])
+    fpd = t.get('fp')
+    if fpd:
+        fx = bytes.fromhex(fpd['fxsave'])
+        fp = ti['fpregs']
+        names = ('cwd', 'swd', 'twd', 'fop', 'rip', 'rdp', 'mxcsr', 'mxcsr_mask')
+        for k, v in zip(names, struct.unpack_from('<HHHHQQII', fx, 0)):
+            expect(_num(fp[k]) == v, 'core-%d: fpregs.%s %r', tid, k, fp[k])
+        expect([_num(x) for x in fp['st_space']] == list(struct.unpack_from('<32I', fx, 32)),
+               'core-%d: st_space', tid)
+        expect([_num(x) for x in fp['xmm_space']] == list(struct.unpack_from('<64I', fx, 160)),
+               'core-%d: xmm_space', tid)
+        xs = fp['xsave']
+        expect(_num(xs['xstate_bv']) == int(fpd['xstate_bv'], 0), 'core-%d: xstate_bv', tid)
+        comps = fpd.get('components', {})
+        if '2' in comps:
+            b = bytes.fromhex(comps['2'])
+            expect([_num(x) for x in xs['ymmh_space']] == list(struct.unpack('<64I', b)),
+                   'core-%d: ymmh_space', tid)
+        if '9' in comps:
+            expect(_num(xs['pkru'][0]) == struct.unpack_from('<I', bytes.fromhex(comps['9']))[0],
+                   'core-%d: pkru', tid)
+    want = t.get('tls_desc', [])
+    expect(len(ti.get('tls', [])) == len(want), 'core-%d: %d TLS slots', tid, len(ti.get('tls', [])))
+    for d, w in zip(ti.get('tls', []), want):
+        fl = int(w['flags'], 0)
+        expect((d['entry_number'], _num(d['base_addr']), _num(d['limit'])) ==
+               (w['entry_number'], int(w['base_addr'], 0), int(w['limit'], 0)),
+               'core-%d: TLS slot %r', tid, d)
+        bits = [d.get(k, False) for k in ('seg_32bit', 'contents_l', 'contents_h',
+                                          'read_exec_only', 'limit_in_pages', 'seg_not_present')]
+        bits.append(d.get('useable', d.get('usable', False)))   # crit versions differ
+        expect(bits == [bool(fl >> i & 1) for i in range(7)], 'core-%d: TLS flags %r', tid, d)
+
+
 def arch_desc(desc_path, imgdir):
     """Decode the images generated from DESC with crit (Debian's CRIU, an
     independent decoder) and check them against the description: mtype and
@@ -479,10 +526,14 @@ def arch_desc(desc_path, imgdir):
     arch = desc['arch']
     for t in desc['threads']:
         c = _crit(os.path.join(imgdir, 'core-%d.img' % t['tid']))[0]
-        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM'}[arch], 'core-%d: mtype %r',
-               t['tid'], c['mtype'])
-        expect('thread_info' not in c, 'core-%d: has an x86 thread_info', t['tid'])
+        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM', 'ia32': 'X86_64'}[arch],
+               'core-%d: mtype %r', t['tid'], c['mtype'])
         fpd = t.get('fp', {})
+        if arch == 'ia32':
+            arch_desc_ia32(t, c)
+            expect(('tc' in c) == (t['tid'] == pid), 'core-%d: tc only in the leader', t['tid'])
+            continue
+        expect('thread_info' not in c, 'core-%d: has an x86 thread_info', t['tid'])
         if arch == 'aarch64':
             ti = c['ti_aarch64']
             g = ti['gpregs']
@@ -521,8 +572,15 @@ def arch_desc(desc_path, imgdir):
     want = [(int(v['start'], 16), int(v['end'], 16), prot(v['prot'])) for v in desc['vmas']]
     expect(got == want, 'mm VMAs differ: %r vs %r', got[:3], want[:3])
     auxv = [_num(x) for x in mm['mm_saved_auxv']]
-    words = mk.AT_VECTOR_WORDS[arch]
-    expect(auxv == [int(x, 0) for x in desc['auxv']][:words], 'mm_saved_auxv differs')
+    if arch == 'ia32':
+        # two 32-bit words per u64, the first in the low half (as CRIU read()s them)
+        words = [w for x in auxv for w in (x & 0xffffffff, x >> 32)]
+        want = [int(x, 0) for x in desc['auxv']]
+        expect(words[:len(want)] == want[:len(words)] and
+               len(auxv) <= mk.AT_VECTOR_WORDS['x86_64'], 'mm_saved_auxv differs')
+    else:
+        words = mk.AT_VECTOR_WORDS[arch]
+        expect(auxv == [int(x, 0) for x in desc['auxv']][:words], 'mm_saved_auxv differs')
     # pages: PRESENT entries of the pagemap, in order, lay out pages-<id>.img
     # (crit 3.17 does not know CRIU 4's PagemapEntry.nr_pages, field 5: it
     # gives vaddr and flags, the page counts come from our decoder)

@@ -225,10 +225,11 @@ if gen_ok "B synthetic-lazy" "" "$WORK/synl" --synthetic --lazy --no-merge --sty
 fi
 semantic "B3 bad specs are refused with a message" bad-specs "$TOOL" "$WORK"
 
-# B4: aarch64 and arm processes described from qemu-user cores (fixtures/arch,
-# tools/arch-capture.sh) become CRIU images; crit must read back the same
-# registers, VMAs, auxv and pages.
-for fx in "$HERE"/../fixtures/arch/aarch64-mt-dyn.tar.xz "$HERE"/../fixtures/arch/arm-mt-dyn.tar.xz; do
+# B4: aarch64 and arm processes described from qemu-user cores, and an ia32
+# (compat) one from a kernel core (fixtures/arch, tools/arch-capture.sh), become
+# CRIU images; crit must read back the same registers, VMAs, auxv and pages.
+for fx in "$HERE"/../fixtures/arch/aarch64-mt-dyn.tar.xz "$HERE"/../fixtures/arch/arm-mt-dyn.tar.xz \
+	"$HERE"/../fixtures/arch/ia32-st-static.tar.xz; do
 	[ -f "$fx" ] || { echo "SKIP B4 $fx missing"; continue; }
 	[ $have_crit -eq 1 ] || { echo "SKIP B4 crit not installed"; continue; }
 	name=$(basename "$fx" .tar.xz)

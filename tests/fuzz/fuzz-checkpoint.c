@@ -155,8 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char name[32];
 		int r;
 
-		/* What convert.c skips: zombies and 32-bit tasks get no core. */
-		if (!ck->selected[i] || p->state == C2C_TASK_DEAD || p->compat)
+		/* What convert.c skips: zombies get no core. */
+		if (!ck->selected[i] || p->state == C2C_TASK_DEAD)
 			continue;
 		FUZZ_CHECK(p->nthreads >= 1 && p->has_mm);
 		{

@@ -6,7 +6,8 @@
  * decoder (aarch64.c): user_pt_regs in NT_PRSTATUS, user_fpsimd_state,
  * NT_ARM_TLS and the pointer-authentication notes; and the 32-bit arm
  * decoder (arm.c): the ILP32 NT_PRSTATUS (148) and NT_PRPSINFO (124, 16-bit
- * uid/gid), NT_PRFPREG (user_fp, 116) and NT_ARM_VFP (user_vfp, 260); from
+ * uid/gid), NT_PRFPREG (user_fp, 116) and NT_ARM_VFP (user_vfp, 260); and
+ * x86_64's compat (ia32) tasks: the i386 notes of user_x86_32_view; from
  * CoreEntry messages built in memory. Every descriptor is written into a larger buffer
  * pre-filled with a canary byte, so writing past its size is caught too.
  */
@@ -733,6 +734,141 @@ static void xstate_bv_masked_by_xcr0(void **state)
 	free(xstate(0x203, 0x203, 2696, 0x203));
 }
 
+/*
+ * A compat (ia32) thread: i386 pr_reg order, the 144-byte ILP32 NT_PRSTATUS,
+ * NT_PRFPREG as convert_from_fxsr makes it (108), NT_PRXFPREG (512),
+ * NT_X86_XSTATE and NT_386_TLS (48) in x86_32_regsets order.
+ */
+static void ia32_notes(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_ia32;
+	PbUserX86RegsEntry g = PB_USER_X86_REGS_ENTRY__INIT;
+	PbUserX86FpregsEntry fp = PB_USER_X86_FPREGS_ENTRY__INIT;
+	PbUserX86XsaveEntry xs = PB_USER_X86_XSAVE_ENTRY__INIT;
+	PbUserDescT d12 = PB_USER_DESC_T__INIT, bad = PB_USER_DESC_T__INIT;
+	PbUserDescT *tls[] = { &d12 };
+	PbThreadInfoX86 ti = PB_THREAD_INFO_X86__INIT;
+	PbCoreEntry ce = PB_CORE_ENTRY__INIT;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_task_info info = { .pid = 7, .tid = 7 };
+	uint32_t st[32] = { 0 };
+	uint8_t out[C2C_NOTE_DESC_MAX];
+	const uint8_t *i387, *t;
+	struct c2c_regs regs;
+	bool compat = false;
+	uint32_t w;
+
+	(void)state;
+	assert_ptr_equal(c2c_arch_x86_64.compat, a);
+	assert_int_equal(a->elfclass, ELFCLASS32);
+	assert_int_equal(a->e_machine, EM_386);
+	assert_int_equal(a->prstatus_size, 144);
+	assert_int_equal(a->prpsinfo_size, 124);
+	g.has_mode = true;
+	g.mode = 2; /* COMPAT */
+	g.bx = 0x101, g.cx = 0x102, g.dx = 0x103, g.si = 0x104, g.di = 0x105, g.bp = 0x106;
+	g.ax = 0x107, g.ds = 0x2b, g.es = 0x2b, g.fs = 0, g.gs = 0x63, g.orig_ax = 0xffffffff;
+	g.ip = 0x8049000, g.cs = 0x23, g.flags = 0x202, g.sp = 0xffffd000, g.ss = 0x2b;
+	g.r8 = 0xdead; /* not part of a compat task's registers */
+	/* one value on the x87 stack: TOP 7, physical register 7 = st0 = 1.0 */
+	fp.cwd = 0x37f, fp.swd = 7 << 11, fp.twd = 0x80, fp.rip = 0x11223344, fp.rdp = 0x55667788;
+	st[1] = 0x80000000u, st[2] = 0x3fff;
+	fp.st_space = st, fp.n_st_space = 32;
+	fp.xsave = &xs;
+	xs.xstate_bv = 3;
+	d12.entry_number = 12, d12.base_addr = 0x80f3380, d12.limit = 0xfffff;
+	d12.seg_32bit = true, d12.read_exec_only = false, d12.limit_in_pages = true;
+	d12.seg_not_present = false, d12.useable = true;
+	ti.gpregs = &g, ti.fpregs = &fp, ti.tls = tls, ti.n_tls = 1;
+	ce.mtype = 1, ce.thread_info = &ti;
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 7, &regs, &compat), 0);
+	assert_true(compat);
+	assert_true(regs.fpvalid);
+	assert_int_equal(regs.nsets, 4);
+	assert_int_equal(regs.sets[0].type, NT_PRFPREG);
+	assert_string_equal(regs.sets[0].name, "CORE");
+	assert_int_equal(regs.sets[0].len, 108);
+	assert_int_equal(regs.sets[1].type, NT_PRXFPREG);
+	assert_string_equal(regs.sets[1].name, "LINUX");
+	assert_int_equal(regs.sets[1].len, 512);
+	assert_int_equal(regs.sets[2].type, NT_X86_XSTATE);
+	assert_int_equal(regs.sets[2].len, 576);
+	assert_int_equal(regs.sets[3].type, NT_386_TLS);
+	assert_string_equal(regs.sets[3].name, "LINUX");
+	assert_int_equal(regs.sets[3].len, 48);
+
+	/* NT_PRSTATUS: pr_pid at 24, pr_reg (17 x u32, ebx first) at 72, pr_fpvalid at 140 */
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &info, &regs, out);
+	memcpy(&w, out + 24, 4);
+	assert_int_equal(w, 7);
+	memcpy(&w, out + 72, 4);
+	assert_int_equal(w, 0x101); /* ebx */
+	memcpy(&w, out + 72 + 6 * 4, 4);
+	assert_int_equal(w, 0x107); /* eax */
+	memcpy(&w, out + 72 + 11 * 4, 4);
+	assert_int_equal(w, 0xffffffff); /* orig_eax */
+	memcpy(&w, out + 72 + 12 * 4, 4);
+	assert_int_equal(w, 0x8049000); /* eip */
+	memcpy(&w, out + 72 + 16 * 4, 4);
+	assert_int_equal(w, 0x2b); /* xss */
+	memcpy(&w, out + 140, 4);
+	assert_int_equal(w, 1);
+	assert_bytes(out, 144, sizeof(out), CANARY);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prpsinfo(a, &info, "prog", "prog -x", out);
+	assert_bytes(out, 124, sizeof(out), CANARY);
+
+	/* user_i387_ia32_struct */
+	i387 = regs.data + regs.sets[0].off;
+	memcpy(&w, i387, 4);
+	assert_int_equal(w, 0xffff037f);
+	memcpy(&w, i387 + 4, 4);
+	assert_int_equal(w, 0xffff3800);
+	memcpy(&w, i387 + 8, 4);
+	assert_int_equal(w, 0xffff3fff); /* register 7 valid (00), the others empty (11) */
+	memcpy(&w, i387 + 12, 4);
+	assert_int_equal(w, 0x11223344); /* fip */
+	memcpy(&w, i387 + 16, 4);
+	assert_int_equal(w, 0x23); /* fcs: the task's cs */
+	memcpy(&w, i387 + 20, 4);
+	assert_int_equal(w, 0x55667788); /* foo */
+	memcpy(&w, i387 + 24, 4);
+	assert_int_equal(w, 0xffff002b); /* fos: the task's ds */
+	assert_int_equal(get16(i387 + 28 + 6), 0x8000); /* st0: 10 bytes, significand then exponent */
+	assert_int_equal(get16(i387 + 28 + 8), 0x3fff);
+	assert_int_equal(get16(i387 + 28 + 10), 0); /* st1 follows at once */
+
+	/* NT_386_TLS: slot 12 as listed (flags 0x51), 13 and 14 empty (0x28) */
+	t = regs.data + regs.sets[3].off;
+	memcpy(&w, t, 4);
+	assert_int_equal(w, 12);
+	memcpy(&w, t + 4, 4);
+	assert_int_equal(w, 0x80f3380);
+	memcpy(&w, t + 12, 4);
+	assert_int_equal(w, 0x51);
+	memcpy(&w, t + 16, 4);
+	assert_int_equal(w, 13);
+	memcpy(&w, t + 28, 4);
+	assert_int_equal(w, 0x28);
+	memcpy(&w, t + 44, 4);
+	assert_int_equal(w, 0x28);
+
+	/* no slot in use: no NT_386_TLS (regset_tls_active) */
+	ti.n_tls = 0;
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 7, &regs, &compat), 0);
+	assert_int_equal(regs.nsets, 3);
+
+	tls[0] = &bad;
+	bad.entry_number = 15;
+	ti.n_tls = 1;
+	assert_int_equal(c2c_arch_x86_64.decode_thread(ctx, NULL, &ce, 7, &regs, &compat),
+			 C2C_E_INCONSISTENT);
+	assert_string_equal(c2c_errmsg(ctx), "thread 7: TLS descriptor 0 is for GDT entry 15, not "
+					     "one of 12-14 (thread_info.tls)");
+	c2c_ctx_free(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(prstatus_layout),
 	cmocka_unit_test(gpregs_order_and_compat),
@@ -750,6 +886,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(xstate_avx512),
 	cmocka_unit_test(xstate_avx512_pkru),
 	cmocka_unit_test(xstate_bv_masked_by_xcr0),
+	cmocka_unit_test(ia32_notes),
 };
 
 C2C_UNIT_MAIN(tests)

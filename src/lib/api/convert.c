@@ -237,8 +237,6 @@ static const char *skip_reason(const struct c2c_process *p)
 {
 	if (p->state == C2C_TASK_DEAD)
 		return "is a zombie (it has no memory left)";
-	if (p->compat)
-		return "is a 32-bit task, which is not supported yet";
 	return NULL;
 }
 

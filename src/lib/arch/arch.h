@@ -29,7 +29,8 @@ struct PbCoreEntry;
  * (aarch64: 6 notes, 648 bytes with the pointer-authentication ones).
  */
 #define C2C_REGSET_MAX 6
-#define C2C_REGSET_BYTES 3328 /* x86_64: 512 (NT_PRFPREG) + 2696 (NT_X86_XSTATE, AVX-512 + PKRU) */
+/* ia32: 108 (NT_PRFPREG) + 512 (NT_PRXFPREG) + 2696 (NT_X86_XSTATE, AVX-512 + PKRU) + 48 (NT_386_TLS) */
+#define C2C_REGSET_BYTES 3364
 
 #define C2C_PSARGS_MAX 80 /* ELF_PRARGSZ, include/linux/elfcore.h */
 #define C2C_SIGINFO_SIZE 128 /* sizeof(siginfo_t) on every Linux architecture (SI_MAX_SIZE) */
@@ -77,6 +78,8 @@ struct c2c_arch {
 	size_t ngreg;	    /* words (longs) of elf_gregset_t, kept as uint64_t in c2c_regs.greg */
 	size_t prstatus_size, prpsinfo_size; /* at most C2C_NOTE_DESC_MAX */
 	uint64_t page_size; /* page size when the auxv has no AT_PAGESZ (c2c_process.page_size) */
+	/* The architecture of its 32-bit (compat) tasks, whose cores are of that machine; or NULL. */
+	const struct c2c_arch *compat;
 
 	/*
 	 * Decode one thread's registers from its CoreEntry into *ret; *compat
@@ -135,5 +138,6 @@ uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type
 extern const struct c2c_arch c2c_arch_x86_64;
 extern const struct c2c_arch c2c_arch_aarch64;
 extern const struct c2c_arch c2c_arch_arm;
+extern const struct c2c_arch c2c_arch_ia32; /* compat tasks of x86_64 (x86_64.c) */
 
 #endif /* C2C_ARCH_H */

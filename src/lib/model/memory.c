@@ -241,7 +241,7 @@ int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_proce
 	struct c2c_image img;
 	struct c2c_loc loc;
 	PbMmEntry *mm;
-	size_t na;
+	size_t na, nw;
 	int r;
 
 	r = c2c_image_load_one(ctx, ck->src, C2C_IMG_MM, p->pid, &pb_mm_entry__descriptor, false, &b,
@@ -274,16 +274,27 @@ int c2c_mm_load(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, struct c2c_proce
 			     mm->n_mm_saved_auxv, C2C_MAX_AUXV_WORDS);
 		goto out;
 	}
-	for (na = 0; na + 1 < mm->n_mm_saved_auxv; na += 2)
-		if (mm->mm_saved_auxv[na] == AT_NULL)
-			break;
-	p->auxv = calloc(na + 2, sizeof(*p->auxv));
+	/*
+	 * A compat task's /proc/pid/auxv holds 32-bit words, which CRIU read
+	 * into u64s: each stored word packs two, the first in the low half
+	 * (doc §2.4).
+	 */
+	nw = p->compat ? 2 * mm->n_mm_saved_auxv : mm->n_mm_saved_auxv;
+	p->auxv = calloc(nw + 2, sizeof(*p->auxv));
 	if (!p->auxv) {
 		r = c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (na)
-		memcpy(p->auxv, mm->mm_saved_auxv, na * sizeof(*p->auxv));
+	for (size_t i = 0; i < nw; i++)
+		p->auxv[i] = !p->compat ? mm->mm_saved_auxv[i] :
+			     i % 2 ? mm->mm_saved_auxv[i / 2] >> 32 :
+				     (uint32_t)mm->mm_saved_auxv[i / 2];
+	for (na = 0; na + 1 < nw; na += 2)
+		if (p->auxv[na] == AT_NULL)
+			break;
+	/* up to AT_NULL, which the kernel's NT_AUXV always ends with */
+	p->auxv[na] = AT_NULL;
+	p->auxv[na + 1] = 0;
 	p->nauxv = na + 2;
 	r = c2c_auxv_page_size(ctx, &loc, p->auxv, p->nauxv,
 			       p->page_size ? p->page_size : PAGE_SIZE_MIN, &p->page_size);

@@ -92,8 +92,6 @@ static int load_process(struct c2c_ctx *ctx, struct c2c_checkpoint *ck, const st
 	p->threads[0].sigpend |= c2c_signals_pending(lc->tc->signals_s);
 	if (!p->threads[0].comm[0])
 		c2c_comm_set(p->threads[0].comm, lc->tc->comm);
-	if (p->compat)
-		goto out;
 	r = c2c_mm_load(ctx, ck, p);
 	if (r < 0)
 		goto out;

@@ -94,6 +94,16 @@ int c2c_thread_decode(struct c2c_ctx *ctx, struct c2c_process *p, struct c2c_thr
 
 	if (!arch)
 		return C2C_E_UNSUPPORTED;
+	r = arch->decode_thread(ctx, loc, ce, t->tid, &t->regs, &compat);
+	if (r < 0)
+		return r;
+	/* mtype is the machine's; a 32-bit task's registers say it is compat */
+	if (compat && arch->compat)
+		arch = arch->compat;
+	else if (compat)
+		return c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
+				"thread %u is a 32-bit task of %s, which is not supported", t->tid,
+				arch->name);
 	if (p->arch && arch != p->arch)
 		return c2c_fail(ctx, loc, C2C_E_INCONSISTENT,
 				"thread %u is %s, but its process %u is %s", t->tid, arch->name,
@@ -101,9 +111,6 @@ int c2c_thread_decode(struct c2c_ctx *ctx, struct c2c_process *p, struct c2c_thr
 	p->arch = arch;
 	if (!p->page_size)
 		p->page_size = arch->page_size; /* until the auxv tells (c2c_mm_load) */
-	r = arch->decode_thread(ctx, loc, ce, t->tid, &t->regs, &compat);
-	if (r < 0)
-		return r;
 	if (compat)
 		p->compat = true;
 	if (ce->thread_core) {

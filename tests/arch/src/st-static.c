@@ -55,6 +55,16 @@ static void __attribute__((noinline)) crash(const uint64_t *v)
 		     "mov r6, #42\n\t"
 		     "str r6, [r5]"
 		     : : "r"(r4), "r"(r5) : "memory", "d12", "d13", "d14", "d15", "r6");
+#elif defined(__i386__)
+	/* xmm4-xmm7 from v (-msse2), two known x87 values (1 and pi) on the FPU stack */
+	asm volatile("movdqu (%0), %%xmm4\n\t"
+		     "movdqu 16(%0), %%xmm5\n\t"
+		     "movdqu 32(%0), %%xmm6\n\t"
+		     "movdqu 48(%0), %%xmm7\n\t"
+		     "fldpi\n\t"
+		     "fld1\n\t"
+		     "movl $42, (%1)"
+		     : : "r"(v), "r"(null_ptr) : "memory", "xmm4", "xmm5", "xmm6", "xmm7");
 #else
 	(void)v;
 	*null_ptr = 42;
