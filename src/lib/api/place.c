@@ -44,8 +44,12 @@ struct place_verb {
 	unsigned int claims; /* pagemaps naming it: its core is used only when exactly one */
 };
 
-/* One unnamed file (and descriptor) per such member: beyond this, spool. */
-#define PLACE_MAX_VERBATIM 256
+/*
+ * Each such member holds two descriptors (its core, the spool) until the
+ * cores are written; beyond this many, spool, so that a batch of -j
+ * conversions stays far below the usual limit of 1024 open files.
+ */
+#define PLACE_MAX_VERBATIM 64
 
 /* "checkpoint/<prefix><u32>.img" or "<prefix><u32>.img": the directory kind, or -1. */
 static int parse_name(const char *name, const char *prefix, uint32_t *id)
