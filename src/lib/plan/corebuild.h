@@ -72,6 +72,10 @@ struct c2c_coreplan {
  *
  * Every offset is a multiple of the process's page size (the kernel's
  * ELF_EXEC_PAGESIZE, p_align): p_offset = p_vaddr mod page size.
+ *
+ * The exception is the verbatim layout (C2C_LAYOUT_VERBATIM_START): when an
+ * archive's pages image came before its mm and pagemap, the core is laid
+ * out around that image's bytes instead (layout() in corebuild.c).
  */
 static inline uint64_t c2c_layout_data_start(uint64_t page_size)
 {
