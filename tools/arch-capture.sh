@@ -8,6 +8,7 @@
 #   gcore.core  gdb's gcore of the same stopped process over qemu's gdb stub
 #               (the reference for the FP/SIMD registers qemu's core lacks),
 #   bin/PROG    the program (-g -O0),
+#   gdb-stub.out gdb's session over the stub, with every thread's registers,
 #   desc.json   the process state described from those (tools/arch-describe.py):
 #               registers per thread, VMAs, memory of each PT_LOAD, auxv,
 #   capture.txt what ran, and the note census of both cores,
@@ -21,7 +22,8 @@
 #
 # Needs (installed by tools/deps.sh capture, which this runs): qemu-user,
 # gdb-multiarch, the ARCH cross compiler and libc, python3, xz-utils.
-# Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm
+# Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm;
+# tools/arch-capture.sh ppc64le
 set -eu
 
 arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
@@ -42,9 +44,18 @@ riscv64) # qemu 7.2 writes no riscv64 core: this stops at "no qemu core" (tests/
 arm) # -marm: the inline asm of the programs uses r7, Thumb's frame pointer
 	cc="arm-linux-gnueabihf-gcc -marm" qemu=qemu-arm cpu=cortex-a15
 	sysroot=/usr/arm-linux-gnueabihf gdbarch=armv7 libcpkg=libc6-armhf-cross ;;
-*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm)" >&2; exit 64 ;;
+ppc64le) # POWER9: FP, VMX and VSX, the register sets CRIU saves (tests/arch/README.md)
+	cc=powerpc64le-linux-gnu-gcc qemu=qemu-ppc64le cpu=power9
+	sysroot=/usr/powerpc64le-linux-gnu gdbarch=powerpc:common64 libcpkg=libc6-ppc64el-cross ;;
+*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm, ppc64le)" >&2; exit 64 ;;
 esac
-[ "$arch" = riscv64 ] || sh "$top/tools/deps.sh" capture
+# Install only what is missing: the cross compilers conflict with gcc-multilib
+# in Debian 12, so a machine may hold one cross compiler but not the others.
+missing_tool=
+for t in "${cc%% *}" "$qemu" gdb-multiarch python3 xz; do
+	command -v "$t" >/dev/null || missing_tool=1
+done
+[ "$arch" = riscv64 ] || [ -z "$missing_tool" ] || sh "$top/tools/deps.sh" capture
 for t in "${cc%% *}" "$qemu" gdb-multiarch python3 xz; do
 	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh capture)" >&2; exit 69; }
 done
@@ -77,6 +88,8 @@ capture() {
 	timeout 300 gdb-multiarch -nx -q -batch -iex 'set debuginfod enabled off' \
 		-ex "set architecture $gdbarch" -ex "set sysroot $sysroot" -ex "file $work/$prog" \
 		-ex "target remote $sock" -ex continue -ex 'info threads' \
+		-ex 'echo @@ thread apply all info all-registers\n' \
+		-ex 'thread apply all info all-registers' -ex 'echo @@ end\n' \
 		-ex 'gcore gcore.core' -ex continue >gdb-stub.log 2>&1 || true
 	wait $qpid || true
 	ref=$(ls qemu_"$prog"_*.core 2>/dev/null | head -n1)
@@ -90,11 +103,16 @@ capture() {
 
 	fx=$work/fx/$arch-$prog
 	mkdir -p "$fx/bin"
-	cp "$work/$prog" "$fx/bin/$prog"
+	# -p: an executable newer than the core makes gdb warn "exec file is newer"
+	cp -p "$work/$prog" "$fx/bin/$prog"
 	mv qemu.core gcore.core "$fx/"
+	# the registers as qemu's stub shows them: on ppc64le the reference for
+	# the vector registers gcore does not save (tests/arch/README.md)
+	cp gdb-stub.log "$fx/gdb-stub.out"
 	python3 "$top/tools/arch-describe.py" --arch "$arch" --core "$fx/qemu.core" \
 		--gcore "$fx/gcore.core" --exe "$work/$prog" --exe-path "$work/$prog" \
-		--sysroot "$sysroot" --core-name qemu.core -o "$fx/desc.json"
+		--sysroot "$sysroot" --stub-log "$fx/gdb-stub.out" --core-name qemu.core \
+		-o "$fx/desc.json"
 	{
 		echo "arch $arch, program $prog, captured $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "qemu: $qemu -cpu $cpu $lflag -g SOCKET $work/$prog (env -i, ulimit -c unlimited)"

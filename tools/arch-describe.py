@@ -7,7 +7,8 @@ Used by tools/arch-capture.sh. Reads
                  (registers of every thread, NT_AUXV, memory of each PT_LOAD),
   * GCORE.core   (optional) gdb's `gcore` of the same stopped process, taken
                  over qemu's gdb stub: the FP/SIMD registers qemu's own core
-                 lacks (NT_FPREGSET),
+                 lacks (NT_FPREGSET); on ppc64le the vector registers come
+                 from gdb's session over the stub (--stub-log),
   * BIN          the program, for two of its globals that the program fills in
                  itself before it dies: `thread_tp` (tid and thread pointer of
                  each thread) and `maps_snapshot` (its /proc/self/maps), which
@@ -18,7 +19,7 @@ threads with registers, VMAs with permissions and backing files, the memory
 of each PT_LOAD as page runs pointing into REF.core, and the auxv.
 
   arch-describe.py --arch aarch64 --core REF.core [--gcore G.core] --exe BIN
-                   [--sysroot DIR] [--core-name NAME] [-o OUT.json]
+                   [--sysroot DIR] [--stub-log gdb-stub.out] [--core-name NAME] [-o OUT.json]
 
 Python 3 standard library only; all numbers come from the files, none are typed in.
 """
@@ -27,20 +28,23 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 
 NT_PRSTATUS, NT_FPREGSET, NT_PRPSINFO, NT_AUXV = 1, 2, 3, 6
 NT_SIGINFO, NT_FILE = 0x53494749, 0x46494C45
 NT_ARM_VFP, NT_ARM_TLS, NT_ARM_SVE = 0x400, 0x401, 0x405
+NT_PPC_VMX, NT_PPC_VSX = 0x100, 0x102          # include/uapi/linux/elf.h
 NOTE_NAMES = {1: 'NT_PRSTATUS', 2: 'NT_FPREGSET', 3: 'NT_PRPSINFO', 6: 'NT_AUXV',
               NT_SIGINFO: 'NT_SIGINFO', NT_FILE: 'NT_FILE', NT_ARM_VFP: 'NT_ARM_VFP',
               NT_ARM_TLS: 'NT_ARM_TLS', 0x402: 'NT_ARM_HW_BREAK', 0x403: 'NT_ARM_HW_WATCH',
               0x404: 'NT_ARM_SYSTEM_CALL', NT_ARM_SVE: 'NT_ARM_SVE',
               0x406: 'NT_ARM_PAC_MASK', 0x409: 'NT_ARM_TAGGED_ADDR_CTRL',
-              0xff000000: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE'}
+              0xff000000: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE',
+              NT_PPC_VMX: 'NT_PPC_VMX', NT_PPC_VSX: 'NT_PPC_VSX'}
 
-EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64'}
+EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64', 21: 'ppc64le'}
 
 # Per architecture: offset of pr_pid and pr_reg in struct elf_prstatus, the
 # register names of pr_reg in order, and the word size. From the kernel's
@@ -56,6 +60,12 @@ ARCHES = {
     'arm': {'pid_off': 24, 'reg_off': 72, 'word': 4,
             'regs': ['r%d' % i for i in range(11)] + ['fp', 'ip', 'sp', 'lr', 'pc', 'cpsr',
                                                        'orig_r0']},
+    # struct pt_regs (arch/powerpc/include/uapi/asm/ptrace.h): the 44 words
+    # PT_REGS_COUNT of ELF_NGREG 48; gpr_get zeroes the last 4
+    'ppc64le': {'pid_off': 32, 'reg_off': 112, 'word': 8,
+                'regs': ['r%d' % i for i in range(32)] +
+                        ['nip', 'msr', 'orig_gpr3', 'ctr', 'link', 'xer', 'ccr', 'softe',
+                         'trap', 'dar', 'dsisr', 'result']},
 }
 
 
@@ -187,6 +197,47 @@ def fp_by_tid(gcore, arch):
             out[tid] = {'d': ['0x%x' % v for v in struct.unpack_from('<32Q', desc, 0)],
                         'fpscr': '0x%x' % struct.unpack_from('<I', desc, 256)[0],
                         'note': 'NT_ARM_VFP', 'size': len(desc)}
+        elif tid is not None and arch == 'ppc64le' and typ == NT_FPREGSET:
+            # elf_fpregset_t: fpr0..fpr31, fpscr (ELF_NFPREG 33 doubles)
+            out[tid] = {'fpr': ['0x%x' % v for v in struct.unpack_from('<33Q', desc, 0)],
+                        'note': 'NT_FPREGSET', 'size': len(desc)}
+    return out
+
+
+def stub_vector_regs(path):
+    """ppc64le: Altivec and VSX registers per tid, from the session of gdb over
+    qemu's stub (gdb-stub.out: `thread apply all info all-registers` between
+    "@@" markers), since gdb 13's gcore writes no NT_PPC_VMX/NT_PPC_VSX for
+    qemu's target description. vr as 16 little-endian bytes (memory order of a
+    vector128), vsx = doubleword 1 of VSR0-31 (the low 64 bits of gdb's
+    uint128; doubleword 0 is the FPR)."""
+    out, tid, inside = {}, None, False
+    with open(path) as f:
+        for line in f:
+            if line.startswith('@@ '):
+                inside = line.startswith('@@ thread apply all info all-registers')
+                continue
+            if not inside:
+                continue
+            m = re.match(r'^Thread \d+ \(Thread \d+\.(\d+) ', line)
+            if m:
+                tid = int(m.group(1))
+                out[tid] = {'vr': [None] * 32, 'vsx': [None] * 32}
+                continue
+            m = re.match(r'^(vr|vs)(\d+)\s+\{.*?uint128 = (0x[0-9a-f]+)', line)
+            if m and tid is not None:
+                n, v = int(m.group(2)), int(m.group(3), 16)
+                if m.group(1) == 'vr':
+                    out[tid]['vr'][n] = v.to_bytes(16, 'little').hex()
+                elif n < 32:
+                    out[tid]['vsx'][n] = '0x%x' % (v & (1 << 64) - 1)
+                continue
+            m = re.match(r'^(vscr|vrsave)\s+(0x[0-9a-f]+)', line)
+            if m and tid is not None:
+                out[tid][m.group(1)] = m.group(2)
+    for tid, v in out.items():
+        if None in v['vr'] or None in v['vsx'] or 'vscr' not in v or 'vrsave' not in v:
+            raise SystemExit('%s: thread %d: incomplete vector registers' % (path, tid))
     return out
 
 
@@ -270,6 +321,8 @@ def main(argv):
     ap.add_argument('--exe-path', help='path the process saw for its executable '
                     '(default: from its /proc/self/maps)')
     ap.add_argument('--sysroot', default='')
+    ap.add_argument('--stub-log', help='ppc64le: gdb-stub.out, the vector registers '
+                    'over qemu\'s stub')
     ap.add_argument('--core-name', help='name of the core in the fixture (default: basename)')
     ap.add_argument('-o', '--output')
     a = ap.parse_args(argv)
@@ -310,6 +363,11 @@ def main(argv):
             t['tls'] = '0x%x' % rec[t['tid']]
         if t['tid'] in fps:
             t['fp'] = fps[t['tid']]
+    if a.arch == 'ppc64le' and a.stub_log:
+        vec = stub_vector_regs(a.stub_log)
+        for t in threads:
+            if t['tid'] in vec and 'fp' in t:
+                t['fp'].update(vec[t['tid']])
 
     psinfo = next((d for n, t, d in core.notes() if t == NT_PRPSINFO), b'')
     comm = ''
