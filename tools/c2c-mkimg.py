@@ -210,6 +210,7 @@ SCHEMA = {
         (3, 'tc', 'task_core_entry', 'opt'), (4, 'ids', 'task_kobj_ids_entry', 'opt'),
         (5, 'thread_core', 'thread_core_entry', 'opt'), (6, 'ti_arm', 'thread_info_arm', 'opt'),
         (8, 'ti_aarch64', 'thread_info_aarch64', 'opt'),
+        (9, 'ti_ppc64', 'thread_info_ppc64', 'opt'),
         (12, 'ti_loongarch64', 'thread_info_loongarch64', 'opt'),
         (13, 'ti_riscv64', 'thread_info_riscv64', 'opt')],
     # §2.2.1
@@ -267,6 +268,18 @@ SCHEMA = {
         (1, 'vfp_regs', 'uint64', 'rep'), (2, 'fpscr', 'uint32', 'req'),
         (3, 'fpexc', 'uint32', 'req'), (4, 'fpinst', 'uint32', 'req'),
         (5, 'fpinst2', 'uint32', 'req')],
+    # §2.2.4, CRIU images/core-ppc64.proto
+    'thread_info_ppc64': [
+        (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'gpregs', 'user_ppc64_regs_entry', 'req'),
+        (3, 'fpstate', 'user_ppc64_fpstate_entry', 'opt'),
+        (4, 'vrstate', 'user_ppc64_vrstate_entry', 'opt'),
+        (5, 'vsxstate', 'user_ppc64_vsxstate_entry', 'opt')],
+    'user_ppc64_regs_entry': [(1, 'gpr', 'uint64', 'rep')] + [
+        (i + 2, n, 'uint64', 'req') for i, n in enumerate(
+            ['nip', 'msr', 'orig_gpr3', 'ctr', 'link', 'xer', 'ccr', 'trap'])],
+    'user_ppc64_fpstate_entry': [(1, 'fpregs', 'uint64', 'rep')],
+    'user_ppc64_vrstate_entry': [(1, 'vrregs', 'uint64', 'rep'), (2, 'vrsave', 'uint32', 'req')],
+    'user_ppc64_vsxstate_entry': [(1, 'vsxregs', 'uint64', 'rep')],
     'thread_info_riscv64': [
         (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'tls', 'uint64', 'req'),
         (3, 'gpregs', 'user_riscv64_regs_entry', 'req'),
@@ -1381,9 +1394,9 @@ class Generator:
         proc.zombie = proc.state == 2
         proc.comm = p.get('comm', 'c2c-%d' % proc.pid)
         proc.arch = p.get('arch', 'x86_64')
-        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm'):
-            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64 and arm can be generated'
-                             % where)
+        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm', 'ppc64le'):
+            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64, arm and ppc64le can be '
+                             'generated' % where)
         proc.uid = parse_int(p.get('uid', 0), where)
         proc.gid = parse_int(p.get('gid', 0), where)
         threads = p.get('threads', [{'tid': proc.pid}])
@@ -1769,6 +1782,9 @@ class Generator:
                               'fpinst': parse_int(fps.get('fpinst', 0)),
                               'fpinst2': parse_int(fps.get('fpinst2', 0))}}
             return 'ti_arm', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 'ppc64le':
+            return 'ti_ppc64', deep_merge(self.ppc64_thread_info(t, ip, sp, where),
+                                          t.get('thread_info'))
         if proc.arch == 'riscv64':
             # §2.2.4: gpregs in user_regs_struct order, fpsimd = the D extension state
             names = [f[1] for f in SCHEMA['user_riscv64_regs_entry']]
@@ -1808,6 +1824,50 @@ class Generator:
               'fpregs': self.build_fpregs(t, where), 'tls': tls}
         return 'thread_info', deep_merge(ti, t.get('thread_info'))
 
+    def ppc64_thread_info(self, t, ip, sp, where):
+        """§2.2.4 thread_info_ppc64 as CRIU 4.x writes it (criu/arch/ppc64/crtools.c):
+        gpregs from pt_regs (r0-r31, nip, msr, orig_gpr3, ctr, link, xer, ccr, trap),
+        fpstate = fpr0-31 + fpscr, vrstate = vr0-31 and VSCR as the two 64-bit words
+        of each vector128 in memory order + vrsave, vsxstate = doubleword 1 of
+        VSR0-31; CRIU sets MSR_VEC / MSR_VSX in the saved msr when it saved those."""
+        names = [f[1] for f in SCHEMA['user_ppc64_regs_entry']][1:]
+        regs = {'gpr': [0] * 32}
+        regs.update({n: 0 for n in names})
+        regs['gpr'][1] = sp
+        regs['nip'] = ip
+        for k, v in t.get('regs', {}).items():
+            if k.startswith('r') and k[1:].isdigit() and int(k[1:]) < 32:
+                regs['gpr'][int(k[1:])] = parse_int(v, where)
+            elif k in regs:
+                regs[k] = parse_int(v, where)
+            elif k not in ('softe', 'dar', 'dsisr', 'result'):     # pt_regs words CRIU drops
+                raise MkimgError('%s.regs: unknown ppc64 register %r' % (where, k))
+        fps = t.get('fpsimd', {})
+        check_keys(fps, ('fpr', 'vr', 'vscr', 'vrsave', 'vsx'), where + '.fpsimd')
+        ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)), 'gpregs': regs}
+        if 'fpr' in fps:
+            fpr = [parse_int(x) for x in fps['fpr']]
+            if len(fpr) != 33:
+                raise MkimgError('%s.fpsimd.fpr: %d values, not 33 (fpr0-31, fpscr)'
+                                 % (where, len(fpr)))
+            ti['fpstate'] = {'fpregs': fpr}
+        if 'vr' in fps:
+            if len(fps['vr']) != 32:
+                raise MkimgError('%s.fpsimd.vr: %d values, not 32' % (where, len(fps['vr'])))
+            words = []
+            for v in fps['vr'] + [int(parse_int(fps.get('vscr', 0))).to_bytes(16, 'little').hex()]:
+                b = hex_bytes(v, 16, where)
+                words += [int.from_bytes(b[:8], 'little'), int.from_bytes(b[8:], 'little')]
+            ti['vrstate'] = {'vrregs': words, 'vrsave': parse_int(fps.get('vrsave', 0))}
+            regs['msr'] |= 1 << 25                                   # MSR_VEC
+        if 'vsx' in fps:
+            vsx = [parse_int(x) for x in fps['vsx']]
+            if len(vsx) != 32:
+                raise MkimgError('%s.fpsimd.vsx: %d values, not 32' % (where, len(vsx)))
+            ti['vsxstate'] = {'vsxregs': vsx}
+            regs['msr'] |= 1 << 23                                   # MSR_VSX
+        return ti
+
     def build_tc(self, proc):
         p = proc.spec
         tc = {'task_state': proc.state, 'exit_code': parse_int(p.get('exit_code', 0)),
@@ -1831,8 +1891,8 @@ class Generator:
     def build_core(self, proc, t, tidx, where):
         if 'core_raw' in t:
             return t['core_raw']
-        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM'}.get(proc.arch,
-                                                                                  'X86_64')
+        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM',
+                 'ppc64le': 'PPC64'}.get(proc.arch, 'X86_64')
         leader = parse_int(t['tid']) == proc.pid
         core = {'mtype': mtype}
         if proc.zombie:                 # mtype + tc only (§2.2)
@@ -2313,7 +2373,8 @@ def spec_from_images(d):
 
 # CRIU's AT_VECTOR_SIZE in host words per architecture (§2.4 mm_saved_auxv):
 # get_task_auxv() read()s at most this many words of /proc/pid/auxv.
-AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40}
+AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40,
+                   'ppc64le': 54}    # criu/arch/ppc64/include/asm/types.h: 2 * (6 + 20 + 1)
 DESC_FORMAT = 'c2c-arch-desc 1'
 
 
@@ -2328,9 +2389,9 @@ def spec_from_desc(desc, desc_dir):
     if desc.get('format') != DESC_FORMAT:
         raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
     arch = desc['arch']
-    if arch not in ('aarch64', 'riscv64', 'arm'):
-        raise MkimgError('description: arch %s: only aarch64, riscv64 and arm descriptions '
-                         'can be generated' % arch)
+    if arch not in ('aarch64', 'riscv64', 'arm', 'ppc64le'):
+        raise MkimgError('description: arch %s: only aarch64, riscv64, arm and ppc64le '
+                         'descriptions can be generated' % arch)
     ps = parse_int(desc['page_size'])
     core = os.path.join(desc_dir, desc['core'])
     if not os.path.isfile(core):
@@ -2364,6 +2425,8 @@ def spec_from_desc(desc, desc_dir):
             th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
         elif fp and arch == 'arm':
             th['fpsimd'] = {'d': fp['d'], 'fpscr': fp['fpscr']}
+        elif fp and arch == 'ppc64le':
+            th['fpsimd'] = {k: fp[k] for k in ('fpr', 'vr', 'vscr', 'vrsave', 'vsx') if k in fp}
         threads.append(th)
     auxv = desc['auxv'][:AT_VECTOR_WORDS[arch]]
     proc = {'pid': desc['pid'], 'comm': desc['comm'][:15], 'arch': arch, 'exe': desc['exe'],
