@@ -6,6 +6,7 @@
  * checked against BFD's elf_x86_64_grok_prstatus/psinfo (elf-core-format
  * §1.5, §2) and, for aarch64 (392 and 136 bytes), against
  * include/linux/elfcore.h with arch/arm64/include/asm/elf.h (ELF_NGREG 34).
+ * ppc64 (504 and 136) against arch/powerpc/include/uapi/asm/elf.h (ELF_NGREG 48).
  * For ILP32 (arm: 148 and 124 bytes) against BFD's elf32_arm_nabi_grok_prstatus
  * and _psinfo (pr_pid at 24, pr_reg at 72; pr_fname at 28, pr_psargs at 44).
  */
@@ -49,6 +50,7 @@ static const struct c2c_arch *const arches[] = {
 	&c2c_arch_x86_64,
 	&c2c_arch_aarch64,
 	&c2c_arch_arm,
+	&c2c_arch_ppc64,
 };
 
 /* Names of CoreEntry.mtype values (core.proto enum march; doc §3.2). */
@@ -68,7 +70,7 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 			return arches[i];
 	c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
 		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1), "
-		 "arm (2) and aarch64 (3) are",
+		 "arm (2), aarch64 (3) and ppc64 (4) are",
 		 mtype_name(mtype), mtype);
 	return NULL;
 }

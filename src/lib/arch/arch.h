@@ -22,8 +22,8 @@
 
 struct PbCoreEntry;
 
-/* Words of elf_gregset_t the largest supported architecture has (aarch64: 34). */
-#define C2C_GREG_MAX 34
+/* Words of elf_gregset_t the largest supported architecture has (ppc64: 48). */
+#define C2C_GREG_MAX 48
 /*
  * Register-set notes a thread can have after NT_PRSTATUS, and their bytes
  * (aarch64: 6 notes, 648 bytes with the pointer-authentication ones).
@@ -135,5 +135,6 @@ uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type
 extern const struct c2c_arch c2c_arch_x86_64;
 extern const struct c2c_arch c2c_arch_aarch64;
 extern const struct c2c_arch c2c_arch_arm;
+extern const struct c2c_arch c2c_arch_ppc64;
 
 #endif /* C2C_ARCH_H */
