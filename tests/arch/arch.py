@@ -137,8 +137,9 @@ class Fixture:
         self.exe = os.path.join(self.dir, 'bin', bins[0])
         with open(self.exe, 'rb') as f:
             head = f.read(64 * 1024)
-        # a dynamically linked program names its interpreter (PT_INTERP)
-        self.dynamic = b'/ld-linux' in head
+        # a dynamically linked program names its interpreter (PT_INTERP):
+        # ld-linux-*.so on arm and aarch64, ld64.so.1 on s390x, ld64.so.2 on ppc64le
+        self.dynamic = b'/ld-linux' in head or b'/ld64.so.' in head
         self.tls = {t['tid']: int(t['tls'], 0) for t in self.desc['threads'] if 'tls' in t}
         self.stub = stub_registers(os.path.join(self.dir, 'gdb-stub.out'))
 
