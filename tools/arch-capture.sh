@@ -23,7 +23,7 @@
 # Needs (installed by tools/deps.sh capture, which this runs): qemu-user,
 # gdb-multiarch, the ARCH cross compiler and libc, python3, xz-utils.
 # Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm;
-# tools/arch-capture.sh ppc64le
+# tools/arch-capture.sh ppc64le; tools/arch-capture.sh s390x
 set -eu
 
 arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
@@ -47,7 +47,10 @@ arm) # -marm: the inline asm of the programs uses r7, Thumb's frame pointer
 ppc64le) # POWER9: FP, VMX and VSX, the register sets CRIU saves (tests/arch/README.md)
 	cc=powerpc64le-linux-gnu-gcc qemu=qemu-ppc64le cpu=power9
 	sysroot=/usr/powerpc64le-linux-gnu gdbarch=powerpc:common64 libcpkg=libc6-ppc64el-cross ;;
-*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm, ppc64le)" >&2; exit 64 ;;
+s390x) # big endian; -cpu max has the vector facility (gcore saves v0-v31)
+	cc=s390x-linux-gnu-gcc qemu=qemu-s390x cpu=max
+	sysroot=/usr/s390x-linux-gnu gdbarch=s390:64-bit libcpkg=libc6-s390x-cross ;;
+*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm, ppc64le, s390x)" >&2; exit 64 ;;
 esac
 # Install only what is missing: the cross compilers conflict with gcc-multilib
 # in Debian 12, so a machine may hold one cross compiler but not the others.
@@ -121,7 +124,7 @@ capture() {
 		echo "--- qemu.core notes (readelf -nW)"
 		readelf -nW "$fx/qemu.core" | grep -E '^  [A-Z]' || true
 		echo "--- gcore.core notes (readelf -nW)"
-		readelf -nW "$fx/gcore.core" | grep -E '^  [A-Z]' | grep -v 'description data' || true
+		readelf -nW "$fx/gcore.core" | grep -E '^  [A-Z]' | sed 's/\s*description data:.*//' || true
 		echo "--- gdb over the stub"
 		cat gdb-stub.log
 	} >"$fx/capture.txt"

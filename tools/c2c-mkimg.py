@@ -211,6 +211,7 @@ SCHEMA = {
         (5, 'thread_core', 'thread_core_entry', 'opt'), (6, 'ti_arm', 'thread_info_arm', 'opt'),
         (8, 'ti_aarch64', 'thread_info_aarch64', 'opt'),
         (9, 'ti_ppc64', 'thread_info_ppc64', 'opt'),
+        (10, 'ti_s390', 'thread_info_s390', 'opt'),
         (12, 'ti_loongarch64', 'thread_info_loongarch64', 'opt'),
         (13, 'ti_riscv64', 'thread_info_riscv64', 'opt')],
     # §2.2.1
@@ -280,6 +281,19 @@ SCHEMA = {
     'user_ppc64_fpstate_entry': [(1, 'fpregs', 'uint64', 'rep')],
     'user_ppc64_vrstate_entry': [(1, 'vrregs', 'uint64', 'rep'), (2, 'vrsave', 'uint32', 'req')],
     'user_ppc64_vsxstate_entry': [(1, 'vsxregs', 'uint64', 'rep')],
+    # §2.2.4, CRIU images/core-s390.proto
+    'thread_info_s390': [
+        (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'gpregs', 'user_s390_regs_entry', 'req'),
+        (3, 'fpregs', 'user_s390_fpregs_entry', 'req'),
+        (4, 'vxrs_low', 'user_s390_vxrs_low_entry', 'opt'),
+        (5, 'vxrs_high', 'user_s390_vxrs_high_entry', 'opt')],
+    'user_s390_vxrs_low_entry': [(1, 'regs', 'uint64', 'rep')],
+    'user_s390_vxrs_high_entry': [(1, 'regs', 'uint64', 'rep')],
+    'user_s390_regs_entry': [
+        (1, 'psw_mask', 'uint64', 'req'), (2, 'psw_addr', 'uint64', 'req'),
+        (3, 'gprs', 'uint64', 'rep'), (4, 'acrs', 'uint32', 'rep'),
+        (5, 'orig_gpr2', 'uint64', 'req'), (6, 'system_call', 'uint32', 'req')],
+    'user_s390_fpregs_entry': [(1, 'fpc', 'uint32', 'req'), (2, 'fprs', 'uint64', 'rep')],
     'thread_info_riscv64': [
         (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'tls', 'uint64', 'req'),
         (3, 'gpregs', 'user_riscv64_regs_entry', 'req'),
@@ -1394,9 +1408,9 @@ class Generator:
         proc.zombie = proc.state == 2
         proc.comm = p.get('comm', 'c2c-%d' % proc.pid)
         proc.arch = p.get('arch', 'x86_64')
-        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm', 'ppc64le'):
-            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64, arm and ppc64le can be '
-                             'generated' % where)
+        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm', 'ppc64le', 's390x'):
+            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64, arm, ppc64le and s390x '
+                             'can be generated' % where)
         proc.uid = parse_int(p.get('uid', 0), where)
         proc.gid = parse_int(p.get('gid', 0), where)
         threads = p.get('threads', [{'tid': proc.pid}])
@@ -1782,6 +1796,9 @@ class Generator:
                               'fpinst': parse_int(fps.get('fpinst', 0)),
                               'fpinst2': parse_int(fps.get('fpinst2', 0))}}
             return 'ti_arm', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 's390x':
+            return 'ti_s390', deep_merge(self.s390_thread_info(t, ip, sp, where),
+                                         t.get('thread_info'))
         if proc.arch == 'ppc64le':
             return 'ti_ppc64', deep_merge(self.ppc64_thread_info(t, ip, sp, where),
                                           t.get('thread_info'))
@@ -1823,6 +1840,39 @@ class Generator:
         ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)), 'gpregs': regs,
               'fpregs': self.build_fpregs(t, where), 'tls': tls}
         return 'thread_info', deep_merge(ti, t.get('thread_info'))
+
+    def s390_thread_info(self, t, ip, sp, where):
+        """§2.2.4 thread_info_s390 as CRIU 4.x writes it (criu/arch/s390/crtools.c):
+        gpregs = s390_regs (psw, gprs, acrs, orig_gpr2) and the system call number,
+        fpregs = fpc, f0-f15. Registers come as pr_reg words (desc.json: a0-a15 are
+        the access registers); system_call is not in a core, 0 unless given."""
+        regs = {'psw_mask': 0x0705000180000000, 'psw_addr': ip, 'gprs': [0] * 16,
+                'acrs': [0] * 16, 'orig_gpr2': 0, 'system_call': 0}
+        regs['gprs'][15] = sp
+        for k, v in t.get('regs', {}).items():
+            if k in ('pswm', 'pswa'):
+                regs['psw_mask' if k == 'pswm' else 'psw_addr'] = parse_int(v, where)
+            elif k[0] in 'ra' and k[1:].isdigit() and int(k[1:]) < 16:
+                regs['gprs' if k[0] == 'r' else 'acrs'][int(k[1:])] = parse_int(v, where)
+            elif k in regs:
+                regs[k] = parse_int(v, where)
+            else:
+                raise MkimgError('%s.regs: unknown s390x register %r' % (where, k))
+        fps = t.get('fpsimd', {})
+        check_keys(fps, ('fpc', 'f', 'vxrs_low', 'vxrs_high'), where + '.fpsimd')
+        f = [parse_int(x) for x in fps.get('f', [0] * 16)]
+        if len(f) != 16:
+            raise MkimgError('%s.fpsimd.f: %d values, s390x has 16' % (where, len(f)))
+        ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)), 'gpregs': regs,
+              'fpregs': {'fpc': parse_int(fps.get('fpc', 0)), 'fprs': f}}
+        # vxrs_low: doubleword 1 of v0-v15; vxrs_high: v16-v31, regs[2n] the high half
+        for k, n in (('vxrs_low', 16), ('vxrs_high', 32)):
+            if k in fps:
+                w = [parse_int(x) for x in fps[k]]
+                if len(w) != n:
+                    raise MkimgError('%s.fpsimd.%s: %d values, not %d' % (where, k, len(w), n))
+                ti[k] = {'regs': w}
+        return ti
 
     def ppc64_thread_info(self, t, ip, sp, where):
         """§2.2.4 thread_info_ppc64 as CRIU 4.x writes it (criu/arch/ppc64/crtools.c):
@@ -1892,7 +1942,7 @@ class Generator:
         if 'core_raw' in t:
             return t['core_raw']
         mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM',
-                 'ppc64le': 'PPC64'}.get(proc.arch, 'X86_64')
+                 'ppc64le': 'PPC64', 's390x': 'S390'}.get(proc.arch, 'X86_64')
         leader = parse_int(t['tid']) == proc.pid
         core = {'mtype': mtype}
         if proc.zombie:                 # mtype + tc only (§2.2)
@@ -2374,7 +2424,8 @@ def spec_from_images(d):
 # CRIU's AT_VECTOR_SIZE in host words per architecture (§2.4 mm_saved_auxv):
 # get_task_auxv() read()s at most this many words of /proc/pid/auxv.
 AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40,
-                   'ppc64le': 54}    # criu/arch/ppc64/include/asm/types.h: 2 * (6 + 20 + 1)
+                   'ppc64le': 54,    # criu/arch/ppc64/include/asm/types.h: 2 * (6 + 20 + 1)
+                   's390x': 44}      # criu/arch/s390/include/asm/types.h: 2 * (1 + 20 + 1)
 DESC_FORMAT = 'c2c-arch-desc 1'
 
 
@@ -2389,9 +2440,9 @@ def spec_from_desc(desc, desc_dir):
     if desc.get('format') != DESC_FORMAT:
         raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
     arch = desc['arch']
-    if arch not in ('aarch64', 'riscv64', 'arm', 'ppc64le'):
-        raise MkimgError('description: arch %s: only aarch64, riscv64, arm and ppc64le '
-                         'descriptions can be generated' % arch)
+    if arch not in ('aarch64', 'riscv64', 'arm', 'ppc64le', 's390x'):
+        raise MkimgError('description: arch %s: only aarch64, riscv64, arm, ppc64le and '
+                         's390x descriptions can be generated' % arch)
     ps = parse_int(desc['page_size'])
     core = os.path.join(desc_dir, desc['core'])
     if not os.path.isfile(core):
@@ -2425,6 +2476,8 @@ def spec_from_desc(desc, desc_dir):
             th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
         elif fp and arch == 'arm':
             th['fpsimd'] = {'d': fp['d'], 'fpscr': fp['fpscr']}
+        elif fp and arch == 's390x':
+            th['fpsimd'] = {k: fp[k] for k in ('fpc', 'f', 'vxrs_low', 'vxrs_high') if k in fp}
         elif fp and arch == 'ppc64le':
             th['fpsimd'] = {k: fp[k] for k in ('fpr', 'vr', 'vscr', 'vrsave', 'vsx') if k in fp}
         threads.append(th)

@@ -14,15 +14,16 @@ libarchive-dev libjansson-dev libpcre2-dev libdw-dev libcmocka-dev xz-utils"
 # the docker-archive layers of tests/oci.
 test_pkgs="gdb elfutils binutils libc6-dbg python3 python3-yaml clang strace lldb zstd"
 # Cross-architecture tests (tests/arch, label arch): gdb-multiarch reads the
-# aarch64, arm and ppc64le cores, with the cross libcs as sysroots (/usr/aarch64-linux-gnu,
-# /usr/arm-linux-gnueabihf, /usr/powerpc64le-linux-gnu) for the shared libraries of the dynamic programs;
+# aarch64, arm, ppc64le and s390x cores, with the cross libcs as sysroots
+# (/usr/aarch64-linux-gnu, /usr/arm-linux-gnueabihf, /usr/powerpc64le-linux-gnu,
+# /usr/s390x-linux-gnu) for the shared libraries of the dynamic programs;
 # eu-stack (elfutils) is the second client; crit (package criu) cross-checks the
 # images tools/c2c-mkimg.py generates; qemu-user runs the programs.
-arch_pkgs="gdb-multiarch qemu-user libc6-arm64-cross libc6-armhf-cross libc6-ppc64el-cross criu
-xz-utils python3 elfutils"
+arch_pkgs="gdb-multiarch qemu-user libc6-arm64-cross libc6-armhf-cross libc6-ppc64el-cross
+libc6-s390x-cross criu xz-utils python3 elfutils"
 # Regenerating the fixtures (tools/arch-capture.sh) also needs the cross compilers.
 capture_pkgs="$arch_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf
-crossbuild-essential-ppc64el"
+crossbuild-essential-ppc64el crossbuild-essential-s390x"
 
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;

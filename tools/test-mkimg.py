@@ -464,7 +464,7 @@ def _crit(path):
 def arch_desc(desc_path, imgdir):
     """Decode the images generated from DESC with crit (Debian's CRIU, an
     independent decoder) and check them against the description: mtype and
-    thread_info_aarch64 / thread_info_arm / thread_info_ppc64 of every thread, pstree, the VMAs, the saved auxv (as
+    thread_info_aarch64 / _arm / _ppc64 / _s390 of every thread, pstree, the VMAs, the saved auxv (as
     CRIU truncates it) and every described page, read from pages-N.img by the
     crit-decoded pagemap and compared with the bytes of the description's core."""
     desc = json.load(open(desc_path))
@@ -479,7 +479,8 @@ def arch_desc(desc_path, imgdir):
     arch = desc['arch']
     for t in desc['threads']:
         c = _crit(os.path.join(imgdir, 'core-%d.img' % t['tid']))[0]
-        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM', 'ppc64le': 'PPC64'}[arch],
+        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM', 'ppc64le': 'PPC64',
+                              's390x': 'S390'}[arch],
                'core-%d: mtype %r',
                t['tid'], c['mtype'])
         expect('thread_info' not in c, 'core-%d: has an x86 thread_info', t['tid'])
@@ -503,6 +504,25 @@ def arch_desc(desc_path, imgdir):
                        t['tid'], i)
             for k in ('fpsr', 'fpcr'):
                 expect(_num(fp[k]) == int(fpd.get(k, '0'), 0), 'core-%d: %s', t['tid'], k)
+        elif arch == 's390x':
+            ti = c['ti_s390']
+            g = ti['gpregs']
+            expect(_num(g['psw_mask']) == int(t['regs']['pswm'], 0), 'core-%d: psw mask', t['tid'])
+            expect(_num(g['psw_addr']) == int(t['regs']['pswa'], 0), 'core-%d: psw addr', t['tid'])
+            expect([_num(x) for x in g['gprs']] == [int(t['regs']['r%d' % i], 0) for i in range(16)],
+                   'core-%d: r0-r15', t['tid'])
+            expect([_num(x) for x in g['acrs']] == [int(t['regs']['a%d' % i], 0) for i in range(16)],
+                   'core-%d: a0-a15', t['tid'])
+            expect(_num(g['orig_gpr2']) == int(t['regs']['orig_gpr2'], 0), 'core-%d: orig_gpr2',
+                   t['tid'])
+            fp = ti['fpregs']
+            expect(_num(fp['fpc']) == int(fpd.get('fpc', '0'), 0), 'core-%d: fpc', t['tid'])
+            expect([_num(x) for x in fp['fprs']] == [int(x, 0) for x in fpd.get('f', ['0'] * 16)],
+                   'core-%d: f0-f15', t['tid'])
+            for k in ('vxrs_low', 'vxrs_high'):
+                if k in fpd:
+                    expect([_num(x) for x in ti[k]['regs']] == [int(x, 0) for x in fpd[k]],
+                           'core-%d: %s', t['tid'], k)
         elif arch == 'ppc64le':
             ti = c['ti_ppc64']
             g = ti['gpregs']
@@ -541,7 +561,7 @@ def arch_desc(desc_path, imgdir):
                    t['tid'])
             expect(_num(fp['fpscr']) == int(fpd.get('fpscr', '0'), 0), 'core-%d: fpscr',
                    t['tid'])
-        if arch != 'ppc64le':       # ppc64's thread pointer is r13, CRIU has no tls field
+        if arch not in ('ppc64le', 's390x'):    # thread pointer: r13, a0:a1; no tls field
             expect(_num(ti['tls']) == int(t.get('tls', '0'), 0), 'core-%d: tls %r', t['tid'],
                    ti['tls'])
         expect(('tc' in c) == (t['tid'] == pid), 'core-%d: tc only in the leader', t['tid'])

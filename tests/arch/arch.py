@@ -56,7 +56,8 @@ WORK_MARK = '.arch-work'
 ARCH = {'aarch64': ('aarch64', '/usr/aarch64-linux-gnu'),
         'riscv64': ('riscv:rv64', '/usr/riscv64-linux-gnu'),
         'arm': ('armv7', '/usr/arm-linux-gnueabihf'),
-        'ppc64le': ('powerpc:common64', '/usr/powerpc64le-linux-gnu')}
+        'ppc64le': ('powerpc:common64', '/usr/powerpc64le-linux-gnu'),
+        's390x': ('s390:64-bit', '/usr/s390x-linux-gnu')}
 
 
 class Fail(Exception):
@@ -171,8 +172,9 @@ def stub_registers(path):
 
 
 def thread_pc(t):
-    """A described thread's pc (ppc64le's pt_regs calls it nip)."""
-    return int(t['regs']['pc'] if 'pc' in t['regs'] else t['regs']['nip'], 16)
+    """A described thread's pc (ppc64le's pt_regs calls it nip, s390x's psw pswa)."""
+    r = t['regs']
+    return int(next(r[k] for k in ('pc', 'nip', 'pswa') if k in r), 16)
 
 
 def make_images(fx, work):
@@ -367,21 +369,22 @@ def gcore_without_tdesc(fx, work):
     with open(fx.gcore, 'rb') as f:
         data = bytearray(f.read())
     cls64 = data[4] == 2
-    phoff = struct.unpack_from('<Q' if cls64 else '<I', data, 32 if cls64 else 28)[0]
-    phnum = struct.unpack_from('<H', data, 56 if cls64 else 44)[0]
+    bo = '<' if data[5] == 1 else '>'        # EI_DATA: s390x cores are big endian
+    phoff = struct.unpack_from(bo + 'Q' if cls64 else bo + 'I', data, 32 if cls64 else 28)[0]
+    phnum = struct.unpack_from(bo + 'H', data, 56 if cls64 else 44)[0]
     for i in range(phnum):
         o = phoff + i * (56 if cls64 else 32)
-        if struct.unpack_from('<I', data, o)[0] != 4:
+        if struct.unpack_from(bo + 'I', data, o)[0] != 4:
             continue
         if cls64:
-            off, size = struct.unpack_from('<Q', data, o + 8)[0], struct.unpack_from('<Q', data, o + 32)[0]
+            off, size = struct.unpack_from(bo + 'Q', data, o + 8)[0], struct.unpack_from(bo + 'Q', data, o + 32)[0]
         else:
-            off, size = struct.unpack_from('<I', data, o + 4)[0], struct.unpack_from('<I', data, o + 16)[0]
+            off, size = struct.unpack_from(bo + 'I', data, o + 4)[0], struct.unpack_from(bo + 'I', data, o + 16)[0]
         n = off
         while n + 12 <= off + size:
-            nsz, dsz, typ = struct.unpack_from('<III', data, n)
+            nsz, dsz, typ = struct.unpack_from(bo + 'III', data, n)
             if typ == NT_GDB_TDESC and data[n + 12:n + 12 + nsz].rstrip(b'\0') == b'GDB':
-                struct.pack_into('<I', data, n + 8, 0x7fff0000)
+                struct.pack_into(bo + 'I', data, n + 8, 0x7fff0000)
             n += 12 + ((nsz + 3) & ~3) + ((dsz + 3) & ~3)
     path = os.path.join(work, 'gcore-notdesc.core')
     with open(path, 'wb') as f:
@@ -389,9 +392,30 @@ def gcore_without_tdesc(fx, work):
     return path
 
 
+_BT_STOPPED = 'Backtrace stopped: not enough registers or memory available to unwind further'
+
+
+def section_lines(lines, name):
+    """(start, end) of section NAME's lines (after its @@ line) in lines."""
+    start = next(i for i, l in enumerate(lines) if l == '@@ ' + name) + 1
+    end = next((i for i in range(start, len(lines)) if _SECTION.match(lines[i])), len(lines))
+    return start, end
+
+
 def reference_gdb(fx, work):
     ref = normalise(run_gdb(fx, fx.qemu_core, work))
     gc = normalise(run_gdb(fx, gcore_without_tdesc(fx, work), work))
+    if _BT_STOPPED in ref:
+        # s390x: GCC keeps call-saved GPRs of leaf functions in FPRs, and qemu's
+        # core has no NT_PRFPREG, so gdb cannot unwind it past frame #1. The bt
+        # reference is then gdb's on qemu's core with gcore's FP note of each
+        # thread added (merged_core: references only, no converter).
+        merged = normalise(run_gdb(fx, merged_core(fx, work), work))
+        a, b = section_lines(ref, 'thread apply all bt')
+        c, d = section_lines(merged, 'thread apply all bt')
+        ref = ref[:a] + merged[c:d] + ref[b:]
+        log('gdb: thread apply all bt of qemu.core with gcore.core\'s FP notes '
+            '(qemu.core alone: "%s")' % _BT_STOPPED)
     save(os.path.join(work, 'gdb-qemu.out'), ref)
     save(os.path.join(work, 'gdb-gcore.out'), gc)
     return ref, gc
@@ -542,19 +566,22 @@ def merged_core(fx, work, kernel_like=False):
     dm = __import__('importlib').import_module('arch-describe')
     q = dm.Elf(fx.qemu_core)
     g = dm.Elf(fx.gcore)
+    bo = q.bo
     w = dm.ARCHES[fx.arch]['word']
     pid_off = dm.ARCHES[fx.arch]['pid_off']
-    fp_types = (dm.NT_FPREGSET, dm.NT_ARM_VFP)
+    # gcore's FP/SIMD notes of each thread (s390x: NT_PRFPREG and the vector
+    # registers, which gdb's s390 unwinder needs as well)
+    fp_types = (dm.NT_FPREGSET, dm.NT_ARM_VFP, dm.NT_S390_VXRS_LOW, dm.NT_S390_VXRS_HIGH)
     fpnotes, tid = {}, None
     for name, typ, d in g.notes():
         if typ == dm.NT_PRSTATUS:
-            tid = struct.unpack_from('<i', d, pid_off)[0]
+            tid = struct.unpack_from(bo + 'i', d, pid_off)[0]
         elif typ in fp_types and tid is not None:
-            fpnotes[tid] = (name, typ, d)
+            fpnotes.setdefault(tid, []).append((name, typ, d))
 
     def note(name, typ, d):
         n = name.encode() + b'\0'
-        return (struct.pack('<III', len(n), len(d), typ) + n + bytes(-len(n) % 4) +
+        return (struct.pack(bo + 'III', len(n), len(d), typ) + n + bytes(-len(n) % 4) +
                 d + bytes(-len(d) % 4))
     qnotes = list(q.notes())
     blob = b''
@@ -562,16 +589,15 @@ def merged_core(fx, work, kernel_like=False):
         for name, typ, d in qnotes:
             blob += note(name, typ, d)
             if typ == dm.NT_PRSTATUS:
-                t = struct.unpack_from('<i', d, pid_off)[0]
-                if t in fpnotes:
-                    blob += note(*fpnotes[t])
+                t = struct.unpack_from(bo + 'i', d, pid_off)[0]
+                blob += b''.join(note(*n) for n in fpnotes.get(t, []))
     else:
         ps = fx.desc['page_size']
         wc = 'Q' if w == 8 else 'I'
         files = [v for v in fx.desc['vmas'] if v.get('path')]
-        nt_file = struct.pack('<' + wc * 2, len(files), ps)
+        nt_file = struct.pack(bo + '' + wc * 2, len(files), ps)
         for v in files:
-            nt_file += struct.pack('<' + wc * 3, int(v['start'], 16), int(v['end'], 16),
+            nt_file += struct.pack(bo + '' + wc * 3, int(v['start'], 16), int(v['end'], 16),
                                    int(v['pgoff'], 16) // ps)
         nt_file += b''.join(v['path'].encode() + b'\0' for v in files)
         proc = [n for n in qnotes if n[1] == dm.NT_PRPSINFO] + \
@@ -581,31 +607,30 @@ def merged_core(fx, work, kernel_like=False):
         for name, typ, d in qnotes:
             if typ != dm.NT_PRSTATUS:
                 continue
-            t = struct.unpack_from('<i', d, pid_off)[0]
+            t = struct.unpack_from(bo + 'i', d, pid_off)[0]
             blob += note(name, typ, d)
             if first:
                 blob += b''.join(note(*n) for n in proc)
                 first = False
-            if t in fpnotes:
-                blob += note(*fpnotes[t])
+            blob += b''.join(note(*n) for n in fpnotes.get(t, []))
             if fx.arch == 'aarch64' and t in fx.tls:
-                blob += note('LINUX', dm.NT_ARM_TLS, struct.pack('<QQ', fx.tls[t], 0))
+                blob += note('LINUX', dm.NT_ARM_TLS, struct.pack(bo + 'QQ', fx.tls[t], 0))
     data = bytearray(q.data)
     data += bytes(-len(data) % 8)
     off = len(data)
     data += blob
     # patch the PT_NOTE program header (ELF64 or ELF32)
-    phoff = struct.unpack_from('<Q' if q.cls64 else '<I', q.data, 32 if q.cls64 else 28)[0]
+    phoff = struct.unpack_from(bo + 'Q' if q.cls64 else bo + 'I', q.data, 32 if q.cls64 else 28)[0]
     phentsize = 56 if q.cls64 else 32
     for i, ph in enumerate(q.phdrs):
         if ph['type'] == 4:
             o = phoff + i * phentsize
             if q.cls64:
-                struct.pack_into('<Q', data, o + 8, off)
-                struct.pack_into('<Q', data, o + 32, len(blob))
+                struct.pack_into(bo + 'Q', data, o + 8, off)
+                struct.pack_into(bo + 'Q', data, o + 32, len(blob))
             else:
-                struct.pack_into('<I', data, o + 4, off)
-                struct.pack_into('<I', data, o + 16, len(blob))
+                struct.pack_into(bo + 'I', data, o + 4, off)
+                struct.pack_into(bo + 'I', data, o + 16, len(blob))
     path = os.path.join(work, 'kernel-like.core' if kernel_like else 'merged.core')
     with open(path, 'wb') as f:
         f.write(data)

@@ -121,6 +121,20 @@ static void __attribute__((noinline)) park_asm(int fd, void *buf, const uint64_t
 		     : : "memory", "cr0", "r6", "r7", "r8", "r10", "r11", "r12", "ctr",
 		       "vs14", "vs15", "vs52", "vs53", "fr31");
 	sink = r3;
+#elif defined(__s390x__)
+	/* f8-f11 are callee-saved (NT_PRFPREG); read is syscall 3, svc's immediate */
+	register long r2 asm("r2") = fd;
+	register long r3 asm("r3") = (long)buf;
+	register long r4 asm("r4") = 1;
+	register const uint64_t *r5 asm("r5") = v;
+	asm volatile("ld %%f8, 0(%%r5)\n\t"
+		     "ld %%f9, 8(%%r5)\n\t"
+		     "ld %%f10, 16(%%r5)\n\t"
+		     "ld %%f11, 24(%%r5)\n\t"
+		     "svc %[nr]"
+		     : "+r"(r2) : "r"(r3), "r"(r4), "r"(r5), [nr] "i"(SYS_read)
+		     : "memory", "f8", "f9", "f10", "f11");
+	sink = r2;
 #else
 	sink = read(fd, buf, 1);
 	(void)v;

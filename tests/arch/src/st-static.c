@@ -70,6 +70,14 @@ static void __attribute__((noinline)) crash(const uint64_t *v)
 		     "stw 11, 0(10)"
 		     : : "r"(r9), "r"(r10)
 		     : "memory", "r11", "r12", "vs16", "vs17", "vs54", "vs55");
+#elif defined(__s390x__)
+	register const uint64_t *r5 asm("r5") = v;
+	register int *r6 asm("r6") = null_ptr;
+	asm volatile("ld %%f12, 0(%%r5)\n\t"
+		     "ld %%f13, 8(%%r5)\n\t"
+		     "lhi %%r7, 42\n\t"
+		     "st %%r7, 0(%%r6)"
+		     : : "r"(r5), "r"(r6) : "memory", "f12", "f13", "r7");
 #else
 	(void)v;
 	*null_ptr = 42;
