@@ -8,6 +8,7 @@
 #   gcore.core  gdb's gcore of the same stopped process over qemu's gdb stub
 #               (the reference for the FP/SIMD registers qemu's core lacks),
 #   bin/PROG    the program (-g -O0),
+#   gdb-stub.out gdb's session over the stub, with every thread's registers,
 #   desc.json   the process state described from those (tools/arch-describe.py):
 #               registers per thread, VMAs, memory of each PT_LOAD, auxv,
 #   capture.txt what ran, and the note census of both cores,
@@ -24,6 +25,7 @@
 # Regenerate: tools/arch-capture.sh aarch64; tools/arch-capture.sh arm;
 # tools/arch-capture.sh ia32 (native, mt-dyn.c built static as mt-static, and
 # st-static; the kernel's core is the reference, see capture_native)
+# tools/arch-capture.sh ppc64le; tools/arch-capture.sh s390x
 set -eu
 
 arch=${1:?usage: arch-capture.sh ARCH [OUTDIR]}
@@ -50,9 +52,21 @@ ia32) # a 32-bit program run natively on this x86_64 host (a compat task): the
 	# linux-libc-dev (what gcc-multilib's /usr/include/asm link gives, tools/deps.sh)
 	cc="gcc -m32 -msse2 -idirafter /usr/include/x86_64-linux-gnu" qemu= cpu= sysroot=
 	gdbarch=i386 libcpkg=libc6-dev-i386 ;;
-*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm, ia32)" >&2; exit 64 ;;
+ppc64le) # POWER9: FP, VMX and VSX, the register sets CRIU saves (tests/arch/README.md)
+	cc=powerpc64le-linux-gnu-gcc qemu=qemu-ppc64le cpu=power9
+	sysroot=/usr/powerpc64le-linux-gnu gdbarch=powerpc:common64 libcpkg=libc6-ppc64el-cross ;;
+s390x) # big endian; -cpu max has the vector facility (gcore saves v0-v31)
+	cc=s390x-linux-gnu-gcc qemu=qemu-s390x cpu=max
+	sysroot=/usr/s390x-linux-gnu gdbarch=s390:64-bit libcpkg=libc6-s390x-cross ;;
+*) echo "arch-capture.sh: unknown ARCH $arch (aarch64, riscv64, arm, ia32, ppc64le, s390x)" >&2; exit 64 ;;
 esac
-[ "$arch" = riscv64 ] || sh "$top/tools/deps.sh" capture
+# Install only what is missing: the cross compilers conflict with gcc-multilib
+# in Debian 12, so a machine may hold one cross compiler but not the others.
+missing_tool=
+for t in "${cc%% *}" ${qemu:-gdb} gdb-multiarch python3 xz; do
+	command -v "$t" >/dev/null || missing_tool=1
+done
+[ "$arch" = riscv64 ] || [ -z "$missing_tool" ] || sh "$top/tools/deps.sh" capture
 for t in "${cc%% *}" ${qemu:-gdb} gdb-multiarch python3 xz; do
 	command -v "$t" >/dev/null || { echo "arch-capture.sh: $t missing (tools/deps.sh capture)" >&2; exit 69; }
 done
@@ -142,6 +156,8 @@ capture() {
 	timeout 300 gdb-multiarch -nx -q -batch -iex 'set debuginfod enabled off' \
 		-ex "set architecture $gdbarch" -ex "set sysroot $sysroot" -ex "file $work/$prog" \
 		-ex "target remote $sock" -ex continue -ex 'info threads' \
+		-ex 'echo @@ thread apply all info all-registers\n' \
+		-ex 'thread apply all info all-registers' -ex 'echo @@ end\n' \
 		-ex 'gcore gcore.core' -ex continue >gdb-stub.log 2>&1 || true
 	wait $qpid || true
 	ref=$(ls qemu_"$prog"_*.core 2>/dev/null | head -n1)
@@ -155,11 +171,16 @@ capture() {
 
 	fx=$work/fx/$arch-$prog
 	mkdir -p "$fx/bin"
-	cp "$work/$prog" "$fx/bin/$prog"
+	# -p: an executable newer than the core makes gdb warn "exec file is newer"
+	cp -p "$work/$prog" "$fx/bin/$prog"
 	mv qemu.core gcore.core "$fx/"
+	# the registers as qemu's stub shows them: on ppc64le the reference for
+	# the vector registers gcore does not save (tests/arch/README.md)
+	cp gdb-stub.log "$fx/gdb-stub.out"
 	python3 "$top/tools/arch-describe.py" --arch "$arch" --core "$fx/qemu.core" \
 		--gcore "$fx/gcore.core" --exe "$work/$prog" --exe-path "$work/$prog" \
-		--sysroot "$sysroot" --core-name qemu.core -o "$fx/desc.json"
+		--sysroot "$sysroot" --stub-log "$fx/gdb-stub.out" --core-name qemu.core \
+		-o "$fx/desc.json"
 	{
 		echo "arch $arch, program $prog, captured $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "qemu: $qemu -cpu $cpu $lflag -g SOCKET $work/$prog (env -i, ulimit -c unlimited)"
@@ -168,7 +189,7 @@ capture() {
 		echo "--- qemu.core notes (readelf -nW)"
 		readelf -nW "$fx/qemu.core" | grep -E '^  [A-Z]' || true
 		echo "--- gcore.core notes (readelf -nW)"
-		readelf -nW "$fx/gcore.core" | grep -E '^  [A-Z]' | grep -v 'description data' || true
+		readelf -nW "$fx/gcore.core" | grep -E '^  [A-Z]' | sed 's/\s*description data:.*//' || true
 		echo "--- gdb over the stub"
 		cat gdb-stub.log
 	} >"$fx/capture.txt"

@@ -7,7 +7,8 @@ Used by tools/arch-capture.sh. Reads
                  (registers of every thread, NT_AUXV, memory of each PT_LOAD),
   * GCORE.core   (optional) gdb's `gcore` of the same stopped process, taken
                  over qemu's gdb stub: the FP/SIMD registers qemu's own core
-                 lacks (NT_FPREGSET),
+                 lacks (NT_FPREGSET); on ppc64le the vector registers come
+                 from gdb's session over the stub (--stub-log),
   * BIN          the program, for two of its globals that the program fills in
                  itself before it dies: `thread_tp` (tid and thread pointer of
                  each thread) and `maps_snapshot` (its /proc/self/maps), which
@@ -18,7 +19,7 @@ threads with registers, VMAs with permissions and backing files, the memory
 of each PT_LOAD as page runs pointing into REF.core, and the auxv.
 
   arch-describe.py --arch aarch64 --core REF.core [--gcore G.core] --exe BIN
-                   [--sysroot DIR] [--core-name NAME] [-o OUT.json]
+                   [--sysroot DIR] [--stub-log gdb-stub.out] [--core-name NAME] [-o OUT.json]
 
 For ia32 (a -m32 program run natively) REF.core is the kernel's own core, and
 the FPU state and TLS descriptors come from its notes (x86_state_by_tid).
@@ -30,24 +31,31 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 
 NT_PRSTATUS, NT_FPREGSET, NT_PRPSINFO, NT_AUXV = 1, 2, 3, 6
 NT_SIGINFO, NT_FILE = 0x53494749, 0x46494C45
 NT_ARM_VFP, NT_ARM_TLS, NT_ARM_SVE = 0x400, 0x401, 0x405
+NT_PPC_VMX, NT_PPC_VSX = 0x100, 0x102          # include/uapi/linux/elf.h
+NT_S390_VXRS_LOW, NT_S390_VXRS_HIGH = 0x309, 0x30a
 NOTE_NAMES = {1: 'NT_PRSTATUS', 2: 'NT_FPREGSET', 3: 'NT_PRPSINFO', 6: 'NT_AUXV',
               NT_SIGINFO: 'NT_SIGINFO', NT_FILE: 'NT_FILE', NT_ARM_VFP: 'NT_ARM_VFP',
               NT_ARM_TLS: 'NT_ARM_TLS', 0x402: 'NT_ARM_HW_BREAK', 0x403: 'NT_ARM_HW_WATCH',
               0x404: 'NT_ARM_SYSTEM_CALL', NT_ARM_SVE: 'NT_ARM_SVE',
               0x406: 'NT_ARM_PAC_MASK', 0x409: 'NT_ARM_TAGGED_ADDR_CTRL',
-              0xff000000: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE'}
+              0xff000000: 'NT_GDB_TDESC', 0x202: 'NT_X86_XSTATE',
+              NT_PPC_VMX: 'NT_PPC_VMX', NT_PPC_VSX: 'NT_PPC_VSX',
+              0x306: 'NT_S390_LAST_BREAK', 0x307: 'NT_S390_SYSTEM_CALL',
+              NT_S390_VXRS_LOW: 'NT_S390_VXRS_LOW', NT_S390_VXRS_HIGH: 'NT_S390_VXRS_HIGH'}
 
 NT_PRXFPREG, NT_386_TLS, NT_X86_XSTATE, NT_X86_XSAVE_LAYOUT = 0x46e62b7f, 0x200, 0x202, 0x205
 NOTE_NAMES.update({NT_PRXFPREG: 'NT_PRXFPREG', NT_386_TLS: 'NT_386_TLS',
                    NT_X86_XSAVE_LAYOUT: 'NT_X86_XSAVE_LAYOUT'})
 
-EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64', 3: 'ia32'}
+EM = {183: 'aarch64', 243: 'riscv64', 40: 'arm', 62: 'x86_64', 3: 'ia32', 21: 'ppc64le',
+      22: 's390x'}
 
 # Per architecture: offset of pr_pid and pr_reg in struct elf_prstatus, the
 # register names of pr_reg in order, and the word size. From the kernel's
@@ -67,6 +75,18 @@ ARCHES = {
     'arm': {'pid_off': 24, 'reg_off': 72, 'word': 4,
             'regs': ['r%d' % i for i in range(11)] + ['fp', 'ip', 'sp', 'lr', 'pc', 'cpsr',
                                                        'orig_r0']},
+    # struct pt_regs (arch/powerpc/include/uapi/asm/ptrace.h): the 44 words
+    # PT_REGS_COUNT of ELF_NGREG 48; gpr_get zeroes the last 4
+    'ppc64le': {'pid_off': 32, 'reg_off': 112, 'word': 8,
+                'regs': ['r%d' % i for i in range(32)] +
+                        ['nip', 'msr', 'orig_gpr3', 'ctr', 'link', 'xer', 'ccr', 'softe',
+                         'trap', 'dar', 'dsisr', 'result']},
+    # s390_regs (arch/s390/include/uapi/asm/ptrace.h): psw mask and address,
+    # gprs[16], acrs[16] (u32), orig_gpr2
+    's390x': {'pid_off': 32, 'reg_off': 112, 'word': 8,
+              'fmt': '18Q16IQ',
+              'regs': ['pswm', 'pswa'] + ['r%d' % i for i in range(16)] +
+                      ['a%d' % i for i in range(16)] + ['orig_gpr2']},
 }
 
 
@@ -79,21 +99,22 @@ class Elf:
         if d[:4] != b'\x7fELF':
             raise SystemExit('%s: not an ELF file' % path)
         self.cls64 = d[4] == 2
-        if d[5] != 1:
-            raise SystemExit('%s: big-endian ELF is not supported' % path)
+        if d[5] not in (1, 2):
+            raise SystemExit('%s: EI_DATA %d is neither ELFDATA2LSB nor ELFDATA2MSB' % (path, d[5]))
+        self.bo = '<' if d[5] == 1 else '>'       # struct byte order of every field
         if self.cls64:
             (self.type, self.machine, _, _, phoff, shoff, _, _, phentsize, phnum,
-             shentsize, shnum, shstrndx) = struct.unpack_from('<HHIQQQIHHHHHH', d, 16)
+             shentsize, shnum, shstrndx) = struct.unpack_from(self.bo + 'HHIQQQIHHHHHH', d, 16)
         else:
             (self.type, self.machine, _, _, phoff, shoff, _, _, phentsize, phnum,
-             shentsize, shnum, shstrndx) = struct.unpack_from('<HHIIIIIHHHHHH', d, 16)
+             shentsize, shnum, shstrndx) = struct.unpack_from(self.bo + 'HHIIIIIHHHHHH', d, 16)
         self.phdrs = []
         for i in range(phnum):
             o = phoff + i * phentsize
             if self.cls64:
-                t, fl, off, va, _, fsz, msz, al = struct.unpack_from('<IIQQQQQQ', d, o)
+                t, fl, off, va, _, fsz, msz, al = struct.unpack_from(self.bo + 'IIQQQQQQ', d, o)
             else:
-                t, off, va, _, fsz, msz, fl, al = struct.unpack_from('<IIIIIIII', d, o)
+                t, off, va, _, fsz, msz, fl, al = struct.unpack_from(self.bo + 'IIIIIIII', d, o)
             self.phdrs.append({'type': t, 'flags': fl, 'offset': off, 'vaddr': va,
                                'filesz': fsz, 'memsz': msz, 'align': al})
         self.shdrs = []
@@ -101,10 +122,10 @@ class Elf:
             o = shoff + i * shentsize
             if self.cls64:
                 nm, t, fl, addr, off, size, link, info, al, es = struct.unpack_from(
-                    '<IIQQQQIIQQ', d, o)
+                    self.bo + 'IIQQQQIIQQ', d, o)
             else:
                 nm, t, fl, addr, off, size, link, info, al, es = struct.unpack_from(
-                    '<IIIIIIIIII', d, o)
+                    self.bo + 'IIIIIIIIII', d, o)
             self.shdrs.append({'type': t, 'addr': addr, 'offset': off, 'size': size,
                                'link': link, 'entsize': es})
 
@@ -114,7 +135,7 @@ class Elf:
                 continue
             o, end = ph['offset'], ph['offset'] + ph['filesz']
             while o + 12 <= end:
-                nsz, dsz, typ = struct.unpack_from('<III', self.data, o)
+                nsz, dsz, typ = struct.unpack_from(self.bo + 'III', self.data, o)
                 name = self.data[o + 12:o + 12 + nsz].rstrip(b'\0').decode('ascii', 'replace')
                 do = o + 12 + ((nsz + 3) & ~3)
                 yield name, typ, self.data[do:do + dsz]
@@ -130,9 +151,9 @@ class Elf:
             for i in range(sh['size'] // es):
                 o = sh['offset'] + i * es
                 if self.cls64:
-                    nm, info, _, shn, val, size = struct.unpack_from('<IBBHQQ', self.data, o)
+                    nm, info, _, shn, val, size = struct.unpack_from(self.bo + 'IBBHQQ', self.data, o)
                 else:
-                    nm, val, size, info, _, shn = struct.unpack_from('<IIIBBH', self.data, o)
+                    nm, val, size, info, _, shn = struct.unpack_from(self.bo + 'IIIBBH', self.data, o)
                 s = strtab['offset'] + nm
                 name = self.data[s:self.data.index(b'\0', s)].decode('ascii', 'replace')
                 if name and shn != 0:
@@ -160,12 +181,12 @@ class Elf:
 def prstatus_threads(core, arch):
     a = ARCHES[arch]
     w = a['word']
-    fmt = '<%d%s' % (len(a['regs']), 'Q' if w == 8 else 'I')
+    fmt = core.bo + a.get('fmt', '%d%s' % (len(a['regs']), 'Q' if w == 8 else 'I'))
     threads = []
     for name, typ, desc in core.notes():
         if name == 'CORE' and typ == NT_PRSTATUS:
-            signo, code, errno, cursig = struct.unpack_from('<iiih', desc, 0)
-            pid, ppid, pgrp, sid = struct.unpack_from('<iiii', desc, a['pid_off'])
+            signo, code, errno, cursig = struct.unpack_from(core.bo + 'iiih', desc, 0)
+            pid, ppid, pgrp, sid = struct.unpack_from(core.bo + 'iiii', desc, a['pid_off'])
             vals = struct.unpack_from(fmt, desc, a['reg_off'])
             threads.append({'tid': pid, 'ppid': ppid, 'pgrp': pgrp, 'sid': sid,
                             'cursig': cursig, 'prstatus_size': len(desc),
@@ -181,23 +202,75 @@ def fp_by_tid(gcore, arch):
     a = ARCHES[arch]
     for name, typ, desc in gcore.notes():
         if name == 'CORE' and typ == NT_PRSTATUS:
-            tid = struct.unpack_from('<i', desc, a['pid_off'])[0]
+            tid = struct.unpack_from(gcore.bo + 'i', desc, a['pid_off'])[0]
         elif tid is not None and arch == 'aarch64' and typ == NT_FPREGSET:
             # struct user_fpsimd_state: __uint128_t vregs[32]; u32 fpsr, fpcr; u32 __reserved[2]
             out[tid] = {'v': [desc[16 * i:16 * i + 16].hex() for i in range(32)],
-                        'fpsr': '0x%x' % struct.unpack_from('<I', desc, 512)[0],
-                        'fpcr': '0x%x' % struct.unpack_from('<I', desc, 516)[0],
+                        'fpsr': '0x%x' % struct.unpack_from(gcore.bo + 'I', desc, 512)[0],
+                        'fpcr': '0x%x' % struct.unpack_from(gcore.bo + 'I', desc, 516)[0],
                         'note': 'NT_FPREGSET', 'size': len(desc)}
         elif tid is not None and arch == 'riscv64' and typ == NT_FPREGSET:
             # struct __riscv_d_ext_state: u64 f[32]; u32 fcsr
-            out[tid] = {'f': ['0x%x' % v for v in struct.unpack_from('<32Q', desc, 0)],
-                        'fcsr': '0x%x' % struct.unpack_from('<I', desc, 256)[0],
+            out[tid] = {'f': ['0x%x' % v for v in struct.unpack_from(gcore.bo + '32Q', desc, 0)],
+                        'fcsr': '0x%x' % struct.unpack_from(gcore.bo + 'I', desc, 256)[0],
                         'note': 'NT_FPREGSET', 'size': len(desc)}
         elif tid is not None and arch == 'arm' and typ == NT_ARM_VFP:
             # struct user_vfp: u64 fpregs[32]; u32 fpscr
-            out[tid] = {'d': ['0x%x' % v for v in struct.unpack_from('<32Q', desc, 0)],
-                        'fpscr': '0x%x' % struct.unpack_from('<I', desc, 256)[0],
+            out[tid] = {'d': ['0x%x' % v for v in struct.unpack_from(gcore.bo + '32Q', desc, 0)],
+                        'fpscr': '0x%x' % struct.unpack_from(gcore.bo + 'I', desc, 256)[0],
                         'note': 'NT_ARM_VFP', 'size': len(desc)}
+        elif tid is not None and arch == 's390x' and typ == NT_FPREGSET:
+            # s390_fp_regs: u32 fpc, u32 pad, u64 fprs[16]
+            out[tid] = {'fpc': '0x%x' % struct.unpack_from(gcore.bo + 'I', desc, 0)[0],
+                        'f': ['0x%x' % v for v in struct.unpack_from(gcore.bo + '16Q', desc, 8)],
+                        'note': 'NT_FPREGSET', 'size': len(desc)}
+        elif tid is not None and arch == 's390x' and typ == NT_S390_VXRS_LOW and tid in out:
+            # doubleword 1 of v0-v15 (u64 each)
+            out[tid]['vxrs_low'] = ['0x%x' % v for v in struct.unpack_from(gcore.bo + '16Q', desc)]
+        elif tid is not None and arch == 's390x' and typ == NT_S390_VXRS_HIGH and tid in out:
+            # v16-v31: __vector128, the high doubleword first
+            out[tid]['vxrs_high'] = ['0x%x' % v for v in struct.unpack_from(gcore.bo + '32Q', desc)]
+        elif tid is not None and arch == 'ppc64le' and typ == NT_FPREGSET:
+            # elf_fpregset_t: fpr0..fpr31, fpscr (ELF_NFPREG 33 doubles)
+            out[tid] = {'fpr': ['0x%x' % v for v in struct.unpack_from(gcore.bo + '33Q', desc, 0)],
+                        'note': 'NT_FPREGSET', 'size': len(desc)}
+    return out
+
+
+def stub_vector_regs(path):
+    """ppc64le: Altivec and VSX registers per tid, from the session of gdb over
+    qemu's stub (gdb-stub.out: `thread apply all info all-registers` between
+    "@@" markers), since gdb 13's gcore writes no NT_PPC_VMX/NT_PPC_VSX for
+    qemu's target description. vr as 16 little-endian bytes (memory order of a
+    vector128), vsx = doubleword 1 of VSR0-31 (the low 64 bits of gdb's
+    uint128; doubleword 0 is the FPR)."""
+    out, tid, inside = {}, None, False
+    with open(path) as f:
+        for line in f:
+            if line.startswith('@@ '):
+                inside = line.startswith('@@ thread apply all info all-registers')
+                continue
+            if not inside:
+                continue
+            m = re.match(r'^Thread \d+ \(Thread \d+\.(\d+) ', line)
+            if m:
+                tid = int(m.group(1))
+                out[tid] = {'vr': [None] * 32, 'vsx': [None] * 32}
+                continue
+            m = re.match(r'^(vr|vs)(\d+)\s+\{.*?uint128 = (0x[0-9a-f]+)', line)
+            if m and tid is not None:
+                n, v = int(m.group(2)), int(m.group(3), 16)
+                if m.group(1) == 'vr':
+                    out[tid]['vr'][n] = v.to_bytes(16, 'little').hex()
+                elif n < 32:
+                    out[tid]['vsx'][n] = '0x%x' % (v & (1 << 64) - 1)
+                continue
+            m = re.match(r'^(vscr|vrsave)\s+(0x[0-9a-f]+)', line)
+            if m and tid is not None:
+                out[tid][m.group(1)] = m.group(2)
+    for tid, v in out.items():
+        if None in v['vr'] or None in v['vsx'] or 'vscr' not in v or 'vrsave' not in v:
+            raise SystemExit('%s: thread %d: incomplete vector registers' % (path, tid))
     return out
 
 
@@ -355,6 +428,8 @@ def main(argv):
     ap.add_argument('--exe-path', help='path the process saw for its executable '
                     '(default: from its /proc/self/maps)')
     ap.add_argument('--sysroot', default='')
+    ap.add_argument('--stub-log', help='ppc64le: gdb-stub.out, the vector registers '
+                    'over qemu\'s stub')
     ap.add_argument('--core-name', help='name of the core in the fixture (default: basename)')
     ap.add_argument('-o', '--output')
     a = ap.parse_args(argv)
@@ -367,7 +442,7 @@ def main(argv):
     w = ARCHES[a.arch]['word']
 
     auxv_raw = next(d for n, t, d in core.notes() if t == NT_AUXV)
-    auxv = list(struct.unpack('<%d%s' % (len(auxv_raw) // w, 'Q' if w == 8 else 'I'), auxv_raw))
+    auxv = list(struct.unpack(core.bo + '%d%s' % (len(auxv_raw) // w, 'Q' if w == 8 else 'I'), auxv_raw))
     ps = next(auxv[i + 1] for i in range(0, len(auxv), 2) if auxv[i] == 6)   # AT_PAGESZ
 
     addr, size = syms['maps_snapshot']
@@ -388,7 +463,7 @@ def main(argv):
     addr, size = syms['thread_tp']
     rec = {}
     for i in range(size // 16):      # struct tp_record { uint64_t tid, tp; }
-        tid, tp = struct.unpack('<QQ', core.read(addr + 16 * i, 16))
+        tid, tp = struct.unpack(core.bo + 'QQ', core.read(addr + 16 * i, 16))
         if tid:
             rec[tid] = tp
 
@@ -405,6 +480,11 @@ def main(argv):
             if 'tls_desc' in st:
                 t['tls_desc'] = st.pop('tls_desc')
             t['fp'] = dict(st, note='NT_PRXFPREG + NT_X86_XSTATE of the core')
+    if a.arch == 'ppc64le' and a.stub_log:
+        vec = stub_vector_regs(a.stub_log)
+        for t in threads:
+            if t['tid'] in vec and 'fp' in t:
+                t['fp'].update(vec[t['tid']])
 
     psinfo = next((d for n, t, d in core.notes() if t == NT_PRPSINFO), b'')
     comm = ''

@@ -210,6 +210,8 @@ SCHEMA = {
         (3, 'tc', 'task_core_entry', 'opt'), (4, 'ids', 'task_kobj_ids_entry', 'opt'),
         (5, 'thread_core', 'thread_core_entry', 'opt'), (6, 'ti_arm', 'thread_info_arm', 'opt'),
         (8, 'ti_aarch64', 'thread_info_aarch64', 'opt'),
+        (9, 'ti_ppc64', 'thread_info_ppc64', 'opt'),
+        (10, 'ti_s390', 'thread_info_s390', 'opt'),
         (12, 'ti_loongarch64', 'thread_info_loongarch64', 'opt'),
         (13, 'ti_riscv64', 'thread_info_riscv64', 'opt')],
     # §2.2.1
@@ -267,6 +269,31 @@ SCHEMA = {
         (1, 'vfp_regs', 'uint64', 'rep'), (2, 'fpscr', 'uint32', 'req'),
         (3, 'fpexc', 'uint32', 'req'), (4, 'fpinst', 'uint32', 'req'),
         (5, 'fpinst2', 'uint32', 'req')],
+    # §2.2.4, CRIU images/core-ppc64.proto
+    'thread_info_ppc64': [
+        (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'gpregs', 'user_ppc64_regs_entry', 'req'),
+        (3, 'fpstate', 'user_ppc64_fpstate_entry', 'opt'),
+        (4, 'vrstate', 'user_ppc64_vrstate_entry', 'opt'),
+        (5, 'vsxstate', 'user_ppc64_vsxstate_entry', 'opt')],
+    'user_ppc64_regs_entry': [(1, 'gpr', 'uint64', 'rep')] + [
+        (i + 2, n, 'uint64', 'req') for i, n in enumerate(
+            ['nip', 'msr', 'orig_gpr3', 'ctr', 'link', 'xer', 'ccr', 'trap'])],
+    'user_ppc64_fpstate_entry': [(1, 'fpregs', 'uint64', 'rep')],
+    'user_ppc64_vrstate_entry': [(1, 'vrregs', 'uint64', 'rep'), (2, 'vrsave', 'uint32', 'req')],
+    'user_ppc64_vsxstate_entry': [(1, 'vsxregs', 'uint64', 'rep')],
+    # §2.2.4, CRIU images/core-s390.proto
+    'thread_info_s390': [
+        (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'gpregs', 'user_s390_regs_entry', 'req'),
+        (3, 'fpregs', 'user_s390_fpregs_entry', 'req'),
+        (4, 'vxrs_low', 'user_s390_vxrs_low_entry', 'opt'),
+        (5, 'vxrs_high', 'user_s390_vxrs_high_entry', 'opt')],
+    'user_s390_vxrs_low_entry': [(1, 'regs', 'uint64', 'rep')],
+    'user_s390_vxrs_high_entry': [(1, 'regs', 'uint64', 'rep')],
+    'user_s390_regs_entry': [
+        (1, 'psw_mask', 'uint64', 'req'), (2, 'psw_addr', 'uint64', 'req'),
+        (3, 'gprs', 'uint64', 'rep'), (4, 'acrs', 'uint32', 'rep'),
+        (5, 'orig_gpr2', 'uint64', 'req'), (6, 'system_call', 'uint32', 'req')],
+    'user_s390_fpregs_entry': [(1, 'fpc', 'uint32', 'req'), (2, 'fprs', 'uint64', 'rep')],
     'thread_info_riscv64': [
         (1, 'clear_tid_addr', 'uint64', 'req'), (2, 'tls', 'uint64', 'req'),
         (3, 'gpregs', 'user_riscv64_regs_entry', 'req'),
@@ -1381,9 +1408,9 @@ class Generator:
         proc.zombie = proc.state == 2
         proc.comm = p.get('comm', 'c2c-%d' % proc.pid)
         proc.arch = p.get('arch', 'x86_64')
-        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm'):
-            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64 and arm can be generated'
-                             % where)
+        if proc.arch not in ('x86_64', 'aarch64', 'riscv64', 'arm', 'ppc64le', 's390x'):
+            raise MkimgError('%s.arch: only x86_64, aarch64, riscv64, arm, ppc64le and s390x '
+                             'can be generated' % where)
         proc.uid = parse_int(p.get('uid', 0), where)
         proc.gid = parse_int(p.get('gid', 0), where)
         threads = p.get('threads', [{'tid': proc.pid}])
@@ -1769,6 +1796,12 @@ class Generator:
                               'fpinst': parse_int(fps.get('fpinst', 0)),
                               'fpinst2': parse_int(fps.get('fpinst2', 0))}}
             return 'ti_arm', deep_merge(ti, t.get('thread_info'))
+        if proc.arch == 's390x':
+            return 'ti_s390', deep_merge(self.s390_thread_info(t, ip, sp, where),
+                                         t.get('thread_info'))
+        if proc.arch == 'ppc64le':
+            return 'ti_ppc64', deep_merge(self.ppc64_thread_info(t, ip, sp, where),
+                                          t.get('thread_info'))
         if proc.arch == 'riscv64':
             # §2.2.4: gpregs in user_regs_struct order, fpsimd = the D extension state
             names = [f[1] for f in SCHEMA['user_riscv64_regs_entry']]
@@ -1808,6 +1841,83 @@ class Generator:
               'fpregs': self.build_fpregs(t, where), 'tls': tls}
         return 'thread_info', deep_merge(ti, t.get('thread_info'))
 
+    def s390_thread_info(self, t, ip, sp, where):
+        """§2.2.4 thread_info_s390 as CRIU 4.x writes it (criu/arch/s390/crtools.c):
+        gpregs = s390_regs (psw, gprs, acrs, orig_gpr2) and the system call number,
+        fpregs = fpc, f0-f15. Registers come as pr_reg words (desc.json: a0-a15 are
+        the access registers); system_call is not in a core, 0 unless given."""
+        regs = {'psw_mask': 0x0705000180000000, 'psw_addr': ip, 'gprs': [0] * 16,
+                'acrs': [0] * 16, 'orig_gpr2': 0, 'system_call': 0}
+        regs['gprs'][15] = sp
+        for k, v in t.get('regs', {}).items():
+            if k in ('pswm', 'pswa'):
+                regs['psw_mask' if k == 'pswm' else 'psw_addr'] = parse_int(v, where)
+            elif k[0] in 'ra' and k[1:].isdigit() and int(k[1:]) < 16:
+                regs['gprs' if k[0] == 'r' else 'acrs'][int(k[1:])] = parse_int(v, where)
+            elif k in regs:
+                regs[k] = parse_int(v, where)
+            else:
+                raise MkimgError('%s.regs: unknown s390x register %r' % (where, k))
+        fps = t.get('fpsimd', {})
+        check_keys(fps, ('fpc', 'f', 'vxrs_low', 'vxrs_high'), where + '.fpsimd')
+        f = [parse_int(x) for x in fps.get('f', [0] * 16)]
+        if len(f) != 16:
+            raise MkimgError('%s.fpsimd.f: %d values, s390x has 16' % (where, len(f)))
+        ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)), 'gpregs': regs,
+              'fpregs': {'fpc': parse_int(fps.get('fpc', 0)), 'fprs': f}}
+        # vxrs_low: doubleword 1 of v0-v15; vxrs_high: v16-v31, regs[2n] the high half
+        for k, n in (('vxrs_low', 16), ('vxrs_high', 32)):
+            if k in fps:
+                w = [parse_int(x) for x in fps[k]]
+                if len(w) != n:
+                    raise MkimgError('%s.fpsimd.%s: %d values, not %d' % (where, k, len(w), n))
+                ti[k] = {'regs': w}
+        return ti
+
+    def ppc64_thread_info(self, t, ip, sp, where):
+        """§2.2.4 thread_info_ppc64 as CRIU 4.x writes it (criu/arch/ppc64/crtools.c):
+        gpregs from pt_regs (r0-r31, nip, msr, orig_gpr3, ctr, link, xer, ccr, trap),
+        fpstate = fpr0-31 + fpscr, vrstate = vr0-31 and VSCR as the two 64-bit words
+        of each vector128 in memory order + vrsave, vsxstate = doubleword 1 of
+        VSR0-31; CRIU sets MSR_VEC / MSR_VSX in the saved msr when it saved those."""
+        names = [f[1] for f in SCHEMA['user_ppc64_regs_entry']][1:]
+        regs = {'gpr': [0] * 32}
+        regs.update({n: 0 for n in names})
+        regs['gpr'][1] = sp
+        regs['nip'] = ip
+        for k, v in t.get('regs', {}).items():
+            if k.startswith('r') and k[1:].isdigit() and int(k[1:]) < 32:
+                regs['gpr'][int(k[1:])] = parse_int(v, where)
+            elif k in regs:
+                regs[k] = parse_int(v, where)
+            elif k not in ('softe', 'dar', 'dsisr', 'result'):     # pt_regs words CRIU drops
+                raise MkimgError('%s.regs: unknown ppc64 register %r' % (where, k))
+        fps = t.get('fpsimd', {})
+        check_keys(fps, ('fpr', 'vr', 'vscr', 'vrsave', 'vsx'), where + '.fpsimd')
+        ti = {'clear_tid_addr': parse_int(t.get('clear_tid_addr', 0)), 'gpregs': regs}
+        if 'fpr' in fps:
+            fpr = [parse_int(x) for x in fps['fpr']]
+            if len(fpr) != 33:
+                raise MkimgError('%s.fpsimd.fpr: %d values, not 33 (fpr0-31, fpscr)'
+                                 % (where, len(fpr)))
+            ti['fpstate'] = {'fpregs': fpr}
+        if 'vr' in fps:
+            if len(fps['vr']) != 32:
+                raise MkimgError('%s.fpsimd.vr: %d values, not 32' % (where, len(fps['vr'])))
+            words = []
+            for v in fps['vr'] + [int(parse_int(fps.get('vscr', 0))).to_bytes(16, 'little').hex()]:
+                b = hex_bytes(v, 16, where)
+                words += [int.from_bytes(b[:8], 'little'), int.from_bytes(b[8:], 'little')]
+            ti['vrstate'] = {'vrregs': words, 'vrsave': parse_int(fps.get('vrsave', 0))}
+            regs['msr'] |= 1 << 25                                   # MSR_VEC
+        if 'vsx' in fps:
+            vsx = [parse_int(x) for x in fps['vsx']]
+            if len(vsx) != 32:
+                raise MkimgError('%s.fpsimd.vsx: %d values, not 32' % (where, len(vsx)))
+            ti['vsxstate'] = {'vsxregs': vsx}
+            regs['msr'] |= 1 << 23                                   # MSR_VSX
+        return ti
+
     def build_tc(self, proc):
         p = proc.spec
         tc = {'task_state': proc.state, 'exit_code': parse_int(p.get('exit_code', 0)),
@@ -1831,8 +1941,8 @@ class Generator:
     def build_core(self, proc, t, tidx, where):
         if 'core_raw' in t:
             return t['core_raw']
-        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM'}.get(proc.arch,
-                                                                                  'X86_64')
+        mtype = {'aarch64': 'AARCH64', 'riscv64': 'RISCV64', 'arm': 'ARM',
+                 'ppc64le': 'PPC64', 's390x': 'S390'}.get(proc.arch, 'X86_64')
         leader = parse_int(t['tid']) == proc.pid
         core = {'mtype': mtype}
         if proc.zombie:                 # mtype + tc only (§2.2)
@@ -2313,7 +2423,9 @@ def spec_from_images(d):
 
 # CRIU's AT_VECTOR_SIZE in host words per architecture (§2.4 mm_saved_auxv):
 # get_task_auxv() read()s at most this many words of /proc/pid/auxv.
-AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40}
+AT_VECTOR_WORDS = {'x86_64': 44, 'aarch64': 50, 'riscv64': 64, 'arm': 40,
+                   'ppc64le': 54,    # criu/arch/ppc64/include/asm/types.h: 2 * (6 + 20 + 1)
+                   's390x': 44}      # criu/arch/s390/include/asm/types.h: 2 * (1 + 20 + 1)
 DESC_FORMAT = 'c2c-arch-desc 1'
 
 
@@ -2378,9 +2490,9 @@ def spec_from_desc(desc, desc_dir):
     if desc.get('format') != DESC_FORMAT:
         raise MkimgError('description: format is %r, not %r' % (desc.get('format'), DESC_FORMAT))
     arch = desc['arch']
-    if arch not in ('aarch64', 'riscv64', 'arm', 'ia32'):
-        raise MkimgError('description: arch %s: only aarch64, riscv64, arm and ia32 '
-                         'descriptions can be generated' % arch)
+    if arch not in ('aarch64', 'riscv64', 'arm', 'ia32', 'ppc64le', 's390x'):
+        raise MkimgError('description: arch %s: only aarch64, riscv64, arm, ia32, ppc64le '
+                         'and s390x descriptions can be generated' % arch)
     ps = parse_int(desc['page_size'])
     core = os.path.join(desc_dir, desc['core'])
     if not os.path.isfile(core):
@@ -2418,6 +2530,10 @@ def spec_from_desc(desc, desc_dir):
             th['fpsimd'] = {'f': fp['f'], 'fcsr': fp['fcsr']}
         elif fp and arch == 'arm':
             th['fpsimd'] = {'d': fp['d'], 'fpscr': fp['fpscr']}
+        elif fp and arch == 's390x':
+            th['fpsimd'] = {k: fp[k] for k in ('fpc', 'f', 'vxrs_low', 'vxrs_high') if k in fp}
+        elif fp and arch == 'ppc64le':
+            th['fpsimd'] = {k: fp[k] for k in ('fpr', 'vr', 'vscr', 'vrsave', 'vsx') if k in fp}
         if arch == 'ia32':
             th = ia32_thread(t, where='description.threads[%d]' % len(threads))
         threads.append(th)

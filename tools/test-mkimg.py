@@ -511,7 +511,7 @@ def arch_desc_ia32(t, c):
 def arch_desc(desc_path, imgdir):
     """Decode the images generated from DESC with crit (Debian's CRIU, an
     independent decoder) and check them against the description: mtype and
-    thread_info_aarch64 / thread_info_arm of every thread, pstree, the VMAs, the saved auxv (as
+    thread_info_aarch64 / _arm / _ppc64 / _s390 of every thread, pstree, the VMAs, the saved auxv (as
     CRIU truncates it) and every described page, read from pages-N.img by the
     crit-decoded pagemap and compared with the bytes of the description's core."""
     desc = json.load(open(desc_path))
@@ -526,8 +526,11 @@ def arch_desc(desc_path, imgdir):
     arch = desc['arch']
     for t in desc['threads']:
         c = _crit(os.path.join(imgdir, 'core-%d.img' % t['tid']))[0]
-        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM', 'ia32': 'X86_64'}[arch],
+        expect(c['mtype'] == {'aarch64': 'AARCH64', 'arm': 'ARM', 'ia32': 'X86_64',
+                              'ppc64le': 'PPC64', 's390x': 'S390'}[arch],
                'core-%d: mtype %r', t['tid'], c['mtype'])
+        if arch != 'ia32':
+            expect('thread_info' not in c, 'core-%d: has an x86 thread_info', t['tid'])
         fpd = t.get('fp', {})
         if arch == 'ia32':
             arch_desc_ia32(t, c)
@@ -553,6 +556,52 @@ def arch_desc(desc_path, imgdir):
                        t['tid'], i)
             for k in ('fpsr', 'fpcr'):
                 expect(_num(fp[k]) == int(fpd.get(k, '0'), 0), 'core-%d: %s', t['tid'], k)
+        elif arch == 's390x':
+            ti = c['ti_s390']
+            g = ti['gpregs']
+            expect(_num(g['psw_mask']) == int(t['regs']['pswm'], 0), 'core-%d: psw mask', t['tid'])
+            expect(_num(g['psw_addr']) == int(t['regs']['pswa'], 0), 'core-%d: psw addr', t['tid'])
+            expect([_num(x) for x in g['gprs']] == [int(t['regs']['r%d' % i], 0) for i in range(16)],
+                   'core-%d: r0-r15', t['tid'])
+            expect([_num(x) for x in g['acrs']] == [int(t['regs']['a%d' % i], 0) for i in range(16)],
+                   'core-%d: a0-a15', t['tid'])
+            expect(_num(g['orig_gpr2']) == int(t['regs']['orig_gpr2'], 0), 'core-%d: orig_gpr2',
+                   t['tid'])
+            fp = ti['fpregs']
+            expect(_num(fp['fpc']) == int(fpd.get('fpc', '0'), 0), 'core-%d: fpc', t['tid'])
+            expect([_num(x) for x in fp['fprs']] == [int(x, 0) for x in fpd.get('f', ['0'] * 16)],
+                   'core-%d: f0-f15', t['tid'])
+            for k in ('vxrs_low', 'vxrs_high'):
+                if k in fpd:
+                    expect([_num(x) for x in ti[k]['regs']] == [int(x, 0) for x in fpd[k]],
+                           'core-%d: %s', t['tid'], k)
+        elif arch == 'ppc64le':
+            ti = c['ti_ppc64']
+            g = ti['gpregs']
+            gpr = [_num(x) for x in g['gpr']]
+            expect(gpr == [int(t['regs']['r%d' % i], 0) for i in range(32)], 'core-%d: r0-r31',
+                   t['tid'])
+            msr = int(t['regs']['msr'], 0)
+            # CRIU sets MSR_VEC (bit 25) and MSR_VSX (bit 23) when it saved those states
+            msr |= (1 << 25 if 'vr' in fpd else 0) | (1 << 23 if 'vsx' in fpd else 0)
+            expect(_num(g['msr']) == msr, 'core-%d: msr %r', t['tid'], g['msr'])
+            for k in ('nip', 'orig_gpr3', 'ctr', 'link', 'xer', 'ccr', 'trap'):
+                expect(_num(g[k]) == int(t['regs'][k], 0), 'core-%d: %s %r', t['tid'], k, g[k])
+            if 'fpr' in fpd:
+                expect([_num(x) for x in ti['fpstate']['fpregs']] ==
+                       [int(x, 0) for x in fpd['fpr']], 'core-%d: fpr0-31, fpscr', t['tid'])
+            if 'vr' in fpd:
+                vr = ti['vrstate']
+                words = [_num(x) for x in vr['vrregs']]
+                raw = b''.join(struct.pack('<QQ', words[2 * i], words[2 * i + 1])
+                               for i in range(len(words) // 2))
+                want = bytes.fromhex(''.join(fpd['vr'])) + \
+                    int(fpd['vscr'], 0).to_bytes(16, 'little')
+                expect(raw == want, 'core-%d: vr0-vr31, vscr', t['tid'])
+                expect(_num(vr['vrsave']) == int(fpd['vrsave'], 0), 'core-%d: vrsave', t['tid'])
+            if 'vsx' in fpd:
+                expect([_num(x) for x in ti['vsxstate']['vsxregs']] ==
+                       [int(x, 0) for x in fpd['vsx']], 'core-%d: vsx', t['tid'])
         else:
             ti = c['ti_arm']
             g = ti['gpregs']
@@ -564,7 +613,9 @@ def arch_desc(desc_path, imgdir):
                    t['tid'])
             expect(_num(fp['fpscr']) == int(fpd.get('fpscr', '0'), 0), 'core-%d: fpscr',
                    t['tid'])
-        expect(_num(ti['tls']) == int(t.get('tls', '0'), 0), 'core-%d: tls %r', t['tid'], ti['tls'])
+        if arch not in ('ppc64le', 's390x'):    # thread pointer: r13, a0:a1; no tls field
+            expect(_num(ti['tls']) == int(t.get('tls', '0'), 0), 'core-%d: tls %r', t['tid'],
+                   ti['tls'])
         expect(('tc' in c) == (t['tid'] == pid), 'core-%d: tc only in the leader', t['tid'])
     mm = _crit(os.path.join(imgdir, 'mm-%d.img' % pid))[0]
     got = [(_num(v['start']), _num(v['end']), _num(v['prot'])) for v in mm['vmas']]

@@ -6,9 +6,13 @@
  * decoder (aarch64.c): user_pt_regs in NT_PRSTATUS, user_fpsimd_state,
  * NT_ARM_TLS and the pointer-authentication notes; and the 32-bit arm
  * decoder (arm.c): the ILP32 NT_PRSTATUS (148) and NT_PRPSINFO (124, 16-bit
- * uid/gid), NT_PRFPREG (user_fp, 116) and NT_ARM_VFP (user_vfp, 260); and
- * x86_64's compat (ia32) tasks: the i386 notes of user_x86_32_view; from
- * CoreEntry messages built in memory. Every descriptor is written into a larger buffer
+ * uid/gid), NT_PRFPREG (user_fp, 116) and NT_ARM_VFP (user_vfp, 260); and the
+ * ppc64 decoder (ppc64.c): pt_regs in NT_PRSTATUS (504), NT_PRFPREG (264),
+ * NT_PPC_VMX (544) and NT_PPC_VSX (256) in native_regsets[] order; and the
+ * big-endian s390x decoder (s390x.c): s390_regs (336), NT_PRFPREG (136),
+ * NT_S390_SYSTEM_CALL and the vector registers, every field big endian;
+ * and x86_64's compat (ia32) tasks: the i386 notes of user_x86_32_view;
+ * from CoreEntry messages built in memory. Every descriptor is written into a larger buffer
  * pre-filled with a canary byte, so writing past its size is caught too.
  */
 #include <elf.h>
@@ -494,7 +498,8 @@ static void unsupported_mtype(void **state)
 	assert_null(c2c_arch_lookup(ctx, NULL, 6));
 	assert_int_equal(c2c_errcode(ctx), C2C_E_UNSUPPORTED);
 	assert_non_null(strstr(c2c_errmsg(ctx), "architecture mips (CoreEntry.mtype 6)"));
-	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1), arm (2) and aarch64 (3) are"));
+	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1), arm (2), aarch64 (3), ppc64 (4) "
+						"and s390 (5) are"));
 	c2c_ctx_free(ctx);
 }
 
@@ -665,6 +670,331 @@ static void aarch64_pac(void **state)
 	assert_int_equal(get64(b + 8), 0x52);
 	for (size_t i = 0; i < regs.nsets; i++)
 		assert_string_equal(regs.sets[i].name, i ? "LINUX" : "CORE");
+	c2c_ctx_free(ctx);
+}
+
+/* A ppc64 CoreEntry with r<n> = 0x2000 + n, fpr[i] = 0x3000 + i, vrregs[i] = 0x4000 + i. */
+struct ppc_entry {
+	uint64_t gpr[32], fpr[33], vr[66], vsx[32];
+	PbUserPpc64RegsEntry g;
+	PbUserPpc64FpstateEntry fp;
+	PbUserPpc64VrstateEntry vmx;
+	PbUserPpc64VsxstateEntry vs;
+	PbThreadInfoPpc64 ti;
+	PbCoreEntry ce;
+};
+
+static void ppc_entry_init(struct ppc_entry *e)
+{
+	*e = (struct ppc_entry){ .g = PB_USER_PPC64_REGS_ENTRY__INIT,
+				 .fp = PB_USER_PPC64_FPSTATE_ENTRY__INIT,
+				 .vmx = PB_USER_PPC64_VRSTATE_ENTRY__INIT,
+				 .vs = PB_USER_PPC64_VSXSTATE_ENTRY__INIT,
+				 .ti = PB_THREAD_INFO_PPC64__INIT,
+				 .ce = PB_CORE_ENTRY__INIT };
+	for (int i = 0; i < 32; i++) {
+		e->gpr[i] = 0x2000 + (uint64_t)i;
+		e->vsx[i] = 0x6000 + (uint64_t)i;
+	}
+	for (int i = 0; i < 33; i++)
+		e->fpr[i] = 0x3000 + (uint64_t)i;
+	for (int i = 0; i < 66; i++)
+		e->vr[i] = 0x4000 + (uint64_t)i;
+	e->g.gpr = e->gpr;
+	e->g.n_gpr = 32;
+	e->g.nip = 0x10000cd8;
+	e->g.msr = 0x900000000280f033ULL;
+	e->g.orig_gpr3 = 0x33;
+	e->g.ctr = 0x35;
+	e->g.link = 0x36;
+	e->g.xer = 0x37;
+	e->g.ccr = 0x38;
+	e->g.trap = 0xc00;
+	e->fp.fpregs = e->fpr;
+	e->fp.n_fpregs = 33;
+	e->vmx.vrregs = e->vr;
+	e->vmx.n_vrregs = 66;
+	e->vmx.vrsave = 0xfffffffe;
+	e->vs.vsxregs = e->vsx;
+	e->vs.n_vsxregs = 32;
+	e->ti.gpregs = &e->g;
+	e->ti.fpstate = &e->fp;
+	e->ti.vrstate = &e->vmx;
+	e->ti.vsxstate = &e->vs;
+	e->ce.mtype = 4;
+	e->ce.ti_ppc64 = &e->ti;
+}
+
+static void ppc64_prstatus(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_ppc64;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_task_info t = { .pid = 300, .tid = 301, .ppid = 1, .pgid = 300, .sid = 300 };
+	struct c2c_regs regs;
+	struct ppc_entry e;
+	uint8_t out[504 + 16];
+	bool compat = true;
+
+	(void)state;
+	ppc_entry_init(&e);
+	assert_ptr_equal(c2c_arch_lookup(ctx, NULL, 4), a);
+	assert_int_equal(a->e_machine, EM_PPC64);
+	assert_int_equal(a->elfclass, ELFCLASS64);
+	assert_int_equal(a->e_flags, 2); /* ELFv2 */
+	assert_int_equal(a->ngreg, 48);
+	assert_int_equal(a->prstatus_size, 504);
+	assert_int_equal(a->prpsinfo_size, 136);
+	assert_int_equal(a->decode_thread(ctx, NULL, &e.ce, 301, &regs, &compat), 0);
+	assert_false(compat);
+	assert_true(regs.fpvalid);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &t, &regs, out);
+	assert_int_equal(get32(out + 32), 301);
+	/* pr_reg at 112: gpr[32], nip, msr, orig_gpr3, ctr, link, xer, ccr, softe, trap, ... */
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(get64(out + 112 + 8 * i), 0x2000 + (uint64_t)i);
+	assert_int_equal(get64(out + 112 + 8 * 32), 0x10000cd8);
+	assert_int_equal(get64(out + 112 + 8 * 33), 0x900000000280f033ULL);
+	assert_int_equal(get64(out + 112 + 8 * 34), 0x33); /* orig_gpr3 */
+	assert_int_equal(get64(out + 112 + 8 * 35), 0x35); /* ctr */
+	assert_int_equal(get64(out + 112 + 8 * 36), 0x36); /* link */
+	assert_int_equal(get64(out + 112 + 8 * 37), 0x37); /* xer */
+	assert_int_equal(get64(out + 112 + 8 * 38), 0x38); /* ccr */
+	assert_int_equal(get64(out + 112 + 8 * 39), 0);	   /* softe: not saved */
+	assert_int_equal(get64(out + 112 + 8 * 40), 0xc00); /* trap */
+	assert_bytes(out, 112 + 8 * 41, 496, 0);	   /* dar, dsisr, result, 4 pad words */
+	assert_int_equal(get32(out + 496), 1);		   /* pr_fpvalid */
+	assert_bytes(out, 500, 504, 0);
+	assert_bytes(out, 504, sizeof(out), CANARY);
+	c2c_ctx_free(ctx);
+}
+
+static void ppc64_fp_vmx_vsx(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_regs regs;
+	struct ppc_entry e;
+	const uint8_t *p;
+	bool compat;
+
+	(void)state;
+	ppc_entry_init(&e);
+	assert_int_equal(c2c_arch_ppc64.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	/* native_regsets[] order: FPR (CORE), VMX, VSX (LINUX) */
+	assert_int_equal(regs.nsets, 3);
+	assert_int_equal(regs.sets[0].type, NT_PRFPREG);
+	assert_string_equal(regs.sets[0].name, "CORE");
+	assert_int_equal(regs.sets[0].len, 264);
+	assert_int_equal(regs.sets[1].type, 0x100); /* NT_PPC_VMX */
+	assert_string_equal(regs.sets[1].name, "LINUX");
+	assert_int_equal(regs.sets[1].len, 544);
+	assert_int_equal(regs.sets[2].type, 0x102); /* NT_PPC_VSX */
+	assert_string_equal(regs.sets[2].name, "LINUX");
+	assert_int_equal(regs.sets[2].len, 256);
+	p = regs.data + regs.sets[0].off;
+	for (int i = 0; i < 33; i++) /* fpr0..31, fpscr */
+		assert_int_equal(get64(p + 8 * i), 0x3000 + (uint64_t)i);
+	p = regs.data + regs.sets[1].off;
+	for (int i = 0; i < 66; i++) /* vr0..31 and vscr, words in memory order */
+		assert_int_equal(get64(p + 8 * i), 0x4000 + (uint64_t)i);
+	assert_int_equal(get32(p + 528), 0xfffffffe); /* vrsave */
+	assert_bytes(p, 532, 544, 0);
+	p = regs.data + regs.sets[2].off;
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(get64(p + 8 * i), 0x6000 + (uint64_t)i);
+
+	/* No vector state: NT_PRFPREG alone (it has no active(): always written). */
+	e.ti.vrstate = NULL;
+	e.ti.vsxstate = NULL;
+	e.ti.fpstate = NULL;
+	assert_int_equal(c2c_arch_ppc64.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	assert_int_equal(regs.nsets, 1);
+	assert_true(regs.fpvalid);
+	assert_bytes(regs.data + regs.sets[0].off, 0, 264, 0);
+
+	/* Sizes from the images are checked. */
+	e.ti.vrstate = &e.vmx;
+	e.vmx.n_vrregs = 64;
+	assert_int_equal(c2c_arch_ppc64.decode_thread(ctx, NULL, &e.ce, 7, &regs, &compat),
+			 C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "thread 7 has 64 Altivec words"));
+	c2c_ctx_free(ctx);
+	ctx = c2c_ctx_new();
+	e.g.n_gpr = 31;
+	assert_int_equal(c2c_arch_ppc64.decode_thread(ctx, NULL, &e.ce, 7, &regs, &compat),
+			 C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "thread 7 has 31 general registers"));
+	c2c_ctx_free(ctx);
+	ctx = c2c_ctx_new();
+	e.ce.ti_ppc64 = NULL;
+	assert_int_equal(c2c_arch_ppc64.decode_thread(ctx, NULL, &e.ce, 7, &regs, &compat),
+			 C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "thread 7 has no registers (ti_ppc64.gpregs)");
+	c2c_ctx_free(ctx);
+}
+
+static uint64_t get64_be(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t get32_be(const uint8_t *p)
+{
+	return (uint32_t)(get64_be(p) >> 32);
+}
+
+/* An s390x CoreEntry with r<n> = 0x7000 + n, a<n> = 0xa0 + n, f<n> = 0x8000 + n. */
+struct s390_entry {
+	uint64_t gprs[16], fprs[16], low[16], high[32];
+	uint32_t acrs[16];
+	PbUserS390RegsEntry g;
+	PbUserS390FpregsEntry fp;
+	PbUserS390VxrsLowEntry vl;
+	PbUserS390VxrsHighEntry vh;
+	PbThreadInfoS390 ti;
+	PbCoreEntry ce;
+};
+
+static void s390_entry_init(struct s390_entry *e)
+{
+	*e = (struct s390_entry){ .g = PB_USER_S390_REGS_ENTRY__INIT,
+				  .fp = PB_USER_S390_FPREGS_ENTRY__INIT,
+				  .vl = PB_USER_S390_VXRS_LOW_ENTRY__INIT,
+				  .vh = PB_USER_S390_VXRS_HIGH_ENTRY__INIT,
+				  .ti = PB_THREAD_INFO_S390__INIT,
+				  .ce = PB_CORE_ENTRY__INIT };
+	for (int i = 0; i < 16; i++) {
+		e->gprs[i] = 0x7000 + (uint64_t)i;
+		e->fprs[i] = 0x8000 + (uint64_t)i;
+		e->low[i] = 0x9000 + (uint64_t)i;
+		e->acrs[i] = 0xa0 + (uint32_t)i;
+	}
+	for (int i = 0; i < 32; i++)
+		e->high[i] = 0xb000 + (uint64_t)i;
+	e->g.psw_mask = 0x0705200180000000ULL;
+	e->g.psw_addr = 0x1000b04;
+	e->g.gprs = e->gprs;
+	e->g.n_gprs = 16;
+	e->g.acrs = e->acrs;
+	e->g.n_acrs = 16;
+	e->g.orig_gpr2 = 0x22;
+	e->g.system_call = 3;
+	e->fp.fpc = 0x00080000;
+	e->fp.fprs = e->fprs;
+	e->fp.n_fprs = 16;
+	e->vl.regs = e->low;
+	e->vl.n_regs = 16;
+	e->vh.regs = e->high;
+	e->vh.n_regs = 32;
+	e->ti.gpregs = &e->g;
+	e->ti.fpregs = &e->fp;
+	e->ti.vxrs_low = &e->vl;
+	e->ti.vxrs_high = &e->vh;
+	e->ce.mtype = 5;
+	e->ce.ti_s390 = &e->ti;
+}
+
+static void s390x_prstatus_be(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_s390x;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_task_info t = { .pid = 400, .tid = 401, .ppid = 1, .pgid = 400, .sid = 400,
+				   .uid = 1000, .gid = 1001 };
+	struct c2c_regs regs;
+	struct s390_entry e;
+	uint8_t out[336 + 16], ps[136 + 16];
+	bool compat = true;
+
+	(void)state;
+	s390_entry_init(&e);
+	assert_ptr_equal(c2c_arch_lookup(ctx, NULL, 5), a);
+	assert_int_equal(a->e_machine, EM_S390);
+	assert_true(a->big_endian);
+	assert_int_equal(c2c_arch_elfdata(a), ELFDATA2MSB);
+	assert_int_equal(a->ngreg, 27);
+	assert_int_equal(a->prstatus_size, 336);
+	assert_int_equal(a->decode_thread(ctx, NULL, &e.ce, 401, &regs, &compat), 0);
+	assert_false(compat);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &t, &regs, out);
+	assert_int_equal(get32_be(out + 32), 401); /* pr_pid */
+	assert_int_equal(get32_be(out + 36), 1);   /* pr_ppid */
+	/* pr_reg at 112: psw mask, addr, r0..r15, a0..a15 (u32), orig_gpr2 */
+	assert_int_equal(get64_be(out + 112), 0x0705200180000000ULL);
+	assert_int_equal(get64_be(out + 120), 0x1000b04);
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(get64_be(out + 128 + 8 * i), 0x7000 + (uint64_t)i);
+		assert_int_equal(get32_be(out + 256 + 4 * i), 0xa0 + (uint64_t)i);
+	}
+	assert_int_equal(get64_be(out + 320), 0x22);
+	assert_int_equal(get32_be(out + 328), 1); /* pr_fpvalid */
+	assert_bytes(out, 332, 336, 0);
+	assert_bytes(out, 336, sizeof(out), CANARY);
+
+	memset(ps, CANARY, sizeof(ps));
+	c2c_arch_prpsinfo(a, &t, "prog", "prog -x", ps);
+	assert_int_equal(get32_be(ps + 16), 1000); /* pr_uid */
+	assert_int_equal(get32_be(ps + 20), 1001);
+	assert_int_equal(get32_be(ps + 24), 400); /* pr_pid */
+	assert_string_equal((const char *)ps + 40, "prog");
+	assert_bytes(ps, 136, sizeof(ps), CANARY);
+	c2c_ctx_free(ctx);
+}
+
+static void s390x_regsets_be(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_regs regs;
+	struct s390_entry e;
+	const uint8_t *p;
+	bool compat;
+
+	(void)state;
+	s390_entry_init(&e);
+	assert_int_equal(c2c_arch_s390x.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	/* s390_regsets[] order: FP (CORE), SYSTEM_CALL, VXRS_LOW, VXRS_HIGH (LINUX) */
+	assert_int_equal(regs.nsets, 4);
+	assert_int_equal(regs.sets[0].type, NT_PRFPREG);
+	assert_string_equal(regs.sets[0].name, "CORE");
+	assert_int_equal(regs.sets[0].len, 136);
+	assert_int_equal(regs.sets[1].type, 0x307);
+	assert_int_equal(regs.sets[1].len, 4);
+	assert_int_equal(regs.sets[2].type, 0x309);
+	assert_int_equal(regs.sets[2].len, 128);
+	assert_int_equal(regs.sets[3].type, 0x30a);
+	assert_int_equal(regs.sets[3].len, 256);
+	p = regs.data + regs.sets[0].off;
+	assert_int_equal(get32_be(p), 0x00080000); /* fpc, then 4 pad bytes */
+	assert_bytes(p, 4, 8, 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(get64_be(p + 8 + 8 * i), 0x8000 + (uint64_t)i);
+	assert_int_equal(get32_be(regs.data + regs.sets[1].off), 3);
+	p = regs.data + regs.sets[2].off;
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(get64_be(p + 8 * i), 0x9000 + (uint64_t)i);
+	p = regs.data + regs.sets[3].off;
+	for (int i = 0; i < 32; i++) /* v16 high, v16 low, v17 high, ... */
+		assert_int_equal(get64_be(p + 8 * i), 0xb000 + (uint64_t)i);
+
+	/* Without vector state: FP and SYSTEM_CALL only; short arrays are errors. */
+	e.ti.vxrs_low = NULL;
+	e.ti.vxrs_high = NULL;
+	assert_int_equal(c2c_arch_s390x.decode_thread(ctx, NULL, &e.ce, 1, &regs, &compat), 0);
+	assert_int_equal(regs.nsets, 2);
+	e.g.n_acrs = 15;
+	assert_int_equal(c2c_arch_s390x.decode_thread(ctx, NULL, &e.ce, 9, &regs, &compat),
+			 C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "thread 9 has 15 access registers"));
+	c2c_ctx_free(ctx);
+	ctx = c2c_ctx_new();
+	e.ce.ti_s390 = NULL;
+	assert_int_equal(c2c_arch_s390x.decode_thread(ctx, NULL, &e.ce, 9, &regs, &compat),
+			 C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "thread 9 has no registers (ti_s390.gpregs)");
 	c2c_ctx_free(ctx);
 }
 
@@ -880,6 +1210,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(arm_prstatus),
 	cmocka_unit_test(arm_prpsinfo),
 	cmocka_unit_test(arm_fp_vfp),
+	cmocka_unit_test(ppc64_prstatus),
+	cmocka_unit_test(ppc64_fp_vmx_vsx),
+	cmocka_unit_test(s390x_prstatus_be),
+	cmocka_unit_test(s390x_regsets_be),
 	cmocka_unit_test(xstate_sse),
 	cmocka_unit_test(xstate_avx),
 	cmocka_unit_test(xstate_mpx),

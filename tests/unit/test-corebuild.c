@@ -15,7 +15,7 @@
 static void add_note_layout(void **state)
 {
 	struct c2c_ctx *ctx = c2c_ctx_new();
-	struct c2c_coreplan plan = { 0 };
+	struct c2c_coreplan plan = { .arch = &c2c_arch_x86_64 };
 	static const uint8_t want[] = {
 		/* namesz 5, descsz 5 (unpadded), type 1 */
 		5, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0,
@@ -42,6 +42,23 @@ static void add_note_layout(void **state)
 	c2c_coreplan_release(&plan);
 	assert_null(plan.notes);
 	assert_int_equal(plan.notes_len, 0);
+	c2c_ctx_free(ctx);
+}
+
+/* A big-endian architecture's note header: namesz, descsz and type in its byte order. */
+static void add_note_big_endian(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_coreplan plan = { .arch = &c2c_arch_s390x };
+	static const uint8_t want[] = { 0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 3, 7, 'C', 'O', 'R', 'E',
+					0,  0, 0, 0, 1, 2, 3, 4 };
+
+	(void)state;
+	c2c_assert_ok(ctx, c2c_corebuild_add_note(ctx, &plan, "CORE", 0x307,
+						  (const uint8_t[]){ 1, 2, 3, 4 }, 4));
+	assert_int_equal(plan.notes_len, sizeof(want));
+	assert_memory_equal(plan.notes, want, sizeof(want));
+	c2c_coreplan_release(&plan);
 	c2c_ctx_free(ctx);
 }
 
@@ -511,6 +528,7 @@ static void plan_ilp32(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(add_note_layout),
+	cmocka_unit_test(add_note_big_endian),
 	cmocka_unit_test(plan_note_order),
 	cmocka_unit_test(plan_nt_file),
 	cmocka_unit_test(plan_segments),

@@ -6,6 +6,8 @@
  * checked against BFD's elf_x86_64_grok_prstatus/psinfo (elf-core-format
  * §1.5, §2) and, for aarch64 (392 and 136 bytes), against
  * include/linux/elfcore.h with arch/arm64/include/asm/elf.h (ELF_NGREG 34).
+ * s390x (336 and 136, big endian) against arch/s390/include/asm/elf.h (s390_regs).
+ * ppc64 (504 and 136) against arch/powerpc/include/uapi/asm/elf.h (ELF_NGREG 48).
  * For ILP32 (arm: 148 and 124 bytes) against BFD's elf32_arm_nabi_grok_prstatus
  * and _psinfo (pr_pid at 24, pr_reg at 72; pr_fname at 28, pr_psargs at 44).
  */
@@ -49,6 +51,8 @@ static const struct c2c_arch *const arches[] = {
 	&c2c_arch_x86_64,
 	&c2c_arch_aarch64,
 	&c2c_arch_arm,
+	&c2c_arch_ppc64,
+	&c2c_arch_s390x,
 };
 
 /* Names of CoreEntry.mtype values (core.proto enum march; doc §3.2). */
@@ -68,18 +72,19 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 			return arches[i];
 	c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
 		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1), "
-		 "arm (2) and aarch64 (3) are",
+		 "arm (2), aarch64 (3), ppc64 (4) and s390 (5) are",
 		 mtype_name(mtype), mtype);
 	return NULL;
 }
 
 /* pr_pid, pr_ppid, pr_pgrp and pr_sid: four u32 in a row in both structs (pid_t). */
-static void put_ids(uint8_t *p, uint32_t pid, const struct c2c_task_info *ti)
+static void put_ids(const struct c2c_arch *arch, uint8_t *p, uint32_t pid,
+		    const struct c2c_task_info *ti)
 {
-	c2c_put32(p, pid);
-	c2c_put32(p + 4, ti->ppid);
-	c2c_put32(p + 8, ti->pgid);
-	c2c_put32(p + 12, ti->sid);
+	c2c_arch_put32(arch, p, pid);
+	c2c_arch_put32(arch, p + 4, ti->ppid);
+	c2c_arch_put32(arch, p + 8, ti->pgid);
+	c2c_arch_put32(arch, p + 12, ti->sid);
 }
 
 void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *ti,
@@ -95,11 +100,11 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 	 */
 	c2c_put_long(arch, out + PRS_SIGPEND, ti->sigpend);
 	c2c_put_long(arch, out + PRS_SIGHOLD(l), ti->sighold);
-	put_ids(out + pid, ti->tid, ti);
+	put_ids(arch, out + pid, ti->tid, ti);
 	for (size_t i = 0; i < arch->ngreg; i++)
 		c2c_put_long(arch, out + reg + i * l, regs->greg[i]);
 	/* pr_fpvalid follows pr_reg */
-	c2c_put32(out + reg + arch->ngreg * l, regs->fpvalid ? 1 : 0);
+	c2c_arch_put32(arch, out + reg + arch->ngreg * l, regs->fpvalid ? 1 : 0);
 }
 
 /* A 16-bit __kernel_uid_t holds what from_kuid_munged gives: high2lowuid. */
@@ -130,13 +135,13 @@ void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *
 	if (arch->uid16) {
 		uint16_t uid = (uint16_t)low_id(ti->uid), gid = (uint16_t)low_id(ti->gid);
 
-		memcpy(out + PRP_UID(l), &uid, 2);
-		memcpy(out + PRP_GID(l, u), &gid, 2);
+		c2c_arch_put16(arch, out + PRP_UID(l), uid);
+		c2c_arch_put16(arch, out + PRP_GID(l, u), gid);
 	} else {
-		c2c_put32(out + PRP_UID(l), ti->uid);
-		c2c_put32(out + PRP_GID(l, u), ti->gid);
+		c2c_arch_put32(arch, out + PRP_UID(l), ti->uid);
+		c2c_arch_put32(arch, out + PRP_GID(l, u), ti->gid);
 	}
-	put_ids(out + pid, ti->pid, ti);
+	put_ids(arch, out + pid, ti->pid, ti);
 	memcpy(out + PRP_FNAME(l, u), fname, strnlen(fname, 15));
 	memcpy(out + PRP_PSARGS(l, u), psargs, strnlen(psargs, C2C_PSARGS_MAX - 1));
 }

@@ -22,8 +22,8 @@
 
 struct PbCoreEntry;
 
-/* Words of elf_gregset_t the largest supported architecture has (aarch64: 34). */
-#define C2C_GREG_MAX 34
+/* Words of elf_gregset_t the largest supported architecture has (ppc64: 48). */
+#define C2C_GREG_MAX 48
 /*
  * Register-set notes a thread can have after NT_PRSTATUS, and their bytes
  * (aarch64: 6 notes, 648 bytes with the pointer-authentication ones).
@@ -73,6 +73,7 @@ struct c2c_arch {
 	uint32_t mtype;	    /* CoreEntry.mtype (core.proto enum march) */
 	uint16_t e_machine; /* EM_* */
 	uint8_t elfclass;   /* ELFCLASS32 or ELFCLASS64: also the size of a long in the notes */
+	bool big_endian;    /* ELFDATA2MSB: headers and every note field in big-endian order */
 	uint32_t e_flags;   /* ELF_CORE_EFLAGS of the kernel's fill_elf_header */
 	bool uid16;	    /* pr_uid/pr_gid of NT_PRPSINFO are 16-bit (__kernel_uid_t) */
 	size_t ngreg;	    /* words (longs) of elf_gregset_t, kept as uint64_t in c2c_regs.greg */
@@ -106,15 +107,74 @@ void c2c_arch_prstatus(const struct c2c_arch *arch, const struct c2c_task_info *
 void c2c_arch_prpsinfo(const struct c2c_arch *arch, const struct c2c_task_info *ti,
 		       const char *fname, const char *psargs, uint8_t *out);
 
-/* Store a 32- or 64-bit value at p in the target's byte order (little endian, as the host's). */
+/*
+ * Store a 16-, 32- or 64-bit value at p little endian (c2c_put*) or big endian
+ * (c2c_put*_be), whatever the host's order: byte by byte, so that the compiler
+ * makes a plain store of it on a host of the same order.
+ */
+static inline void c2c_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+}
+
 static inline void c2c_put32(uint8_t *p, uint32_t v)
 {
-	memcpy(p, &v, 4);
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> 8 * i);
 }
 
 static inline void c2c_put64(uint8_t *p, uint64_t v)
 {
-	memcpy(p, &v, 8);
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> 8 * i);
+}
+
+static inline void c2c_put16_be(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+}
+
+static inline void c2c_put32_be(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> 8 * (3 - i));
+}
+
+static inline void c2c_put64_be(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> 8 * (7 - i));
+}
+
+/* EI_DATA of arch's cores: the byte order libelf encodes the headers in. */
+static inline uint8_t c2c_arch_elfdata(const struct c2c_arch *arch)
+{
+	return arch->big_endian ? ELFDATA2MSB : ELFDATA2LSB;
+}
+
+/* Store a value at p in the byte order of arch. */
+static inline void c2c_arch_put16(const struct c2c_arch *arch, uint8_t *p, uint16_t v)
+{
+	if (arch->big_endian)
+		c2c_put16_be(p, v);
+	else
+		c2c_put16(p, v);
+}
+
+static inline void c2c_arch_put32(const struct c2c_arch *arch, uint8_t *p, uint32_t v)
+{
+	if (arch->big_endian)
+		c2c_put32_be(p, v);
+	else
+		c2c_put32(p, v);
+}
+
+static inline void c2c_arch_put64(const struct c2c_arch *arch, uint8_t *p, uint64_t v)
+{
+	if (arch->big_endian)
+		c2c_put64_be(p, v);
+	else
+		c2c_put64(p, v);
 }
 
 /* Bytes of a long (and of an auxv word, an NT_FILE field) in the notes of arch. */
@@ -127,9 +187,9 @@ static inline size_t c2c_arch_long(const struct c2c_arch *arch)
 static inline void c2c_put_long(const struct c2c_arch *arch, uint8_t *p, uint64_t v)
 {
 	if (c2c_arch_long(arch) == 4)
-		c2c_put32(p, (uint32_t)v);
+		c2c_arch_put32(arch, p, (uint32_t)v);
 	else
-		c2c_put64(p, v);
+		c2c_arch_put64(arch, p, v);
 }
 
 /* Reserve a register-set note of len bytes in regs; NULL if it does not fit. */
@@ -139,5 +199,7 @@ extern const struct c2c_arch c2c_arch_x86_64;
 extern const struct c2c_arch c2c_arch_aarch64;
 extern const struct c2c_arch c2c_arch_arm;
 extern const struct c2c_arch c2c_arch_ia32; /* compat tasks of x86_64 (x86_64.c) */
+extern const struct c2c_arch c2c_arch_ppc64;
+extern const struct c2c_arch c2c_arch_s390x;
 
 #endif /* C2C_ARCH_H */

@@ -50,10 +50,10 @@ int c2c_corebuild_add_note(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const
 		return r;
 	p = plan->notes + plan->notes_len;
 	memset(p, 0, total);
-	/* libelf converts the note header to the file's byte order (ELFDATA2LSB). */
+	/* libelf converts the note header to the file's byte order. */
 	dst = (Elf_Data){ .d_buf = p, .d_type = ELF_T_NHDR, .d_version = EV_CURRENT,
 			  .d_size = sizeof(nh) };
-	if (!elf64_xlatetof(&dst, &src, ELFDATA2LSB))
+	if (!elf64_xlatetof(&dst, &src, c2c_arch_elfdata(plan->arch)))
 		return c2c_fail(ctx, NULL, C2C_E_ELF, "cannot encode note header: %s",
 				elf_errmsg(-1));
 	memcpy(p + sizeof(nh), name, namesz);
@@ -693,9 +693,7 @@ static int add_nt_auxv(struct c2c_ctx *ctx, struct c2c_coreplan *plan, const str
 	uint8_t *buf;
 	int r;
 
-	if (l == 8)
-		return c2c_corebuild_add_note(ctx, plan, "CORE", NT_AUXV, p->auxv,
-					      p->nauxv * sizeof(*p->auxv));
+	/* words of the target's size and byte order (CRIU saves u64 words) */
 	buf = calloc(p->nauxv ? p->nauxv : 1, l);
 	if (!buf)
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");

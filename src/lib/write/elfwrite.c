@@ -299,17 +299,17 @@ static int copy_range(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t 
 }
 
 /*
- * Convert n records of type t to the file's representation (ELFDATA2LSB) with
- * libelf, for an ELFCLASS64 or (elf32) an ELFCLASS32 file.
+ * Convert n records of type t to the file's representation (the byte order
+ * data, ELFDATA2LSB or ELFDATA2MSB) with libelf, for an ELFCLASS64 or (elf32)
+ * an ELFCLASS32 file.
  */
-static int xlate_class(struct c2c_ctx *ctx, bool elf32, Elf_Type t, void *dst, void *src,
-		       size_t size)
+static int xlate_class(struct c2c_ctx *ctx, bool elf32, uint8_t data, Elf_Type t, void *dst,
+		       void *src, size_t size)
 {
 	Elf_Data in = { .d_buf = src, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
 	Elf_Data out = { .d_buf = dst, .d_type = t, .d_version = EV_CURRENT, .d_size = size };
 
-	if (!(elf32 ? elf32_xlatetof(&out, &in, ELFDATA2LSB)
-		    : elf64_xlatetof(&out, &in, ELFDATA2LSB)))
+	if (!(elf32 ? elf32_xlatetof(&out, &in, data) : elf64_xlatetof(&out, &in, data)))
 		return c2c_fail(ctx, NULL, C2C_E_ELF, "cannot encode ELF headers: %s",
 				elf_errmsg(-1));
 	return 0;
@@ -359,6 +359,7 @@ static int put_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	/* sh_size = e_shnum (1) and sh_info = the real count, as the kernel writes. */
 	Elf64_Shdr sh = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf64_Word)phnum };
 	bool elf32 = plan->arch->elfclass == ELFCLASS32;
+	uint8_t data = c2c_arch_elfdata(plan->arch);
 	Elf32_Shdr sh32 = { .sh_type = SHT_NULL, .sh_size = 1, .sh_info = (Elf32_Word)phnum };
 	Elf32_Ehdr eh32;
 	Elf32_Phdr *ph32 = NULL;
@@ -375,15 +376,15 @@ static int put_headers(struct c2c_ctx *ctx, int fd, const char *path,
 		e = &eh32, p = ph32, h = &sh32;
 		esz = sizeof(eh32), psz = sizeof(*ph32), hsz = sizeof(sh32);
 	}
-	r = xlate_class(ctx, elf32, ELF_T_EHDR, e, e, esz);
+	r = xlate_class(ctx, elf32, data, ELF_T_EHDR, e, e, esz);
 	if (r == 0)
-		r = xlate_class(ctx, elf32, ELF_T_PHDR, p, p, phnum * psz);
+		r = xlate_class(ctx, elf32, data, ELF_T_PHDR, p, p, phnum * psz);
 	if (r == 0)
 		r = write_all(ctx, fd, path, e, esz, 0);
 	if (r == 0)
 		r = write_all(ctx, fd, path, p, phnum * psz, plan->phoff);
 	if (r == 0 && xnum) {
-		r = xlate_class(ctx, elf32, ELF_T_SHDR, h, h, hsz);
+		r = xlate_class(ctx, elf32, data, ELF_T_SHDR, h, h, hsz);
 		if (r == 0)
 			r = write_all(ctx, fd, path, h, hsz, plan->shoff);
 	}
@@ -412,7 +413,7 @@ static int write_headers(struct c2c_ctx *ctx, int fd, const char *path,
 	/* Header values as the kernel's fill_elf_header and fill_extnum_info. */
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_DATA] = c2c_arch_elfdata(plan->arch);
 	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
 	eh.e_type = ET_CORE;

@@ -41,7 +41,7 @@ static volatile long sink;
 static void record_tp(int slot)
 {
 	thread_tp[slot].tid = syscall(SYS_gettid);
-	thread_tp[slot].tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
+	thread_tp[slot].tp = arch_thread_pointer();
 }
 
 static void snapshot_maps(void)
@@ -97,6 +97,44 @@ static void __attribute__((noinline)) park_asm(int fd, void *buf, const uint64_t
 		     : "+r"(r0) : "r"(r1), "r"(r2), "r"(r7), "r"(r4)
 		     : "memory", "d8", "d9", "d10", "d11");
 	sink = r0;
+#elif defined(__powerpc64__)
+	/* vs14/vs15 are f14/f15 (doubleword 0) plus the halves only NT_PPC_VSX
+	 * holds; vs52/vs53 are v20/v21 (NT_PPC_VMX); f31 = 1.0 through fcfid */
+	register long r0 asm("r0") = SYS_read;
+	register long r3 asm("r3") = fd;
+	register long r4 asm("r4") = (long)buf;
+	register long r5 asm("r5") = 1;
+	register const uint64_t *r9 asm("r9") = v;
+	asm volatile("li 10, 16\n\t"
+		     "li 11, 32\n\t"
+		     "li 12, 48\n\t"
+		     "lxvd2x 14, 0, 9\n\t"
+		     "lxvd2x 15, 9, 10\n\t"
+		     "lxvd2x 52, 9, 11\n\t"
+		     "lxvd2x 53, 9, 12\n\t"
+		     "li 10, 1\n\t"
+		     "std 10, -8(1)\n\t"
+		     "lfd 31, -8(1)\n\t"
+		     "fcfid 31, 31\n\t"
+		     "sc"
+		     : "+r"(r0), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r9)
+		     : : "memory", "cr0", "r6", "r7", "r8", "r10", "r11", "r12", "ctr",
+		       "vs14", "vs15", "vs52", "vs53", "fr31");
+	sink = r3;
+#elif defined(__s390x__)
+	/* f8-f11 are callee-saved (NT_PRFPREG); read is syscall 3, svc's immediate */
+	register long r2 asm("r2") = fd;
+	register long r3 asm("r3") = (long)buf;
+	register long r4 asm("r4") = 1;
+	register const uint64_t *r5 asm("r5") = v;
+	asm volatile("ld %%f8, 0(%%r5)\n\t"
+		     "ld %%f9, 8(%%r5)\n\t"
+		     "ld %%f10, 16(%%r5)\n\t"
+		     "ld %%f11, 24(%%r5)\n\t"
+		     "svc %[nr]"
+		     : "+r"(r2) : "r"(r3), "r"(r4), "r"(r5), [nr] "i"(SYS_read)
+		     : "memory", "f8", "f9", "f10", "f11");
+	sink = r2;
 #else
 	sink = read(fd, buf, 1);
 	(void)v;

@@ -15,4 +15,16 @@ static inline uint64_t simd_word(unsigned seed, unsigned i)
 	return ((uint64_t)(0xA0000000u | (seed << 16) | 0x5EE0u | i) << 32) |
 	       (uint64_t)(0x0B000000u | (seed << 16) | 0x0D00u | i);
 }
+
+/* The thread pointer: GCC has no __builtin_thread_pointer for powerpc, where
+ * the ABI keeps it in r13 (0x7000 past the TCB end; it is also pr_reg's r13). */
+static inline uint64_t arch_thread_pointer(void)
+{
+#if defined(__powerpc64__)
+	register uint64_t r13 asm("r13");
+	return r13;
+#else
+	return (uint64_t)(uintptr_t)__builtin_thread_pointer();
+#endif
+}
 #endif

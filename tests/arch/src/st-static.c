@@ -65,6 +65,29 @@ static void __attribute__((noinline)) crash(const uint64_t *v)
 		     "fld1\n\t"
 		     "movl $42, (%1)"
 		     : : "r"(v), "r"(null_ptr) : "memory", "xmm4", "xmm5", "xmm6", "xmm7");
+#elif defined(__powerpc64__)
+	/* vs16/vs17: f16/f17 and their VSX halves; vs54/vs55 = v22/v23 */
+	register const uint64_t *r9 asm("r9") = v;
+	register int *r10 asm("r10") = null_ptr;
+	asm volatile("li 11, 16\n\t"
+		     "li 12, 32\n\t"
+		     "lxvd2x 16, 0, 9\n\t"
+		     "lxvd2x 17, 9, 11\n\t"
+		     "lxvd2x 54, 9, 12\n\t"
+		     "li 12, 48\n\t"
+		     "lxvd2x 55, 9, 12\n\t"
+		     "li 11, 42\n\t"
+		     "stw 11, 0(10)"
+		     : : "r"(r9), "r"(r10)
+		     : "memory", "r11", "r12", "vs16", "vs17", "vs54", "vs55");
+#elif defined(__s390x__)
+	register const uint64_t *r5 asm("r5") = v;
+	register int *r6 asm("r6") = null_ptr;
+	asm volatile("ld %%f12, 0(%%r5)\n\t"
+		     "ld %%f13, 8(%%r5)\n\t"
+		     "lhi %%r7, 42\n\t"
+		     "st %%r7, 0(%%r6)"
+		     : : "r"(r5), "r"(r6) : "memory", "f12", "f13", "r7");
 #else
 	(void)v;
 	*null_ptr = 42;
@@ -86,7 +109,7 @@ int main(void)
 	for (int j = 0; j < 8; j++)
 		vec_known[j] = simd_word(7, j);
 	thread_tp[0].tid = syscall(SYS_gettid);
-	thread_tp[0].tp = (uint64_t)(uintptr_t)__builtin_thread_pointer();
+	thread_tp[0].tp = arch_thread_pointer();
 	snapshot_maps();
 	level_one(array[0] + (int)strlen(secret));
 	return 0;
