@@ -451,10 +451,10 @@ static int search_process(struct search *s, const struct c2c_process *p)
  *   alone, exactly as the directory search would.
  * - raw: they did not (directory order, pages first): the member is searched
  *   as one stream. A match is kept at resolution only if it lies within one
- *   contiguous run of one VMA, and its context is cut to that run. (An
- *   occurrence overlapping a dropped one that straddled a discontinuity, which
- *   only a self-overlapping pattern can have, or a look-around that saw
- *   across it, can differ from the directory search.)
+ *   contiguous run of one VMA, and its context is cut to that run; a dropped
+ *   one may have hidden an overlapping occurrence, see lost_overlaps. (A
+ *   regular expression's look-around or anchor can still see across a break
+ *   in memory where the directory search sees the end of the run.)
  *
  * Matches are recorded by (member, offset), with their context bytes, and
  * resolved to process, address and mapping once the model is loaded; the
