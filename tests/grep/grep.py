@@ -5,17 +5,22 @@ Fixture: fixtures/counter.tar.xz and fixtures/counter-archives.tar.xz (CRIU 4.2
 dumps of a Python HTTP counter whose process 3 holds the request string
 RANDOM_1432_KEY; fixtures/PROVENANCE.md). Every address grep reports is
 checked against the bytes at that address in the core ckpt2core writes for
-the same checkpoint, read through the core's PT_LOAD segments.
+the same checkpoint, read through the core's PT_LOAD segments. Compressed
+archives of the image directory, members in lexical and in pages-first order,
+are searched as they stream and must print what the directory search prints.
 
   grep.py --ckpt2core BIN --fixtures DIR --work DIR
 """
 import argparse
+import gzip
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from c2ctest import Fail, run_main  # noqa: E402
@@ -59,6 +64,86 @@ def core_bytes(core, segs, addr, n):
                 f.seek(off + addr - vaddr)
                 return f.read(n)
     raise Fail("%s: no PT_LOAD holds [%#x, %#x)" % (core, addr, addr + n))
+
+
+def make_archive(images, path, names):
+    """A gzip'ed tar of the images in the order of names: compressed, so streamed."""
+    with tarfile.open(path, "w:gz", compresslevel=1) as t:
+        for n in names:
+            t.add(os.path.join(images, n), arcname=n)
+
+
+def without_input(text):
+    return re.sub(r'"input":"[^"]*",', "", text)
+
+
+def streamed(c2c, images, work, found):
+    """Archives searched as they stream (issue #14 item 3) give the directory's output."""
+    names = sorted(os.listdir(images))
+    pages = [n for n in names if n.startswith("pages-")]
+    lexical = os.path.join(work, "lexical.tar.gz")
+    pages_first = os.path.join(work, "pages-first.tar.gz")
+    make_archive(images, lexical, names)
+    make_archive(images, pages_first, pages + [n for n in names if n not in pages])
+    addr, b = found
+    # A match straddling two members in archive order (pages-1|pages-2 in
+    # both): bytes of two processes, never contiguous memory.
+    straddle = None
+    for x, y in zip(pages, pages[1:]):
+        with open(os.path.join(images, x), "rb") as f:
+            tail = f.read()[-16:]
+        with open(os.path.join(images, y), "rb") as f:
+            head = f.read(16)
+        if len(set(tail)) > 4 and len(set(head)) > 4:
+            straddle = (tail + head).hex()
+            break
+    cases = [
+        ["-C", "16", KEY.decode()],
+        ["--format", "json", "-C", "8", KEY.decode()],
+        ["-E", "-C", "4", "RANDOM_[0-9]+_KEY|py[a-z]{4,}"],
+        ["-i", "-c", "PYTHON"],
+        ["-x", "-c", "0000"],  # overlaps itself: read again where streaming cannot tell
+        ["-x", "--pid", "3", "-C", "4", b.hex()],  # across a page boundary in one member
+        ["--pid", "1", "-c", "-x", "00"],
+    ]
+    if straddle:
+        cases.append(["-x", straddle])
+    checks = 0
+    for args in cases:
+        want = subprocess.run([c2c, "grep"] + args + [images], stdout=subprocess.PIPE)
+        for arc in (lexical, pages_first):
+            got = subprocess.run([c2c, "grep"] + args + [arc], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            if got.returncode != want.returncode or \
+                    without_input(got.stdout.decode(errors="replace")) != \
+                    without_input(want.stdout.decode(errors="replace")):
+                raise Fail("grep %s: %s (exit %d) differs from the directory (exit %d):\n%s\n%s"
+                           % (" ".join(args), arc, got.returncode, want.returncode,
+                              got.stdout[:2000], got.stderr[:2000]))
+            checks += 1
+        if args[-1] == b.hex():
+            if ("0x%x " % addr) not in want.stdout.decode():
+                raise Fail("match across the page boundary at %#x not found" % addr)
+        if straddle and args[-1] == straddle and want.returncode != 1:
+            raise Fail("bytes straddling two pages images matched: %r" % want.stdout)
+    if not straddle:
+        raise Fail("no pages images with varied bytes at their boundary")
+
+    # Hostile: the archive ends inside a pages member's data.
+    raw = os.path.join(work, "lexical.tar")
+    with tarfile.open(raw, "w") as t:
+        for n in names:
+            t.add(os.path.join(images, n), arcname=n)
+    with tarfile.open(raw) as t:
+        m = [m for m in t.getmembers() if m.name == pages[-1]][0]
+        cut = m.offset_data + m.size // 2
+    trunc = os.path.join(work, "truncated.tar.gz")
+    with open(raw, "rb") as f, gzip.open(trunc, "wb", compresslevel=1) as g:
+        g.write(f.read(cut))
+    _, err = run([c2c, "grep", KEY.decode(), trunc], 2)
+    if ("'%s:%s'" % (trunc, pages[-1])) not in err or "offset" not in err:
+        raise Fail("truncated archive: error does not name archive, member and offset: %r" % err)
+    return checks + 1
 
 
 def main():
@@ -139,6 +224,8 @@ def main():
     if text.strip() != "pid 3 (python3): 2":
         raise Fail("two patterns: %r" % text)
     checks += 4
+
+    checks += streamed(c2c, images, a.work, found)
 
     # grep's exit status: 1 no match, 2 bad input, 64 usage.
     run([c2c, "grep", "NO_SUCH_BYTES_AT_ALL", archive], 1)

@@ -393,7 +393,7 @@ static void placer_called_in_order(void **state)
 	};
 	struct fx *f = *state;
 	struct rec r = { .dirfd = f->dirfd };
-	struct c2c_placer placer = { rec_added, rec_place, &r };
+	struct c2c_placer placer = { .added = rec_added, .place = rec_place, .data = &r };
 	uint8_t *p1 = pages_new(2, 0x10), *p2 = pages_new(3, 0x20), buf[PG];
 	const struct c2c_member *m;
 
@@ -440,7 +440,7 @@ static void placer_error_stops(void **state)
 {
 	struct fx *f = *state;
 	struct rec r = { .dirfd = f->dirfd, .fail_at = 2 };
-	struct c2c_placer placer = { rec_added, rec_place, &r };
+	struct c2c_placer placer = { .added = rec_added, .place = rec_place, .data = &r };
 
 	tar_begin(&f->t, false);
 	tar_file(&f->t, "inventory.img", inv, sizeof(inv));

@@ -15,6 +15,16 @@
 int c2c_input_open_tmp(struct c2c_ctx *ctx, const char *input, int *ret_spoolfd,
 		       struct c2c_source **ret);
 
+struct c2c_placer;
+
+/*
+ * As c2c_input_open_tmp for an archive file `input`, read with placer (its
+ * stream and chunk callbacks take page members as they are decompressed,
+ * arcsource.h). Returns 0 or a negative error.
+ */
+int c2c_input_open_streamed(struct c2c_ctx *ctx, const char *input, const struct c2c_placer *placer,
+			    int *ret_spoolfd, struct c2c_source **ret);
+
 struct c2c_checkpoint;
 
 /* sysroot.c: the sysroot written for a conversion (--image, --sysroot-out). */

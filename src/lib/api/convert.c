@@ -539,6 +539,54 @@ int c2c_input_open_tmp(struct c2c_ctx *ctx, const char *input, int *ret_spoolfd,
 	return 0;
 }
 
+int c2c_input_open_streamed(struct c2c_ctx *ctx, const char *input, const struct c2c_placer *placer,
+			    int *ret_spoolfd, struct c2c_source **ret)
+{
+	struct c2c_archive_in in = { .display = input, .fd = -1 };
+	const char *tmp = getenv("TMPDIR");
+	struct c2c_memtab *tab = NULL;
+	struct archive *a = NULL;
+	const char *prefix = NULL;
+	struct stat st;
+	int tmpfd = -1, r;
+
+	if (c2c_report_begin(ctx, input) < 0)
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
+	ctx->report->kind = "archive";
+	/* Members other than page data (rootfs-diff.tar) are still spooled. */
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	tmpfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmpfd < 0)
+		return c2c_fail(ctx, &C2C_LOC_FILE(tmp), C2C_E_IO, "cannot open temporary directory");
+	in.fd = open(input, O_RDONLY | O_CLOEXEC);
+	if (in.fd < 0) {
+		r = c2c_fail(ctx, &C2C_LOC_FILE(input), C2C_E_IO, "cannot open");
+		goto out;
+	}
+	r = c2c_archive_open(ctx, &in, "cannot read it as a checkpoint archive", false, &a);
+	if (r == 0)
+		r = c2c_archive_read(ctx, a, input,
+				     fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) ? in.fd : -1,
+				     tmpfd, tmp, placer, &tab);
+	if (r == 0 && !(prefix = image_prefix(tab)))
+		r = c2c_fail(ctx, &C2C_LOC_FILE(input), C2C_E_MISSING,
+			     "no CRIU images in the archive (no checkpoint/inventory.img)");
+	if (r == 0)
+		r = c2c_source_open_tab(ctx, tab, prefix, ret);
+out:
+	c2c_memtab_put(tab);
+	c2c_archive_close(a);
+	if (in.fd >= 0)
+		close(in.fd);
+	if (r < 0) {
+		close(tmpfd);
+		return r;
+	}
+	*ret_spoolfd = tmpfd;
+	return 0;
+}
+
 /* Bytes of the regular files of an input: the archive, or a directory's tree (a few levels). */
 static uint64_t input_bytes(const char *path, int depth)
 {

@@ -507,7 +507,7 @@ void c2c_place_init(struct c2c_place_state *st, struct c2c_ctx *ctx, int dirfd,
 		    struct c2c_placer *placer)
 {
 	*st = (struct c2c_place_state){ .ctx = ctx, .dirfd = dirfd };
-	*placer = (struct c2c_placer){ added, place, st };
+	*placer = (struct c2c_placer){ .added = added, .place = place, .data = st };
 }
 
 void c2c_place_release(struct c2c_place_state *st)

@@ -321,6 +321,39 @@ static int read_runs(struct c2c_ctx *ctx, struct archive *a, const struct c2c_lo
 	return 0;
 }
 
+/*
+ * Hand page member m to the placer's chunk callback as it is decompressed:
+ * nothing is kept, m gets only its size. The two buffers alternate so that
+ * the consumer may work on one chunk while the next is decompressed.
+ */
+static int read_streamed(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
+			 const struct c2c_placer *placer, uint8_t *bufs[2], struct c2c_member *m)
+{
+	struct c2c_loc at = *loc;
+	uint64_t n = 0;
+	int cur = 0, r, end;
+
+	for (;;) {
+		la_ssize_t k;
+
+		at.offset = n; /* a damaged stream is reported where it broke */
+		k = next_chunk(ctx, a, &at, bufs[cur], n);
+		if (k <= 0) {
+			r = (int)k;
+			break;
+		}
+		r = placer->chunk(placer->data, bufs[cur], (size_t)k);
+		if (r < 0)
+			break;
+		n += (uint64_t)k;
+		cur ^= 1;
+	}
+	end = placer->chunk(placer->data, NULL, 0);
+	m->size = n;
+	m->streamed = true;
+	return r < 0 ? r : end;
+}
+
 /* Read page member m: placed where the placer says, else spooled whole. */
 static int read_pages(struct c2c_ctx *ctx, struct archive *a, const struct c2c_loc *loc,
 		      const struct c2c_memtab *tab, const struct c2c_placer *placer, int spoolfd,
@@ -331,7 +364,12 @@ static int read_pages(struct c2c_ctx *ctx, struct archive *a, const struct c2c_l
 	struct c2c_placemap *map = NULL;
 	int r;
 
-	if (placer) {
+	if (placer && placer->stream) {
+		r = placer->stream(placer->data, tab, m->name);
+		if (r != 0)
+			return r < 0 ? r : read_streamed(ctx, a, loc, placer, bufs, m);
+	}
+	if (placer && placer->place) {
 		r = placer->place(placer->data, tab, m->name, &map);
 		if (r < 0)
 			return r;

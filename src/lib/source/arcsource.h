@@ -84,6 +84,20 @@ struct c2c_placer {
 	int (*place)(void *data, const struct c2c_memtab *tab, const char *name,
 		     struct c2c_placemap **ret);
 	void *data;
+	/*
+	 * Optional (grep), asked before place: 1 to take the data of page member
+	 * `name` as it is decompressed instead of keeping it anywhere, 0 to
+	 * place or spool it, or a negative error. A taken member is added with
+	 * its size and no data (c2c_member.streamed).
+	 */
+	int (*stream)(void *data, const struct c2c_memtab *tab, const char *name);
+	/*
+	 * The next len bytes of the member taken by stream, in order; buf stays
+	 * intact until the next call returns (two buffers alternate). len 0
+	 * ends the member, also when its read failed. Returns 0 or a negative
+	 * error (the read stops).
+	 */
+	int (*chunk)(void *data, const uint8_t *buf, size_t len);
 };
 
 /*

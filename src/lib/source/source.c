@@ -184,7 +184,9 @@ static int member_blob(struct c2c_ctx *ctx, const struct c2c_memtab *tab,
 	b.data = m->data;
 	b.borrowed = true;
 	b.map = m->map;
-	if (!b.path || (!m->data && !m->map && (b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
+	/* A streamed member has no bytes to open: its blob only names it and gives its size. */
+	if (!b.path || (!m->data && !m->map && !m->streamed &&
+			(b.fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
 		r = b.path ? c2c_fail(ctx, &C2C_LOC_FILE(b.path), C2C_E_IO, "cannot open")
 			   : c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		free(b.path);
@@ -557,6 +559,9 @@ int c2c_blob_pread(struct c2c_ctx *ctx, const struct c2c_blob *blob, void *buf, 
 		memcpy(buf, blob->data + off, len);
 		return 0;
 	}
+	if (blob->fd < 0 && !blob->map) /* a streamed member (c2c_member.streamed) */
+		return c2c_fail(ctx, &C2C_LOC_AT(blob->path, off), C2C_E_USAGE,
+				"page data was searched as the archive streamed by, not kept");
 	while (len) {
 		int fd = blob->fd;
 		uint64_t at = blob->base + off;

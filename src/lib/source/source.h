@@ -81,6 +81,7 @@ struct c2c_member {
 	char *link;	/* symlink target (only kept for a `parent` link), or NULL */
 	struct c2c_placemap *map; /* page data placed into a core as it was read, or NULL */
 	bool spooled;	/* fd is our own spool file (never the user's archive) */
+	bool streamed;	/* page data handed to a consumer as it was read, not kept */
 };
 
 struct c2c_memtab {
