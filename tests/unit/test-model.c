@@ -241,8 +241,8 @@ static void unsupported_architecture(void **state)
 	c2c_assert_fails(f->ctx, load(f, "", NULL, 0), C2C_E_UNSUPPORTED);
 	assert_string_equal(c2c_errmsg(f->ctx),
 			    "'set:core-1.img': offset 8 (0x8), record 0: architecture mips "
-			    "(CoreEntry.mtype 6) is not supported; only x86_64 (1), arm (2) "
-			    "and aarch64 (3) are");
+			    "(CoreEntry.mtype 6) is not supported; only x86_64 (1), arm (2), "
+			    "aarch64 (3) and riscv64 (8) are");
 }
 
 /* One process 1 with the given VMAs (no pages) and auxv. */
