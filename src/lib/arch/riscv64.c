@@ -13,9 +13,10 @@
  *                          owner "CORE", sets pr_fpvalid
  *
  * Newer kernels append regsets the images cannot give (CRIU saves neither):
- * NT_RISCV_VECTOR (only on CPUs with the V extension) and
- * NT_RISCV_TAGGED_ADDR_CTRL (pointer masking); they are left out, as a gcore
- * leaves out what it cannot read.
+ * NT_RISCV_VECTOR (only on CPUs with the V extension),
+ * NT_RISCV_TAGGED_ADDR_CTRL (CONFIG_RISCV_ISA_SUPM, pointer masking) and
+ * NT_RISCV_USER_CFI (shadow stack); they are left out, as a gcore leaves out
+ * what it cannot read (include/uapi/linux/elf.h 0x901-0x903).
  *
  * gdb 13.1 reads these layouts (its riscv BFD backend takes a 376-byte
  * NT_PRSTATUS and a 264-byte .reg2); its own gcore writes NT_PRSTATUS in the
