@@ -27,6 +27,11 @@ It prints the percentage of matching lines and fails below 100 %.
 ia32 fixtures hold the kernel's own core (kernel.core, desc.json "core") in
 place of qemu's; the same comparison applies (README.md "ia32").
 
+riscv64 fixtures (qemu 7.2 writes no riscv64 core; README.md "riscv64") hold
+gdb's own output on the live process over qemu's stub (gdb-live.out): that is
+the reference. Their live.core (tools/arch-live.py: the state the stub gave)
+stands in for qemu's core for the description, eu-stack and the selfcheck.
+
 NAME is looked up as fixtures/arch/NAME.tar.xz of this source tree; a
 directory is used as it is (an unpacked fixture). Exit status: 0 pass,
 1 fail, 2 usage error, 77 skip (gdb-multiarch or eu-stack not installed).
@@ -138,6 +143,9 @@ class Fixture:
         # the reference: qemu-user's core, or for ia32 the kernel's (desc.json "core")
         self.qemu_core = os.path.join(self.dir, self.desc.get('core', 'qemu.core'))
         self.kernel_core = self.desc.get('core') == 'kernel.core'
+        # riscv64: the reference is gdb's output on the live process
+        self.live = self.desc.get('core') == 'live.core'
+        self.live_out = os.path.join(self.dir, 'gdb-live.out')
         self.gcore = os.path.join(self.dir, 'gcore.core')
         bins = os.listdir(os.path.join(self.dir, 'bin'))
         if len(bins) != 1:
@@ -248,6 +256,41 @@ _SECTION = re.compile(r'^@@ (.*)$')
 _THREAD_HDR = re.compile(r'^Thread \d+ \((?:Thread 0x[0-9a-f]+ \()?LWP (\d+)\)?\)?:')
 _REG = re.compile(r'^([A-Za-z][A-Za-z0-9_]*)\s+(\S.*)$')
 REG_SECTIONS = ('thread apply all info registers', 'thread apply all info all-registers')
+
+# What gdb says of a live process over qemu's stub, and of a core of it, differs
+# in what names the target, not the process: the thread's target id (the
+# stub's "Thread 1.TID (CPU#n [running])", a core's "LWP TID" or, with
+# libthread_db, "Thread 0x... (LWP TID)": both become "LWP TID", and the
+# column padding of `info threads' with it), and the registers of qemu's
+# target description that no Linux core holds (riscv64: the cycle, time and
+# instret counters and the virtual priv register), which come in another
+# place of the register list than a core's fcsr, fflags and frm.
+_LIVE_TID = re.compile(r'Thread 1\.(\d+) \(CPU#\d+ \[running\]\)|Thread 0x[0-9a-f]+ \(LWP (\d+)\)')
+LIVE_ONLY_REGS = {'riscv64': ('cycle', 'time', 'instret', 'priv')}
+
+
+def live_normalise(lines, arch, reference):
+    """Lines of a live reference (reference=True) or of a core, made comparable
+    (see above): from the first command on (what gdb says when it opens a core,
+    or when the live process stops, precedes it), target ids as LWP TID, `info
+    threads' columns single-spaced, the stub-only registers dropped from the
+    reference, and each thread's register lines in name order."""
+    first = next((i for i, l in enumerate(lines) if _SECTION.match(l)), len(lines))
+    lines = lines[first:]
+    tids = [_LIVE_TID.sub(lambda m: 'LWP ' + (m.group(1) or m.group(2)), l) for l in lines]
+    out, block = [], []
+    for line, s, lwp, reg in annotate(tids):
+        if reg:
+            if reference and reg in LIVE_ONLY_REGS.get(arch, ()):
+                continue
+            block.append((reg, line))
+            continue
+        out += [l for _, l in sorted(block)]
+        block = []
+        if s == 'info threads' and not _SECTION.match(line):
+            line = re.sub(r'\s+', ' ', line).rstrip()
+        out.append(line)
+    return out + [l for _, l in sorted(block)]
 
 
 def run_gdb(fx, core, cwd):
@@ -454,6 +497,15 @@ def section_lines(lines, name):
 
 
 def reference_gdb(fx, work):
+    if fx.live:
+        # gdb's output on the live process; the "gcore" side is gdb on
+        # live.core (the stub's state), which must say the same (selfcheck)
+        with open(fx.live_out) as f:
+            ref = live_normalise(normalise(f.read().splitlines()), fx.arch, True)
+        gc = live_normalise(normalise(run_gdb(fx, fx.qemu_core, work)), fx.arch, False)
+        save(os.path.join(work, 'gdb-live.out'), ref)
+        save(os.path.join(work, 'gdb-livecore.out'), gc)
+        return ref, gc
     ref = normalise(run_gdb(fx, fx.qemu_core, work))
     gc = normalise(run_gdb(fx, gcore_without_tdesc(fx, work), work))
     if _BT_STOPPED in ref:
@@ -474,14 +526,22 @@ def reference_gdb(fx, work):
 
 def check_gdb(fx, core, work):
     ref, gc = reference_gdb(fx, work)
-    exp, taken, missing = expected_lines(ref, gc, {l: ('pkru',) for l in fx.pkru})
+    # live: nothing of the reference is filled in from elsewhere
+    exp, taken, missing = expected_lines(ref, [] if fx.live else gc,
+                                         {l: ('pkru',) for l in fx.pkru})
     ours = normalise(run_gdb(fx, core, work))
+    if fx.live:
+        ours = live_normalise(ours, fx.arch, False)
     save(os.path.join(work, 'gdb-ours.out'), ours)
     act, extra, errors = actual_lines(fx, ours, ref, missing)
     save(os.path.join(work, 'gdb-expected.out'), exp)
-    log('gdb: %d reference lines from qemu.core, %d register lines from gcore.core '
-        '(qemu.core has no FP/SIMD note), %d register lines in neither (not compared)'
-        % (len(exp) - taken, taken, len(missing)))
+    if fx.live:
+        log('gdb: %d reference lines of gdb on the live process (gdb-live.out), '
+            '%d register lines unavailable there (not compared)' % (len(exp), len(missing)))
+    else:
+        log('gdb: %d reference lines from qemu.core, %d register lines from gcore.core '
+            '(qemu.core has no FP/SIMD note), %d register lines in neither (not compared)'
+            % (len(exp) - taken, taken, len(missing)))
     if extra:
         log('gdb: %d register lines only in our core, checked against desc.json or gdb '
             'over qemu\'s stub (%d of them): %s'
@@ -724,6 +784,8 @@ def selfcheck(fx, work):
     what the description says (tools/test-mkimg.py arch-desc, when crit is
     installed); and two cores made here from the references (merged_core) must
     pass the very checks the converter's core must pass."""
+    if fx.live:
+        return selfcheck_live(fx, work)
     errors = []
     ref, gc = reference_gdb(fx, work)
     gmap = {(s, l, r): line for line, s, l, r in annotate(gc) if r}
@@ -778,6 +840,36 @@ def selfcheck(fx, work):
         if not ok:
             errors.append('%s does not give the expected eu-stack output (%d/%d lines)'
                           % (os.path.basename(core), m, t))
+    for e in errors:
+        log('selfcheck: ' + e)
+    if errors:
+        raise Fail('%d selfcheck error(s)' % len(errors))
+    return 0
+
+
+def selfcheck_live(fx, work):
+    """A live fixture: gdb on live.core (the state the stub gave, as the
+    description takes it) must print exactly what gdb printed on the live
+    process; the images and eu-stack are checked as for the other fixtures."""
+    errors = []
+    ref, gc = reference_gdb(fx, work)
+    m, t, ok = compare_lines(ref, gc, 'selfcheck: gdb on live.core against the live process',
+                             os.path.join(work, 'gdb-livecore'))
+    if not ok:
+        errors.append('gdb on live.core differs from gdb on the live process (%d/%d)' % (m, t))
+    if not any(l.startswith(fx.desc['symbols']['secret'] + ' <secret>:') for l in ref):
+        errors.append('x/s &secret: not found at the address of `secret`')
+    imgdir = make_images(fx, work)
+    # crit before CRIU 4.1 (Debian 12's 3.17) knows no riscv64: it drops
+    # CoreEntry.mtype 8 and ti_riscv64, so it cannot judge these images
+    log('selfcheck: images not read back with crit (no riscv64 in CRIU < 4.1)')
+    ref_eu, rc, err = eustack(fx, fx.qemu_core, work)
+    usable, bad = eustack_usable(fx, ref, ref_eu)
+    log('selfcheck: eu-stack on live.core (exit %d) %s' % (
+        rc, 'agrees with gdb' if usable else 'unwinds LWP %s differently from gdb' %
+        ', '.join(map(str, bad))))
+    if eustack_threads_pc0(fx, ref_eu) != eustack_threads_pc0(fx):
+        errors.append('eu-stack on live.core: threads / frame #0 differ from desc.json')
     for e in errors:
         log('selfcheck: ' + e)
     if errors:

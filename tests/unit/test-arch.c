@@ -498,8 +498,8 @@ static void unsupported_mtype(void **state)
 	assert_null(c2c_arch_lookup(ctx, NULL, 6));
 	assert_int_equal(c2c_errcode(ctx), C2C_E_UNSUPPORTED);
 	assert_non_null(strstr(c2c_errmsg(ctx), "architecture mips (CoreEntry.mtype 6)"));
-	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1), arm (2), aarch64 (3), ppc64 (4) "
-						"and s390 (5) are"));
+	assert_non_null(strstr(c2c_errmsg(ctx), "only x86_64 (1), arm (2), aarch64 (3), ppc64 (4), "
+						"s390 (5) and riscv64 (8) are"));
 	c2c_ctx_free(ctx);
 }
 
@@ -1199,6 +1199,92 @@ static void ia32_notes(void **state)
 	c2c_ctx_free(ctx);
 }
 
+/*
+ * riscv64: pr_reg is struct user_regs_struct (pc, ra, sp, gp, tp, t0-t2, s0,
+ * s1, a0-a7, s2-s11, t3-t6), 32 words at 112 of a 376-byte NT_PRSTATUS; then
+ * NT_PRFPREG (owner CORE) = struct __riscv_d_ext_state, 264 bytes.
+ */
+static void riscv64_notes(void **state)
+{
+	const struct c2c_arch *a = &c2c_arch_riscv64;
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct c2c_task_info t = { .pid = 300, .tid = 301, .ppid = 1, .pgid = 300, .sid = 300 };
+	PbUserRiscv64RegsEntry g = PB_USER_RISCV64_REGS_ENTRY__INIT;
+	PbUserRiscv64DExtEntry fp = PB_USER_RISCV64_D_EXT_ENTRY__INIT;
+	PbThreadInfoRiscv64 ti = PB_THREAD_INFO_RISCV64__INIT;
+	PbCoreEntry ce = PB_CORE_ENTRY__INIT;
+	uint64_t *w[32] = { &g.pc, &g.ra, &g.sp,  &g.gp,  &g.tp, &g.t0, &g.t1, &g.t2,
+			    &g.s0, &g.s1, &g.a0,  &g.a1,  &g.a2, &g.a3, &g.a4, &g.a5,
+			    &g.a6, &g.a7, &g.s2,  &g.s3,  &g.s4, &g.s5, &g.s6, &g.s7,
+			    &g.s8, &g.s9, &g.s10, &g.s11, &g.t3, &g.t4, &g.t5, &g.t6 };
+	uint64_t f[33];
+	struct c2c_regs regs;
+	uint8_t out[376 + 16];
+	const uint8_t *b;
+	bool compat = true;
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		*w[i] = 0x7000 + (uint64_t)i;
+	for (int i = 0; i < 33; i++)
+		f[i] = 0x3ff0000000000000ULL + (uint64_t)i;
+	fp.f = f;
+	fp.n_f = 32;
+	fp.fcsr = 0xe1;
+	ti.tls = g.tp;
+	ti.gpregs = &g;
+	ti.fpsimd = &fp;
+	ce.mtype = 8;
+	ce.ti_riscv64 = &ti;
+	assert_ptr_equal(c2c_arch_lookup(ctx, NULL, 8), a);
+	assert_int_equal(a->e_machine, 243); /* EM_RISCV */
+	assert_int_equal(a->elfclass, ELFCLASS64);
+	assert_int_equal(a->e_flags, 0);
+	assert_int_equal(a->ngreg, 32);
+	assert_int_equal(a->prstatus_size, 376);
+	assert_int_equal(a->prpsinfo_size, 136);
+	assert_int_equal(a->decode_thread(ctx, NULL, &ce, 301, &regs, &compat), 0);
+	assert_false(compat);
+	assert_true(regs.fpvalid);
+	memset(out, CANARY, sizeof(out));
+	c2c_arch_prstatus(a, &t, &regs, out);
+	assert_int_equal(get32(out + 32), 301);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(get64(out + 112 + 8 * i), 0x7000 + (uint64_t)i);
+	assert_int_equal(112 + 8 * 32, 368);
+	assert_int_equal(get32(out + 368), 1); /* pr_fpvalid */
+	assert_bytes(out, 372, 376, 0);
+	assert_bytes(out, 376, sizeof(out), CANARY);
+
+	assert_int_equal(regs.nsets, 1);
+	assert_int_equal(regs.sets[0].type, NT_PRFPREG);
+	assert_string_equal(regs.sets[0].name, "CORE");
+	assert_int_equal(regs.sets[0].len, 264);
+	b = regs.data + regs.sets[0].off;
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(get64(b + 8 * i), 0x3ff0000000000000ULL + (uint64_t)i);
+	assert_int_equal(get32(b + 256), 0xe1); /* fcsr */
+	assert_bytes(b, 260, 264, 0);		/* padding */
+
+	/* No FP state: no NT_PRFPREG, pr_fpvalid 0. */
+	ti.fpsimd = NULL;
+	assert_int_equal(a->decode_thread(ctx, NULL, &ce, 301, &regs, &compat), 0);
+	assert_false(regs.fpvalid);
+	assert_int_equal(regs.nsets, 0);
+
+	/* Too many FP registers, or none at all, are errors naming the thread. */
+	ti.fpsimd = &fp;
+	fp.n_f = 33;
+	assert_int_equal(a->decode_thread(ctx, NULL, &ce, 9, &regs, &compat), C2C_E_INCONSISTENT);
+	assert_non_null(strstr(c2c_errmsg(ctx), "thread 9 has 33 FP registers"));
+	c2c_ctx_free(ctx);
+	ctx = c2c_ctx_new(); /* the first error of a context is kept */
+	ce.ti_riscv64 = NULL;
+	assert_int_equal(a->decode_thread(ctx, NULL, &ce, 9, &regs, &compat), C2C_E_MISSING);
+	assert_string_equal(c2c_errmsg(ctx), "thread 9 has no registers (ti_riscv64.gpregs)");
+	c2c_ctx_free(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(prstatus_layout),
 	cmocka_unit_test(gpregs_order_and_compat),
@@ -1221,6 +1307,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(xstate_avx512_pkru),
 	cmocka_unit_test(xstate_bv_masked_by_xcr0),
 	cmocka_unit_test(ia32_notes),
+	cmocka_unit_test(riscv64_notes),
 };
 
 C2C_UNIT_MAIN(tests)

@@ -242,7 +242,7 @@ static void unsupported_architecture(void **state)
 	assert_string_equal(c2c_errmsg(f->ctx),
 			    "'set:core-1.img': offset 8 (0x8), record 0: architecture mips "
 			    "(CoreEntry.mtype 6) is not supported; only x86_64 (1), arm (2), "
-			    "aarch64 (3), ppc64 (4) and s390 (5) are");
+			    "aarch64 (3), ppc64 (4), s390 (5) and riscv64 (8) are");
 }
 
 /* One process 1 with the given VMAs (no pages) and auxv. */

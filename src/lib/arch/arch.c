@@ -53,6 +53,7 @@ static const struct c2c_arch *const arches[] = {
 	&c2c_arch_arm,
 	&c2c_arch_ppc64,
 	&c2c_arch_s390x,
+	&c2c_arch_riscv64,
 };
 
 /* Names of CoreEntry.mtype values (core.proto enum march; doc §3.2). */
@@ -72,7 +73,7 @@ const struct c2c_arch *c2c_arch_lookup(struct c2c_ctx *ctx, const struct c2c_loc
 			return arches[i];
 	c2c_fail(ctx, loc, C2C_E_UNSUPPORTED,
 		 "architecture %s (CoreEntry.mtype %u) is not supported; only x86_64 (1), "
-		 "arm (2), aarch64 (3), ppc64 (4) and s390 (5) are",
+		 "arm (2), aarch64 (3), ppc64 (4), s390 (5) and riscv64 (8) are",
 		 mtype_name(mtype), mtype);
 	return NULL;
 }

@@ -198,6 +198,7 @@ uint8_t *c2c_regs_add_set(struct c2c_regs *regs, const char *name, uint32_t type
 extern const struct c2c_arch c2c_arch_x86_64;
 extern const struct c2c_arch c2c_arch_aarch64;
 extern const struct c2c_arch c2c_arch_arm;
+extern const struct c2c_arch c2c_arch_riscv64;
 extern const struct c2c_arch c2c_arch_ia32; /* compat tasks of x86_64 (x86_64.c) */
 extern const struct c2c_arch c2c_arch_ppc64;
 extern const struct c2c_arch c2c_arch_s390x;
