@@ -14,20 +14,22 @@ libarchive-dev libjansson-dev libpcre2-dev libdw-dev libcmocka-dev xz-utils"
 # the docker-archive layers of tests/oci.
 test_pkgs="gdb elfutils binutils libc6-dbg python3 python3-yaml clang strace lldb zstd"
 # Cross-architecture tests (tests/arch, label arch): gdb-multiarch reads the
-# aarch64, arm, ppc64le and s390x cores, with the cross libcs as sysroots
+# aarch64, arm, ppc64le, s390x and riscv64 cores, with the cross libcs as sysroots
 # (/usr/aarch64-linux-gnu, /usr/arm-linux-gnueabihf, /usr/powerpc64le-linux-gnu,
-# /usr/s390x-linux-gnu) for the shared libraries of the dynamic programs;
+# /usr/s390x-linux-gnu, /usr/riscv64-linux-gnu) for the shared libraries of the
+# dynamic programs;
 # eu-stack (elfutils) is the second client; crit (package criu) cross-checks the
 # images tools/c2c-mkimg.py generates; qemu-user runs the programs.
 arch_pkgs="gdb-multiarch qemu-user libc6-arm64-cross libc6-armhf-cross libc6-ppc64el-cross
-libc6-s390x-cross criu xz-utils python3 elfutils"
+libc6-s390x-cross libc6-riscv64-cross criu xz-utils python3 elfutils"
 # Regenerating the fixtures (tools/arch-capture.sh) also needs the cross compilers.
 # gcc -m32 for the ia32 fixture (a static program, so the tests need no 32-bit
 # runtime: gdb-multiarch reads its i386 cores): gcc-12-multilib and libc6-dev-i386,
 # not gcc-multilib, which conflicts with the cross compilers (its /usr/include/asm
 # link; arch-capture.sh passes -idirafter /usr/include/x86_64-linux-gnu instead).
 capture_pkgs="$arch_pkgs crossbuild-essential-arm64 crossbuild-essential-armhf
-crossbuild-essential-ppc64el crossbuild-essential-s390x gcc-12-multilib libc6-dev-i386 gdb"
+crossbuild-essential-ppc64el crossbuild-essential-s390x crossbuild-essential-riscv64
+gcc-12-multilib libc6-dev-i386 gdb"
 
 # tools/bench.py and tools/bench-grep.py: GNU time for peak RSS, the compressors
 # of the archive cases, xfsprogs for the reflink case on a loop-mounted XFS.
