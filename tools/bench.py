@@ -625,6 +625,30 @@ def report(cases, coredump_note):
     return ok_all
 
 
+def markdown(cases, cache_note, args):
+    """The results as a Markdown table, one row per case."""
+    out = ['| case | pages MiB | cores | reference | ref s | ckpt2core s | ratio | '
+           'baseline s | peak RSS MiB | du of cores KiB (limit) | targets |',
+           '|---|---|---|---|---|---|---|---|---|---|---|']
+    for c in cases:
+        fails = [t for t, _, ok in c['checks'] if not ok]
+        verdict = 'all met' if not fails else 'MISSED: ' + '; '.join(fails)
+        out.append('| %s | %.0f | %d | %s | %s | %s | %.2f | %s | %.1f | %d (%d) | %s |' % (
+            c['name'], c['pages_bytes'] / MiB, c['ncores'], c['ref_name'].replace('|', '\\|'),
+            fmt_s(c['ref_s']), fmt_s(c['c2c_s']), c['ratio'],
+            fmt_s(c.get('base_s')) if c.get('base_s') else '-', c['rss_kib'] / 1024,
+            c['disk_kib'], c['disk_limit_kib'], verdict))
+    notes = []
+    for c in cases:
+        for label, v in (c.get('ctx') or {}).items():
+            if v:
+                notes.append('%s: %s %s s' % (c['name'], label, fmt_s(v)))
+        if c.get('new_space') is not None:
+            notes.append('%s: new space on the XFS %.2f MiB' % (c['name'], c['new_space'] / MiB))
+    return ('\n'.join(out) + '\n\nMedians of %d runs; cache: %s. Context: %s.\n'
+            % (args.runs, cache_note, '; '.join(notes) or 'none'))
+
+
 # --------------------------------------------------------------------------
 
 def parse_args(argv):
@@ -676,6 +700,8 @@ def parse_args(argv):
                     help='also time this ckpt2core binary (an older build) in the same runs')
     ap.add_argument('--keep', action='store_true', help='keep the generated data and outputs')
     ap.add_argument('--json', metavar='FILE', help='also write the results as JSON')
+    ap.add_argument('--markdown', metavar='FILE',
+                    help='also write the results table as Markdown (doc/performance.md)')
     a = ap.parse_args(argv)
     try:
         a.sizes = [float(x) for x in a.sizes.split(',') if x.strip()]
@@ -782,6 +808,9 @@ def main(argv):
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     ok = report(done, coredump_note)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(markdown(done, R.cache_note, args))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'cache': R.cache_note, 'flush': args.flush, 'runs': args.runs,

@@ -20,7 +20,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
 #include <pcre2.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +28,7 @@
 #include "api.h"
 #include "arcsource.h"
 #include "process.h"
+#include "pump.h"
 #include "util.h"
 
 #define SEARCH_CHUNK (1U << 20) /* page data read per window */
@@ -507,13 +507,9 @@ struct stream {
 	/* The member streaming now. */
 	uint64_t pos;
 	size_t ui;
-	/* The worker: one chunk at a time. */
-	pthread_t t;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool threaded, busy, quit;
-	const uint8_t *job;
-	size_t job_len;
+	/* The worker (base/pump.c): one chunk at a time. */
+	struct c2c_pump pump;
+	bool threaded;
 	int werr;
 };
 
@@ -577,40 +573,22 @@ static int stream_consume(struct stream *st, const uint8_t *buf, size_t len)
 	return r;
 }
 
-static void *stream_worker(void *arg)
+/* The pump's work: search one chunk in the worker thread; a failure stops it. */
+static bool stream_work(void *arg, const uint8_t *buf, size_t len)
 {
 	struct stream *st = arg;
+	int r = stream_consume(st, buf, len);
 
-	pthread_mutex_lock(&st->mu);
-	for (;;) {
-		while (!st->busy && !st->quit)
-			pthread_cond_wait(&st->cv, &st->mu);
-		if (!st->busy)
-			break;
-		pthread_mutex_unlock(&st->mu);
-		{
-			int r = st->werr ? 0 : stream_consume(st, st->job, st->job_len);
-
-			pthread_mutex_lock(&st->mu);
-			if (r < 0)
-				st->werr = r;
-		}
-		st->busy = false;
-		pthread_cond_broadcast(&st->cv);
-	}
-	pthread_mutex_unlock(&st->mu);
-	return NULL;
+	if (r < 0)
+		st->werr = r;
+	return r >= 0;
 }
 
 /* Wait until the worker is idle; then its failure, if any, is the caller's. */
 static int stream_wait(struct stream *st)
 {
-	if (st->threaded) {
-		pthread_mutex_lock(&st->mu);
-		while (st->busy)
-			pthread_cond_wait(&st->cv, &st->mu);
-		pthread_mutex_unlock(&st->mu);
-	}
+	if (st->threaded)
+		(void)c2c_pump_wait(&st->pump);
 	if (!st->werr)
 		return 0;
 	return c2c_fail(st->ctx, NULL, st->werr, "%s", c2c_errmsg(st->wctx));
@@ -812,12 +790,7 @@ static int on_chunk(void *data, const uint8_t *buf, size_t len)
 		r = stream_consume(st, buf, len);
 		return r < 0 ? c2c_fail(st->ctx, NULL, r, "%s", c2c_errmsg(st->wctx)) : 0;
 	}
-	pthread_mutex_lock(&st->mu);
-	st->job = buf;
-	st->job_len = len;
-	st->busy = true;
-	pthread_cond_broadcast(&st->cv);
-	pthread_mutex_unlock(&st->mu);
+	(void)c2c_pump_hand(&st->pump, buf, len); /* a failure is in werr, seen next time */
 	return 0;
 }
 
@@ -1076,17 +1049,8 @@ static int cmp_member_ptr(const void *a, const void *b)
 
 static void stream_release(struct stream *st)
 {
-	if (st->threaded) {
-		pthread_mutex_lock(&st->mu);
-		while (st->busy)
-			pthread_cond_wait(&st->cv, &st->mu);
-		st->quit = true;
-		pthread_cond_broadcast(&st->cv);
-		pthread_mutex_unlock(&st->mu);
-		pthread_join(st->t, NULL);
-		pthread_cond_destroy(&st->cv);
-		pthread_mutex_destroy(&st->mu);
-	}
+	if (st->threaded)
+		(void)c2c_pump_finish(&st->pump);
 	for (size_t i = 0; i < st->nrecs; i++)
 		free(st->recs[i].bytes);
 	free(st->recs);
@@ -1115,16 +1079,7 @@ static int grep_streamed(struct search *s, const char *input)
 
 	if (!(st.wctx = c2c_ctx_new()))
 		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-	if (pthread_mutex_init(&st.mu, NULL) == 0) {
-		if (pthread_cond_init(&st.cv, NULL) != 0)
-			pthread_mutex_destroy(&st.mu);
-		else if (pthread_create(&st.t, NULL, stream_worker, &st) == 0)
-			st.threaded = true;
-		else {
-			pthread_cond_destroy(&st.cv);
-			pthread_mutex_destroy(&st.mu);
-		}
-	}
+	st.threaded = c2c_pump_start(&st.pump, stream_work, &st) == 0;
 	s->ctx = st.wctx; /* the window's failures, in the worker, go there */
 	s->st = &st;
 	r = c2c_input_open_streamed(ctx, input, &placer, &tmpfd, &src);

@@ -66,6 +66,18 @@ bool c2c_pump_hand(struct c2c_pump *p, const uint8_t *buf, size_t len)
 	return hand(p, buf, len, false);
 }
 
+bool c2c_pump_wait(struct c2c_pump *p)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->cv, &p->mu);
+	ok = !p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
 bool c2c_pump_finish(struct c2c_pump *p)
 {
 	bool ok = hand(p, NULL, 0, true);

@@ -1,8 +1,8 @@
 /*
  * Stage 0, base: a worker thread that consumes chunks while the caller
  * produces the next one (two buffers in flight): decompression or reading
- * overlaps with writing. Used by the archive reader (arcsource.c) and the
- * core writer (elfwrite.c).
+ * overlaps with writing or searching. Used by the archive reader
+ * (arcsource.c) and grep (grep.c).
  */
 #ifndef C2C_PUMP_H
 #define C2C_PUMP_H
@@ -35,6 +35,9 @@ int c2c_pump_start(struct c2c_pump *p, c2c_pump_work work, void *arg);
  * failed: buf is then not taken.
  */
 bool c2c_pump_hand(struct c2c_pump *p, const uint8_t *buf, size_t len);
+
+/* Wait until the last chunk handed over is consumed. Returns false if any chunk failed. */
+bool c2c_pump_wait(struct c2c_pump *p);
 
 /* Wait for the last chunk and end the thread. Returns false if any chunk failed. */
 bool c2c_pump_finish(struct c2c_pump *p);

@@ -25,17 +25,16 @@
 #include <unistd.h>
 
 #include "elfwrite.h"
-#include "pump.h"
 #include "util.h"
 
 /* Kernel's PT_NOTE p_align (4 since v6.x; gdb rejects 8, elf-core-format §3.3). */
 #define CORE_NOTE_ALIGN 4
 /* Fallback copy buffer when copy_file_range cannot be used. */
-#define COPY_CHUNK (1U << 20)
 /* Largest single copy_file_range call, so that progress is reported regularly. */
 #define COPY_STEP (64ULL << 20)
 /* Zero pages are found, and left as holes, in blocks of the smallest page size. */
 #define ZERO_BLOCK 4096U
+#define ZERO_CHUNK (128U << 10)
 /* FICLONERANGE needs ranges aligned to the filesystem block: 4 KiB on XFS and btrfs as made by default. */
 #define CLONE_ALIGN 4096U
 
@@ -69,7 +68,7 @@ static int write_all(struct c2c_ctx *ctx, int fd, const char *path, const void *
 
 /* The writer's copy state for one core. */
 struct copier {
-	uint8_t *buf[2];  /* COPY_CHUNK each, allocated on first use */
+	uint8_t *buf;	  /* ZERO_CHUNK, allocated on first use */
 	bool no_clone;	  /* FICLONERANGE failed once: this filesystem pair cannot share */
 	bool holes_known; /* the source is our own spool or core: zero pages are holes already */
 };
@@ -155,28 +154,20 @@ static int clone_range(struct copier *cp, int in, uint64_t from, int out, uint64
 	return 0;
 }
 
-/* Where the chunk in each of the copier's two buffers goes (zero_skip_work). */
-struct zsink {
-	const uint8_t *buf[2];
-	uint64_t to[2];
-	int fd;
-	int err; /* errno of a failed write, or 0 */
-};
-
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
-/* Write the chunk's runs of non-zero ZERO_BLOCKs; all-zero blocks stay holes. */
-static bool zero_skip_work(void *arg, const uint8_t *buf, size_t len)
+/* Write the runs of non-zero ZERO_BLOCKs of buf (len bytes) at `to`; all-zero blocks stay holes. */
+static int write_nonzero(struct c2c_ctx *ctx, int fd, const char *path, const uint8_t *buf,
+			 size_t len, uint64_t to)
 {
-	struct zsink *z = arg;
-	uint64_t to = z->to[buf == z->buf[1]];
 	size_t at = 0;
 
-	while (at < len && !z->err) {
-		size_t start, n;
+	while (at < len) {
+		size_t start;
+		int r;
 
 		while (at < len && all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
 			at += ZERO_BLOCK;
@@ -185,67 +176,39 @@ static bool zero_skip_work(void *arg, const uint8_t *buf, size_t len)
 			at += ZERO_BLOCK;
 		if (at > len)
 			at = len;
-		for (n = 0; start + n < at;) {
-			ssize_t k = pwrite(z->fd, buf + start + n, at - start - n,
-					   (off_t)(to + start + n));
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				z->err = k < 0 ? errno : ENOSPC;
-				break;
-			}
-			n += (size_t)k;
-		}
+		if (at > start && (r = write_all(ctx, fd, path, buf + start, at - start, to + start)) < 0)
+			return r;
 	}
-	return !z->err;
+	return 0;
 }
 
 /*
  * Copy len bytes of page data from src (a pages image of a directory, or a
- * member inside an uncompressed archive) to out, reading in this thread and
- * writing in another (two buffers); all-zero pages are not written, so they
- * stay holes in the core, as in one written from an archive (arcsource.c).
+ * member inside an uncompressed archive) to out; all-zero pages are not
+ * written, so they stay holes in the core, as in one written from an
+ * archive (arcsource.c). Chunks of ZERO_CHUNK stay in the CPU's cache between
+ * the read, the check and the write: this costs no more than
+ * copy_file_range's in-kernel copy (tools/bench.py, doc/performance.md),
+ * where a 1 MiB buffer handed to a writer thread cost 1.5x more.
  */
 static int copy_skip_zeros(struct c2c_ctx *ctx, const struct c2c_blob *src, uint64_t in,
 			   int fd, const char *path, uint64_t out, uint64_t len,
 			   struct copier *cp)
 {
-	struct zsink z = { .fd = fd };
-	struct c2c_pump pump;
-	bool threaded;
-	int cur = 0, r = 0;
-
-	for (int i = 0; i < 2; i++) {
-		if (!cp->buf[i] && !(cp->buf[i] = malloc(COPY_CHUNK)))
-			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
-		z.buf[i] = cp->buf[i];
-	}
-	threaded = len > COPY_CHUNK && c2c_pump_start(&pump, zero_skip_work, &z) == 0;
+	if (!cp->buf && !(cp->buf = malloc(ZERO_CHUNK)))
+		return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 	while (len) {
-		size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+		size_t n = len < ZERO_CHUNK ? (size_t)len : ZERO_CHUNK;
+		int r = c2c_blob_pread(ctx, src, cp->buf, n, in - src->base);
 
-		/* This buffer's previous chunk is written: the hand-over before waited for it. */
-		r = c2c_blob_pread(ctx, src, cp->buf[cur], n, in - src->base);
+		if (r == 0)
+			r = write_nonzero(ctx, fd, path, cp->buf, n, out);
 		if (r < 0)
-			break;
-		z.to[cur] = out;
-		if (threaded ? !c2c_pump_hand(&pump, cp->buf[cur], n)
-			     : !zero_skip_work(&z, cp->buf[cur], n))
-			break;
+			return r;
 		in += n;
 		out += n;
 		len -= n;
 		progress(ctx, n);
-		cur ^= 1;
-	}
-	if (threaded)
-		(void)c2c_pump_finish(&pump);
-	if (r < 0)
-		return r;
-	if (z.err) {
-		errno = z.err;
-		return c2c_fail(ctx, &C2C_LOC_FILE(path), C2C_E_IO, "write failed");
 	}
 	return 0;
 }
@@ -575,7 +538,7 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 {
 	struct c2c_outfile of = { dirfd, dir, -1, NULL, NULL, false, 0 };
 	const struct c2c_placemap *placed = placed_for(plan);
-	struct copier cp = { { NULL, NULL }, false, false };
+	struct copier cp = { NULL, false, false };
 	char *path = NULL;
 	int r;
 
@@ -668,8 +631,7 @@ int c2c_elfwrite_core(struct c2c_ctx *ctx, int dirfd, const char *dir, const cha
 out:
 	c2c_elfwrite_discard(&of);
 	free(path);
-	free(cp.buf[0]);
-	free(cp.buf[1]);
+	free(cp.buf);
 	return r;
 }
 
