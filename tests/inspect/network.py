@@ -22,6 +22,8 @@ namespace), so the checkpoints are generated with tools/c2c-mkimg.py:
      IP from the annotations (with --network alone), in --all too;
   5. a truncated ifaddr image and a cgroup.img with a bad magic: warnings
      naming the file and byte offset, exit 1, the rest still shown.
+Every JSON report is validated against doc/report.schema.json (when the
+jsonschema module is installed).
 
   network.py --ckpt2core BIN --mkimg tools/c2c-mkimg.py --work DIR [--fixtures DIR]
 """
@@ -33,6 +35,9 @@ import shutil
 import subprocess
 import sys
 
+# This directory's inspect.py would shadow the standard module jsonschema imports.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
+    os.path.abspath(__file__))]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from c2ctest import Fail, run_main  # noqa: E402
 
@@ -115,7 +120,23 @@ class Env:
 
     def json(self, inp, *opts, want_rc=(0,)):
         out, _ = self.inspect(inp, "--format", "json", *opts, want_rc=want_rc)
-        return json.loads(out)[0]
+        rep = json.loads(out)[0]
+        self.valid(rep, "inspect %s %s" % (" ".join(opts), inp))
+        return rep
+
+    def valid(self, doc, what):
+        """doc (one report of inspect --format json) against doc/report.schema.json."""
+        try:
+            import jsonschema
+        except ImportError:
+            return
+        with open(os.path.join(HERE, "..", "..", "doc", "report.schema.json")) as f:
+            defs = json.load(f)["$defs"]
+        try:
+            jsonschema.validate([doc], dict(defs["inspect_output"], **{"$defs": defs}))
+        except jsonschema.ValidationError as e:
+            raise Fail("%s: not valid against report.schema.json: %s" % (what, e.message))
+        self.checks += 1
 
     def eq(self, what, got, want):
         if got != want:
