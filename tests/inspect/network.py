@@ -16,8 +16,9 @@ namespace), so the checkpoints are generated with tools/c2c-mkimg.py:
      label lo:a`, `ip addr add fd00::5/64 dev lo`, `ip addr save`; iproute2
      6.1, Linux 6.x): c2c-mkimg's ifaddr writer reproduces it byte for byte
      from REAL_ADDRS, and inspect decodes these four addresses from it;
-  3. an external namespace (netns-2.img with ext_key only): interfaces are
-     reported as not in the checkpoint;
+  3. an external namespace (netns-2.img with ext_key only), and the
+     namespace CRIU ran in (inventory.img root_ids): interfaces are reported
+     as not in the checkpoint, saying why;
   4. the CRI-O archive of the counter fixture: no interfaces, the container
      IP from the annotations (with --network alone), in --all too;
   5. a truncated ifaddr image and a cgroup.img with a bad magic: warnings
@@ -78,7 +79,9 @@ SPEC = {
     "processes": [{"pid": 1, "comm": "app", "cg_set": 2, "vmas": VMAS},
                   {"pid": 7, "comm": "helper", "cg_set": 3, "tc": {"cg_set": 9}, "vmas": VMAS}],
     "netns": [{"id": 2, "devices": DEVICES, "addresses": ADDRESSES, "routes": 3, "routes6": 2}],
-    "cgroup": CGROUP}
+    "cgroup": CGROUP,
+    # CRIU ran in another (the host's) namespace, 1, as when it dumps a container's
+    "inventory": {"root_ids": {"net_ns_id": 1}}}
 
 # What the capture holds, with its netlink sequence number, port id and cache
 # timestamps, so that the generated blob can be compared byte for byte.
@@ -181,8 +184,8 @@ def check_generated(e):
         e.eq("pid %d details keys" % pid, sorted(det), ["cgroup", "network"])
         net = det["network"]
         e.eq("pid %d network head" % pid,
-             (net["net_ns"], net["in_checkpoint"], net["external"], net["addresses"],
-              net["routes"]), (2, True, None, [], {"ipv4": 3, "ipv6": 2}))
+             (net["net_ns"], net["in_checkpoint"], net["external"], net["criu_namespace"],
+              net["addresses"], net["routes"]), (2, True, None, False, [], {"ipv4": 3, "ipv6": 2}))
         e.eq("pid %d interfaces" % pid, net["interfaces"], want_interfaces())
         e.eq("pid %d cgroup" % pid, det["cgroup"], want_cgroup(set_id))
     e.eq("warnings", rep["warnings"], [])
@@ -264,10 +267,20 @@ def check_real_capture(e):
 
 def check_external(e):
     d = e.gen("external", {"processes": [{"pid": 1, "vmas": VMAS}],
-                           "netns": [{"ext_key": "extRootNetNS"}]})
+                           "netns": [{"ext_key": "extRootNetNS"}],
+                           "inventory": {"root_ids": {"net_ns_id": 1}}})
     net = e.json(d, "--network")["processes"][0]["details"]["network"]
-    e.eq("external namespace", (net["in_checkpoint"], net["external"], net["interfaces"]),
-         (False, "extRootNetNS", []))
+    e.eq("external namespace", (net["in_checkpoint"], net["external"], net["criu_namespace"],
+                                net["interfaces"]), (False, "extRootNetNS", False, []))
+    # in CRIU's own namespace (the generator's default root_ids): never dumped
+    c = e.gen("criu-ns", {"processes": [{"pid": 1, "vmas": VMAS}]})
+    net = e.json(c, "--network")["processes"][0]["details"]["network"]
+    e.eq("CRIU's namespace", (net["in_checkpoint"], net["external"], net["criu_namespace"]),
+         (False, None, True))
+    text, _ = e.inspect(c, "--network")
+    if "interfaces not in the checkpoint (the namespace CRIU ran in, never dumped)" not in text:
+        raise Fail("text output for CRIU's namespace:\n%s" % text)
+    e.checks += 1
     text, _ = e.inspect(d, "--network", "--cgroup")
     for line in ("interfaces not in the checkpoint (external namespace 'extRootNetNS')",
                  "cgroup  not in the checkpoint (no cgroup.img)"):
@@ -285,9 +298,10 @@ def check_crio(e):
         rep = e.json(arc, *opts)
         e.eq("CRI-O %s container ip" % opts[0], rep["container_details"]["ip"], ["10.88.0.25"])
         for p in rep["processes"]:
+            # the fixture's processes share CRIU's (the host's) namespace (PROVENANCE.md)
             n = p["details"]["network"]
-            e.eq("CRI-O pid %d network" % p["pid"], (n["in_checkpoint"], n["interfaces"]),
-                 (False, []))
+            e.eq("CRI-O pid %d network" % p["pid"],
+                 (n["in_checkpoint"], n["criu_namespace"], n["interfaces"]), (False, True, []))
     text, _ = e.inspect(arc, "--network")
     if "  ip         10.88.0.25" not in text or "interfaces not in the checkpoint" not in text:
         raise Fail("CRI-O text output:\n%s" % text)

@@ -282,10 +282,11 @@ static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 			struct c2c_task_res res = { 0 };
 			int r = c2c_task_res_load(ctx, ck, p, &res);
 
+			unsigned int fl = ctx->opts.flags;
+
 			if (r == 0)
-				r = c2c_task_res_add_net(ctx, ck, p,
-							 ctx->opts.flags & C2C_FLAG_INSPECT_NETWORK,
-							 ctx->opts.flags & C2C_FLAG_INSPECT_CGROUP, &res);
+				r = c2c_task_res_add_net(ctx, ck, p, fl & C2C_FLAG_INSPECT_NETWORK,
+							 fl & C2C_FLAG_INSPECT_CGROUP, &res);
 			if (r < 0) {
 				c2c_task_res_release(&res);
 				return r;

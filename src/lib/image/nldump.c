@@ -96,8 +96,10 @@ int c2c_nldump_attr(struct c2c_ctx *ctx, const struct c2c_nldump *d, const struc
 		return c2c_fail(ctx, &C2C_LOC_AT(d->blob->path, m->off + at), C2C_E_TRUNCATED,
 				"netlink attribute length %u outside %u..%zu (the bytes left in "
 				"its message)", len, RTA_HDRLEN, m->len - at);
-	*a = (struct c2c_nlattr){ .type = get_u16(m->data + at + 2), .data = m->data + at + RTA_HDRLEN,
-				  .len = len - RTA_HDRLEN, .off = m->off + at };
+	*a = (struct c2c_nlattr){ .type = get_u16(m->data + at + 2),
+				  .data = m->data + at + RTA_HDRLEN,
+				  .len = len - RTA_HDRLEN,
+				  .off = m->off + at };
 	at += (size_t)align4(len);
 	/* *pos 0 means "start": past the end is kept as m->len, never 0 again. */
 	*pos = at < m->len ? at : m->len;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "inventory.pb-c.h"
 #include "net.pb-c.h"
 #include "network.h"
 #include "nldump.h"
@@ -70,8 +71,8 @@ static int dev_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *ms
 		/* MAX_ADDR_LEN (include/linux/netdevice.h): the kernel has no longer ones */
 		if (e->address.len > sizeof(d->mac))
 			return c2c_fail(ctx, loc, C2C_E_LIMIT,
-					"link-layer address of %zu bytes, at most %zu", e->address.len,
-					sizeof(d->mac));
+					"link-layer address of %zu bytes, at most %zu",
+					e->address.len, sizeof(d->mac));
 		memcpy(d->mac, e->address.data, e->address.len);
 		d->mac_len = e->address.len;
 	}
@@ -206,6 +207,20 @@ int c2c_netns_load(struct c2c_ctx *ctx, struct c2c_source *src, uint32_t id,
 	int r;
 
 	c2c_warn_begin(ctx);
+	/*
+	 * CRIU dumps a namespace only when it is not the one CRIU itself runs in
+	 * (root_ids, doc §1.9): a process in the host's namespace has none.
+	 */
+	r = c2c_image_load_one(ctx, src, C2C_IMG_INVENTORY, 0, &pb_inventory_entry__descriptor,
+			       true, &b, &msg, &img);
+	if (r == 0) {
+		const PbInventoryEntry *inv = (const PbInventoryEntry *)msg;
+
+		ns.criu_ns = inv->root_ids && inv->root_ids->has_net_ns_id &&
+			     inv->root_ids->net_ns_id == id;
+		protobuf_c_message_free_unpacked(msg, NULL);
+		c2c_blob_release(&b);
+	}
 	r = c2c_image_load_one(ctx, src, C2C_IMG_NETNS, id, &pb_netns_entry__descriptor, true, &b,
 			       &msg, &img);
 	if (r == 0) {

@@ -42,6 +42,7 @@ struct c2c_netns {
 	uint32_t id;
 	bool has_netdev, has_ifaddr; /* the images exist and were read */
 	char *ext_key; /* netns-<id>.img: external namespace's key, or NULL */
+	bool criu_ns;  /* the namespace CRIU ran in (inventory root_ids): never dumped */
 	struct c2c_netdev *devs;
 	size_t ndevs, devs_cap;
 	struct c2c_ifaddr *addrs; /* in image order */
@@ -52,7 +53,7 @@ struct c2c_netns {
 
 /*
  * Read namespace id's netdev-, ifaddr-, route-, route6- and netns-<id>.img
- * into *ret. Every one is optional: an absent image leaves its part empty,
+ * into *ret, and whether it is CRIU's own (inventory.img root_ids). Every one is optional: an absent image leaves its part empty,
  * a damaged one is a warning naming the file and byte offset and leaves
  * what was read before the damage. Returns 0, or C2C_E_NOMEM.
  */

@@ -199,14 +199,15 @@ static json_t *scope_json(uint8_t scope)
 static json_t *addr_json(const struct c2c_ifaddr *a)
 {
 	json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:I}", "family",
-			      a->family == 10 ? "inet6" : "inet", "address", a->address, "prefixlen",
-			      (json_int_t)a->prefixlen, "scope", scope_json(a->scope), "flags",
-			      (json_int_t)a->flags);
+			      a->family == 10 ? "inet6" : "inet", "address", a->address,
+			      "prefixlen", (json_int_t)a->prefixlen, "scope", scope_json(a->scope),
+			      "flags", (json_int_t)a->flags);
 
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "peer", a->peer[0] ? json_string(a->peer) : json_null());
-	json_object_set_new(o, "broadcast", a->broadcast[0] ? json_string(a->broadcast) : json_null());
+	json_object_set_new(o, "broadcast",
+			    a->broadcast[0] ? json_string(a->broadcast) : json_null());
 	json_object_set_new(o, "label", a->label[0] ? str(a->label) : json_null());
 	return o;
 }
@@ -267,16 +268,18 @@ static json_t *network_json(const struct c2c_task_res *res)
 			json_t *a = addr_json(&ns->addrs[i]);
 
 			if (a)
-				json_object_set_new(a, "ifindex", json_integer(ns->addrs[i].ifindex));
+				json_object_set_new(a, "ifindex",
+						    json_integer(ns->addrs[i].ifindex));
 			json_array_append_new(other, a);
 		}
 	}
-	o = json_pack("{s:I, s:b, s:o, s:o, s:o, s:{s:o, s:o}}", "net_ns", (json_int_t)ns->id,
-		      "in_checkpoint", ns->has_netdev || ns->has_ifaddr, "external",
-		      ns->ext_key ? str(ns->ext_key) : json_null(), "interfaces",
-		      devs ? devs : json_array(), "addresses", other ? other : json_array(),
-		      "routes", "ipv4",
-		      ns->has_routes4 ? json_integer((json_int_t)ns->nroutes4) : json_null(), "ipv6",
+	o = json_pack("{s:I, s:b, s:o, s:b, s:o, s:o, s:{s:o, s:o}}", "net_ns",
+		      (json_int_t)ns->id, "in_checkpoint", ns->has_netdev || ns->has_ifaddr,
+		      "external", ns->ext_key ? str(ns->ext_key) : json_null(), "criu_namespace",
+		      ns->criu_ns, "interfaces", devs ? devs : json_array(), "addresses",
+		      other ? other : json_array(), "routes", "ipv4",
+		      ns->has_routes4 ? json_integer((json_int_t)ns->nroutes4) : json_null(),
+		      "ipv6",
 		      ns->has_routes6 ? json_integer((json_int_t)ns->nroutes6) : json_null());
 	return o ? o : json_null();
 }
@@ -372,9 +375,13 @@ static void network_text(FILE *f, const json_t *n)
 	if (!json_is_true(json_object_get(n, "in_checkpoint"))) {
 		const char *ext = json_string_value(json_object_get(n, "external"));
 
+		const char *why = ext ? " (external namespace '"
+				  : json_is_true(json_object_get(n, "criu_namespace"))
+					  ? " (the namespace CRIU ran in, never dumped)"
+					  : " (not dumped: external, as CRI-O and Podman give it)";
+
 		fprintf(f, "      network net ns %lld: interfaces not in the checkpoint%s%s%s\n",
-			(long long)json_integer_value(json_object_get(n, "net_ns")),
-			ext ? " (external namespace '" : " (namespace not dumped, e.g. external)",
+			(long long)json_integer_value(json_object_get(n, "net_ns")), why,
 			ext ? ext : "", ext ? "')" : "");
 		return;
 	}
@@ -389,7 +396,7 @@ static void network_text(FILE *f, const json_t *n)
 			if (at < sizeof(flags))
 				at += (size_t)snprintf(flags + at, sizeof(flags) - at, "%s%s",
 						       k ? "," : "", json_string_value(a));
-		fprintf(f, "      netdev  %lld: %s %s mtu %lld <%s>%s%s", 
+		fprintf(f, "      netdev  %lld: %s %s mtu %lld <%s>%s%s",
 			(long long)json_integer_value(json_object_get(e, "ifindex")),
 			s_or_dash(e, "name"), s_or_dash(e, "type"),
 			(long long)json_integer_value(json_object_get(e, "mtu")), flags,
@@ -412,7 +419,8 @@ static void network_text(FILE *f, const json_t *n)
 			 (long long)json_integer_value(json_object_get(a, "ifindex")));
 		addr_text(f, a, dev);
 	}
-	if (json_is_integer(json_object_get(r, "ipv4")) || json_is_integer(json_object_get(r, "ipv6")))
+	if (json_is_integer(json_object_get(r, "ipv4")) ||
+	    json_is_integer(json_object_get(r, "ipv6")))
 		fprintf(f, "      routes  ipv4 %lld, ipv6 %lld\n",
 			(long long)json_integer_value(json_object_get(r, "ipv4")),
 			(long long)json_integer_value(json_object_get(r, "ipv6")));
@@ -466,8 +474,10 @@ void c2c_report_details_text(FILE *f, const json_t *d)
 		if (!json_is_true(json_object_get(e, "in_checkpoint")))
 			fprintf(f, "      cgroup  not in the checkpoint (no cgroup.img)\n");
 		else if (!json_array_size(json_object_get(e, "paths")))
-			fprintf(f, "      cgroup  set %s not in cgroup.img\n",
-				json_is_integer(json_object_get(e, "set")) ? "of the task" : "unknown");
+			fprintf(f, "      cgroup  %s\n",
+				json_is_integer(json_object_get(e, "set"))
+					? "the task's set is not in cgroup.img"
+					: "the core image records no cgroup set");
 		json_array_foreach(json_object_get(e, "paths"), k, m)
 			fprintf(f, "      cgroup  %s:%s\n", s_or_dash(m, "controllers"),
 				s_or_dash(m, "path"));
