@@ -73,7 +73,9 @@ static int dev_entry(struct c2c_ctx *ctx, void *data, const ProtobufCMessage *ms
 			return c2c_fail(ctx, loc, C2C_E_LIMIT,
 					"link-layer address of %zu bytes, at most %zu",
 					e->address.len, sizeof(d->mac));
-		memcpy(d->mac, e->address.data, e->address.len);
+		/* an empty bytes field has no data pointer at all (protobuf-c) */
+		if (e->address.len)
+			memcpy(d->mac, e->address.data, e->address.len);
 		d->mac_len = e->address.len;
 	}
 	if (!(d->name = c2c_strdup(e->name ? e->name : "")))
