@@ -25,6 +25,7 @@ Subcommands:
 import argparse
 import base64
 import bisect
+import ipaddress
 import json
 import os
 import shutil
@@ -66,6 +67,9 @@ KINDS = {
     'VMAS': (0x54123737, 'vma_entry', {}),
     'CREDS': (0x54023547, 'creds_entry', {}),
     'STATS': (0x57093306, 'stats_entry', {'service': True}),
+    'NETDEV': (0x57373951, 'net_device_entry', {}),
+    'NETNS': (0x55933752, 'netns_entry', {}),
+    'CGROUP': (0x59383330, 'cgroup_entry', {}),
 }
 MAGIC_TO_KIND = {v[0]: k for k, v in KINDS.items()}
 
@@ -155,6 +159,9 @@ ENUMS = {
                  'TTY': 11, 'FANOTIFY': 12, 'NETLINKSK': 13, 'NS': 14, 'TUNF': 15, 'EXT': 16,
                  'TIMERFD': 17, 'MEMFD': 18, 'BPFMAP': 19, 'PIDFD': 20},
     'remap_type': {'LINKED': 0, 'GHOST': 1, 'PROCFS': 2},        # §2.8
+    # CRIU images/netdev.proto nd_type
+    'nd_type': {'LOOPBACK': 1, 'VETH': 2, 'TUN': 3, 'EXTLINK': 4, 'VENET': 5, 'BRIDGE': 6,
+                'MACVLAN': 7, 'SIT': 8},
 }
 ENUM_NAMES = {e: {v: k for k, v in m.items()} for e, m in ENUMS.items()}
 
@@ -447,6 +454,40 @@ SCHEMA = {
     'timens_entry': [(1, 'monotonic', 'timespec', 'req'), (2, 'boottime', 'timespec', 'req')],
     'timespec': [(1, 'tv_sec', 'uint64', 'req'), (2, 'tv_nsec', 'uint64', 'req')],
     'utsns_entry': [(1, 'nodename', 'string', 'req'), (2, 'domainname', 'string', 'req')],
+    # CRIU images/netdev.proto (2cf8f13). tun/macvlan/sit links are not generated.
+    'net_device_entry': [
+        (1, 'type', 'enum:nd_type', 'req'), (2, 'ifindex', 'uint32', 'req'),
+        (3, 'mtu', 'uint32', 'req'), (4, 'flags', 'uint32', 'req'),
+        (5, 'name', 'string', 'req'), (7, 'address', 'bytes', 'opt'),
+        (8, 'conf', 'int32', 'rep'), (9, 'conf4', 'sysctl_entry', 'rep'),
+        (10, 'conf6', 'sysctl_entry', 'rep'), (12, 'peer_ifindex', 'uint32', 'opt'),
+        (13, 'peer_nsid', 'uint32', 'opt'), (14, 'master', 'uint32', 'opt')],
+    # CRIU images/sysctl.proto: type 1 CTL_STR, 2 CTL_32
+    'sysctl_entry': [(1, 'type', 'uint32', 'req'), (2, 'iarg', 'int32', 'opt'),
+                     (3, 'sarg', 'string', 'opt')],
+    'netns_id': [(1, 'target_ns_id', 'uint32', 'req'), (2, 'netnsid_value', 'int32', 'req')],
+    'netns_entry': [
+        (1, 'def_conf', 'int32', 'rep'), (2, 'all_conf', 'int32', 'rep'),
+        (3, 'def_conf4', 'sysctl_entry', 'rep'), (4, 'all_conf4', 'sysctl_entry', 'rep'),
+        (5, 'def_conf6', 'sysctl_entry', 'rep'), (6, 'all_conf6', 'sysctl_entry', 'rep'),
+        (7, 'nsids', 'netns_id', 'rep'), (8, 'ext_key', 'string', 'opt'),
+        (9, 'unix_conf', 'sysctl_entry', 'rep'), (10, 'ipv4_sysctl', 'sysctl_entry', 'rep')],
+    # CRIU images/cgroup.proto (2cf8f13)
+    'cgroup_perms': [(1, 'mode', 'uint32', 'req'), (2, 'uid', 'uint32', 'req'),
+                     (3, 'gid', 'uint32', 'req')],
+    'cgroup_prop_entry': [(1, 'name', 'string', 'req'), (2, 'value', 'string', 'req'),
+                          (3, 'perms', 'cgroup_perms', 'opt')],
+    'cgroup_dir_entry': [(1, 'dir_name', 'string', 'req'),
+                         (2, 'children', 'cgroup_dir_entry', 'rep'),
+                         (3, 'properties', 'cgroup_prop_entry', 'rep'),
+                         (4, 'dir_perms', 'cgroup_perms', 'opt')],
+    'cg_controller_entry': [(1, 'cnames', 'string', 'rep'), (2, 'dirs', 'cgroup_dir_entry', 'rep'),
+                            (3, 'is_threaded', 'bool', 'opt')],
+    'cg_member_entry': [(1, 'name', 'string', 'req'), (2, 'path', 'string', 'req'),
+                        (3, 'cgns_prefix', 'uint32', 'opt')],
+    'cg_set_entry': [(1, 'id', 'uint32', 'req'), (2, 'ctls', 'cg_member_entry', 'rep')],
+    'cgroup_entry': [(1, 'sets', 'cg_set_entry', 'rep'),
+                     (2, 'controllers', 'cg_controller_entry', 'rep')],
     # §4
     'stats_entry': [(1, 'dump', 'dump_stats_entry', 'opt'),
                     (2, 'restore', 'restore_stats_entry', 'opt')],
@@ -1138,16 +1179,140 @@ class ShmObj:
 
 
 # ---------------------------------------------------------------------------
+# Network images: netdev-<id>.img entries and the raw `ip addr save` /
+# `ip route save` blobs CRIU stores as ifaddr-/route-/route6-<id>.img
+# (criu/net.c dump_ifaddr, dump_route; no CRIU header, doc §1.3 "raw").
+# ---------------------------------------------------------------------------
+
+# iproute2 ip/ipaddress.c ipadd_dump_magic, ip/iproute.c route_dump_magic: the u32
+# (host order) before the netlink messages, which follow as the kernel sent them.
+IPADD_DUMP_MAGIC = 0x47361222
+ROUTE_DUMP_MAGIC = 0x45311224
+# include/uapi/linux/netlink.h, rtnetlink.h, if_addr.h
+NLM_F_MULTI = 0x2
+RTM_NEWADDR, RTM_NEWROUTE = 20, 24
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST = 1, 2, 3, 4
+IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO = 6, 8, 11
+IFA_F_PERMANENT = 0x80
+RT_SCOPES = {'global': 0, 'site': 200, 'link': 253, 'host': 254, 'nowhere': 255}
+RTA_TABLE, RT_TABLE_MAIN = 15, 254
+# include/uapi/linux/if.h, as ip-link(8) names them
+IFF_NAMES = {'UP': 0x1, 'BROADCAST': 0x2, 'DEBUG': 0x4, 'LOOPBACK': 0x8, 'POINTOPOINT': 0x10,
+             'NOTRAILERS': 0x20, 'RUNNING': 0x40, 'NOARP': 0x80, 'PROMISC': 0x100,
+             'ALLMULTI': 0x200, 'MASTER': 0x400, 'SLAVE': 0x800, 'MULTICAST': 0x1000,
+             'PORTSEL': 0x2000, 'AUTOMEDIA': 0x4000, 'DYNAMIC': 0x8000, 'LOWER_UP': 0x10000,
+             'DORMANT': 0x20000, 'ECHO': 0x40000}
+NETNS_KEYS = ('id', 'devices', 'addresses', 'ifaddr_file', 'routes', 'routes6', 'ext_key',
+              'netns_entry')
+NETDEV_KEYS = ('type', 'ifindex', 'mtu', 'flags', 'name', 'mac', 'address', 'conf', 'conf4',
+               'conf6', 'peer_ifindex', 'peer_nsid', 'master')
+IFADDR_KEYS = ('ifindex', 'address', 'prefixlen', 'peer', 'broadcast', 'label', 'scope',
+               'flags', 'proto', 'cacheinfo', 'seq', 'pid')
+
+
+def netdev_entry(d, where):
+    """A NetDeviceEntry from a device spec: flags as names, "mac" as aa:bb:.. text."""
+    check_keys(d, NETDEV_KEYS, where)
+    e = {k: v for k, v in d.items() if k not in ('mac', 'flags')}
+    typ = d.get('type', 'VETH')
+    e['type'] = typ
+    loop = typ in ('LOOPBACK', 1)
+    fl = d.get('flags', ['UP', 'LOOPBACK', 'RUNNING', 'LOWER_UP'] if loop else
+               ['UP', 'BROADCAST', 'RUNNING', 'MULTICAST', 'LOWER_UP'])
+    if isinstance(fl, list):
+        try:
+            fl = sum(IFF_NAMES[n] for n in fl)
+        except KeyError as k:
+            raise MkimgError('%s.flags: unknown flag %s' % (where, k)) from None
+    e['flags'] = parse_int(fl, where + '.flags')
+    e.setdefault('mtu', 65536 if loop else 1500)
+    e['ifindex'] = parse_int(d.get('ifindex', 1), where + '.ifindex')
+    e.setdefault('name', 'lo' if loop else 'eth%d' % e['ifindex'])
+    if 'mac' in d:
+        e['address'] = {'hex': d['mac'].replace(':', '')}
+    return e
+
+
+def _rta(typ, data):
+    n = 4 + len(data)
+    return struct.pack('<HH', n, typ) + data + b'\0' * (-n % 4)     # RTA_ALIGN(4)
+
+
+def _nlmsg(typ, payload, seq=0, pid=0):
+    # struct nlmsghdr {u32 len; u16 type, flags; u32 seq, pid}: len counts the header
+    return struct.pack('<IHHII', 16 + len(payload), typ, NLM_F_MULTI, seq, pid) + payload
+
+
+def ifaddr_blob(addrs, names, where):
+    """`ip addr save` output: the magic, then one RTM_NEWADDR per address with the
+    attributes in the order the kernel puts them (net/ipv4/devinet.c inet_fill_ifaddr,
+    net/ipv6/addrconf.c inet6_fill_ifaddr), checked against a real capture
+    (tests/inspect/ifaddr-real.img)."""
+    out = [_u32(IPADD_DUMP_MAGIC)]
+    for i, a in enumerate(addrs):
+        w = '%s[%d]' % (where, i)
+        check_keys(a, IFADDR_KEYS, w)
+        try:
+            ip = ipaddress.ip_address(a['address'])
+            peer = ipaddress.ip_address(a['peer']) if 'peer' in a else None
+            brd = ipaddress.ip_address(a['broadcast']) if 'broadcast' in a else None
+        except (KeyError, ValueError) as e:
+            raise MkimgError('%s: bad or missing address: %s' % (w, e)) from None
+        v4 = ip.version == 4
+        ifindex = parse_int(a.get('ifindex', 1), w + '.ifindex')
+        prefixlen = parse_int(a.get('prefixlen', 32 if v4 else 128), w + '.prefixlen')
+        scope = a.get('scope', 'global')
+        scope = RT_SCOPES[scope] if scope in RT_SCOPES else parse_int(scope, w + '.scope')
+        flags = parse_int(a.get('flags', IFA_F_PERMANENT), w + '.flags')
+        ci = a.get('cacheinfo', [0xffffffff, 0xffffffff, 0, 0])   # struct ifa_cacheinfo
+        cache = _rta(IFA_CACHEINFO, struct.pack('<4I', *[parse_int(x, w) for x in ci]))
+        attrs = b''
+        if v4:
+            attrs += _rta(IFA_ADDRESS, (peer or ip).packed) + _rta(IFA_LOCAL, ip.packed)
+            if brd:
+                attrs += _rta(IFA_BROADCAST, brd.packed)
+            label = a.get('label', names.get(ifindex, ''))    # the kernel always has one
+            if label:
+                attrs += _rta(IFA_LABEL, label.encode() + b'\0')
+            if 'proto' in a:
+                attrs += _rta(IFA_PROTO, bytes([parse_int(a['proto'], w)]))
+            attrs += _rta(IFA_FLAGS, struct.pack('<I', flags)) + cache
+        else:
+            if peer:
+                attrs += _rta(IFA_LOCAL, ip.packed) + _rta(IFA_ADDRESS, peer.packed)
+            else:
+                attrs += _rta(IFA_ADDRESS, ip.packed)
+            attrs += cache + _rta(IFA_FLAGS, struct.pack('<I', flags))
+            if 'proto' in a:
+                attrs += _rta(IFA_PROTO, bytes([parse_int(a['proto'], w)]))
+        # struct ifaddrmsg {u8 family, prefixlen, flags, scope; u32 index}
+        hdr = struct.pack('<BBBBI', 2 if v4 else 10, prefixlen, flags & 0xff, scope, ifindex)
+        out.append(_nlmsg(RTM_NEWADDR, hdr + attrs, parse_int(a.get('seq', 0), w),
+                          parse_int(a.get('pid', 0), w)))
+    return b''.join(out)
+
+
+def route_blob(n, family):
+    """`ip route save` output with n routes of the main table (only counted by ckpt2core)."""
+    # struct rtmsg {u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags}
+    rt = struct.pack('<8BI', family, 0, 0, 0, RT_TABLE_MAIN, 2, 0, 1, 0)
+    msg = _nlmsg(RTM_NEWROUTE, rt + _rta(RTA_TABLE, struct.pack('<I', RT_TABLE_MAIN)))
+    return _u32(ROUTE_DUMP_MAGIC) + msg * n
+
+
+# ---------------------------------------------------------------------------
 # Generator
 # ---------------------------------------------------------------------------
 
 TOP_KEYS = ('style', 'page_size', 'strict', 'merge', 'lazy_pages', 'img_version',
             'files_format', 'inventory', 'inventory_raw', 'stats', 'stats_raw', 'files',
             'file_entries', 'memfds', 'memfd_inodes', 'sysv', 'processes', 'shmem',
-            'predumps', 'images_dir', 'parent_link', 'parent_as_file', 'raw_images')
+            'predumps', 'images_dir', 'parent_link', 'parent_as_file', 'raw_images',
+            'netns', 'cgroup')
 PROC_KEYS = ('pid', 'ppid', 'pgid', 'sid', 'state', 'exit_code', 'stop_signo', 'comm',
              'flags', 'blk_sigset', 'personality', 'uid', 'gid', 'arch', 'exe', 'ids',
-             'ids_raw', 'mm', 'mm_raw', 'vmas', 'memory', 'threads', 'fds', 'tc', 'pages_id')
+             'ids_raw', 'mm', 'mm_raw', 'vmas', 'memory', 'threads', 'fds', 'tc', 'pages_id',
+             'cg_set')
 THREAD_KEYS = ('tid', 'comm', 'regs', 'fpregs', 'xsave', 'fpsimd', 'tls', 'clear_tid_addr',
                'blk_sigset', 'creds', 'uid', 'gid', 'futex_rla', 'futex_rla_len',
                'sched_nice', 'sched_policy', 'sched_prio', 'rseq', 'sas', 'thread_info',
@@ -1969,6 +2134,8 @@ class Generator:
             # 32 = sizeof(struct rseq) as registered by glibc (fixture value)
             tcore['rseq_entry'] = deep_merge({'rseq_abi_pointer': 0, 'rseq_abi_size': 32,
                                               'signature': RSEQ_SIG_X86}, r)
+        if 'cg_set' in proc.spec:       # per thread since CRIU 3.18 (§2.2.2 field 9)
+            tcore['cg_set'] = parse_int(proc.spec['cg_set'], proc.where + '.cg_set')
         deep_merge(tcore, t.get('thread_core'))
         core['thread_core'] = tcore
         return deep_merge(core, t.get('core'))
@@ -2119,6 +2286,7 @@ class Generator:
         if final:
             self.write_files(path)
             self.write_shm_meta(path)
+            self.write_net(path)
         raw = self.spec.get('raw_images', {}) if final else dump.spec.get('raw_images', {})
         for name, doc in raw.items():
             write_image_doc(doc, os.path.join(path, name))
@@ -2131,6 +2299,39 @@ class Generator:
                 f.write(link)
         elif link:
             os.symlink(link, os.path.join(path, 'parent'))     # §2.6
+
+    def write_net(self, path):
+        # netdev-/ifaddr-/route-/route6-/netns-<id>.img of each namespace, cgroup.img
+        for i, ns in enumerate(self.spec.get('netns', [])):
+            where = 'spec.netns[%d]' % i
+            check_keys(ns, NETNS_KEYS, where)
+            nid = parse_int(ns.get('id', DEFAULT_NS_IDS['net_ns_id']), where + '.id')
+            names = {}
+            if 'devices' in ns:
+                w = ImageWriter(os.path.join(path, 'netdev-%d.img' % nid), 'NETDEV', self.prefix)
+                for k, d in enumerate(ns['devices']):
+                    e = netdev_entry(d, '%s.devices[%d]' % (where, k))
+                    names[e['ifindex']] = e['name']
+                    w.add(e)
+                w.close()
+            if 'ifaddr_file' in ns:     # a real `ip addr save` capture, copied as it is
+                src = ns['ifaddr_file']
+                shutil.copyfile(src if os.path.isabs(src) else os.path.join(self.base_dir, src),
+                                os.path.join(path, 'ifaddr-%d.img' % nid))
+            elif 'addresses' in ns:
+                with open(os.path.join(path, 'ifaddr-%d.img' % nid), 'wb') as f:
+                    f.write(ifaddr_blob(ns['addresses'], names, where + '.addresses'))
+            for key, name, fam in (('routes', 'route', 2), ('routes6', 'route6', 10)):
+                if key in ns:
+                    with open(os.path.join(path, '%s-%d.img' % (name, nid)), 'wb') as f:
+                        f.write(route_blob(parse_int(ns[key], where + '.' + key), fam))
+            if 'ext_key' in ns or 'netns_entry' in ns:
+                e = dict(ns.get('netns_entry', {}))
+                if 'ext_key' in ns:
+                    e['ext_key'] = ns['ext_key']
+                self.write_single(os.path.join(path, 'netns-%d.img' % nid), 'NETNS', e)
+        if 'cgroup' in self.spec:
+            self.write_single(os.path.join(path, 'cgroup.img'), 'CGROUP', self.spec['cgroup'])
 
     def write_proc(self, p, path):
         if p.zombie:

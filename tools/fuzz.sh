@@ -23,7 +23,7 @@ target=$1
 secs=$2
 shift 2
 case "$target" in
-image | pagemap) max_len=65536 ;;
+image | pagemap | net) max_len=65536 ;;
 checkpoint) max_len=131072 ;;
 archive) max_len=262144 ;;
 *) echo "fuzz.sh: unknown target '$target'" >&2; exit 64 ;;

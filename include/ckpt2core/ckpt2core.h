@@ -127,6 +127,18 @@ enum c2c_flags {
 	C2C_FLAG_INSPECT_METADATA = 1 << 13,
 	C2C_FLAG_INSPECT_MOUNTS = 1 << 14,
 	C2C_FLAG_INSPECT_FS_DIFF = 1 << 15,
+	/*
+	 * Per process again: the network namespace's interfaces (netdev-<id>.img:
+	 * name, type, MTU, flags, MAC address, veth peer, master) with their
+	 * IPv4 and IPv6 addresses (ifaddr-<id>.img) and the number of routes
+	 * (route-, route6-<id>.img); and the cgroup of each controller
+	 * hierarchy (cgroup.img, the cg_set of core-<pid>.img). A container
+	 * whose network namespace was external (CRI-O, Podman) has no
+	 * interfaces in its checkpoint; with this flag the container's IP
+	 * addresses from its annotations are reported too.
+	 */
+	C2C_FLAG_INSPECT_NETWORK = 1 << 16,
+	C2C_FLAG_INSPECT_CGROUP = 1 << 17,
 };
 
 /* Which pages of mapped files to copy from the root directory (c2c_ctx_set_root). */

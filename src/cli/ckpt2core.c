@@ -86,6 +86,9 @@ static void usage(FILE *f)
 		"      --metadata          inspect: the container's IP, annotations and sizes\n"
 		"      --mounts            inspect: the container's OCI mounts\n"
 		"      --fs-diff           inspect: the files the container changed and deleted\n"
+		"      --network           inspect: its network interfaces, MAC and IP addresses,\n"
+		"                          route counts (and the container's IP)\n"
+		"      --cgroup            inspect: its cgroup in each controller hierarchy\n"
 		"      --all               inspect: all of these\n"
 		"  -v, --verbose           more detail (repeat for the library's source location\n"
 		"                          of an error)\n"
@@ -380,7 +383,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_INCLUDE_DONTDUMP = 256, OPT_FILE_PAGES, OPT_PARENT, OPT_JSON, OPT_FORMAT,
 	       OPT_PLUGIN_DESCR, OPT_FILES, OPT_SOCKETS, OPT_ENV, OPT_MAPS, OPT_TASK, OPT_ALL,
-	       OPT_METADATA, OPT_MOUNTS, OPT_FS_DIFF, OPT_IMAGE, OPT_SYSROOT_OUT };
+	       OPT_METADATA, OPT_MOUNTS, OPT_FS_DIFF, OPT_IMAGE, OPT_SYSROOT_OUT, OPT_NETWORK,
+	       OPT_CGROUP };
 	/* inspect's detail options and the flags they set (--all: every one). */
 	static const struct {
 		int opt;
@@ -390,6 +394,8 @@ int main(int argc, char **argv)
 		{ OPT_ENV, C2C_FLAG_INSPECT_ENV },	     { OPT_MAPS, C2C_FLAG_INSPECT_MAPS },
 		{ OPT_TASK, C2C_FLAG_INSPECT_TASK },	     { OPT_METADATA, C2C_FLAG_INSPECT_METADATA },
 		{ OPT_MOUNTS, C2C_FLAG_INSPECT_MOUNTS },     { OPT_FS_DIFF, C2C_FLAG_INSPECT_FS_DIFF },
+		{ OPT_NETWORK, C2C_FLAG_INSPECT_NETWORK },
+		{ OPT_CGROUP, C2C_FLAG_INSPECT_CGROUP },
 	};
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -418,6 +424,8 @@ int main(int argc, char **argv)
 		{ "metadata", no_argument, NULL, OPT_METADATA },
 		{ "mounts", no_argument, NULL, OPT_MOUNTS },
 		{ "fs-diff", no_argument, NULL, OPT_FS_DIFF },
+		{ "network", no_argument, NULL, OPT_NETWORK },
+		{ "cgroup", no_argument, NULL, OPT_CGROUP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .outdir = ".", .file_pages = C2C_FILE_PAGES_HEADERS, .jobs = 1,
@@ -496,6 +504,8 @@ int main(int argc, char **argv)
 		case OPT_METADATA:
 		case OPT_MOUNTS:
 		case OPT_FS_DIFF:
+		case OPT_NETWORK:
+		case OPT_CGROUP:
 		case OPT_ALL:
 			for (size_t i = 0; i < sizeof(inspect_opts) / sizeof(inspect_opts[0]); i++)
 				if (inspect_opts[i].opt == c || c == OPT_ALL)
@@ -579,7 +589,8 @@ int main(int argc, char **argv)
 	}
 	if (details_set && !o.inspect) {
 		fprintf(stderr, "%s: error: --files, --sockets, --env, --maps, --task, --metadata, "
-			"--mounts, --fs-diff and --all are options of 'inspect'\n", prog);
+			"--mounts, --fs-diff, --network, --cgroup and --all are options of "
+			"'inspect'\n", prog);
 		return usage_error();
 	}
 	if (format_set && !o.inspect) {

@@ -222,6 +222,39 @@ static void warn_counts_and_logs(void **state)
 	c2c_ctx_free(ctx);
 }
 
+/* c2c_warn_begin: a failure becomes a warning with its location; NOMEM and try are unchanged. */
+static void warn_mode_turns_failures_into_warnings(void **state)
+{
+	struct c2c_ctx *ctx = c2c_ctx_new();
+	struct logged l = { 0 };
+
+	(void)state;
+	assert_non_null(ctx);
+	c2c_ctx_set_log_fn(ctx, log_cb, &l, C2C_LOG_WARN);
+	c2c_warn_begin(ctx);
+	assert_int_equal(c2c_fail(ctx, &C2C_LOC_AT("ifaddr-2.img", 80), C2C_E_TRUNCATED,
+				  "short by %d", 8),
+			 C2C_E_TRUNCATED);
+	assert_int_equal(c2c_errcode(ctx), 0);
+	assert_int_equal(c2c_warning_count(ctx), 1);
+	assert_string_equal(l.msg, "'ifaddr-2.img': offset 80 (0x50): short by 8; ignored");
+	/* inside try: nothing at all */
+	c2c_try_begin(ctx);
+	c2c_fail(ctx, NULL, C2C_E_LIMIT, "hidden");
+	c2c_try_end(ctx);
+	assert_int_equal(c2c_warning_count(ctx), 1);
+	/* running out of memory still fails the operation */
+	assert_int_equal(c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory"), C2C_E_NOMEM);
+	assert_int_equal(c2c_errcode(ctx), C2C_E_NOMEM);
+	c2c_warn_end(ctx);
+	c2c_op_begin(ctx);
+	/* after the matching end, failures are recorded again */
+	c2c_fail(ctx, NULL, C2C_E_LIMIT, "recorded");
+	assert_int_equal(c2c_errcode(ctx), C2C_E_LIMIT);
+	assert_int_equal(c2c_warning_count(ctx), 0);
+	c2c_ctx_free(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(loc_format_file_only),
 	cmocka_unit_test(loc_format_file_offset),
@@ -235,6 +268,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(io_error_appends_strerror),
 	cmocka_unit_test(strerror_names),
 	cmocka_unit_test(warn_counts_and_logs),
+	cmocka_unit_test(warn_mode_turns_failures_into_warnings),
 };
 
 C2C_UNIT_MAIN(tests)

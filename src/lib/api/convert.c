@@ -20,6 +20,7 @@
 #include "arcsource.h"
 #include "corebuild.h"
 #include "elfwrite.h"
+#include "network.h"
 #include "place.h"
 #include "process.h"
 #include "report.h"
@@ -247,7 +248,8 @@ static const char *state_name(uint32_t state)
 
 #define C2C_INSPECT_DETAILS                                                                  \
 	(C2C_FLAG_INSPECT_FILES | C2C_FLAG_INSPECT_SOCKETS | C2C_FLAG_INSPECT_ENV |            \
-	 C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK)
+	 C2C_FLAG_INSPECT_MAPS | C2C_FLAG_INSPECT_TASK | C2C_FLAG_INSPECT_NETWORK |            \
+	 C2C_FLAG_INSPECT_CGROUP)
 
 /* The process tree and memory figures of the report (c2c_report). */
 static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
@@ -277,11 +279,18 @@ static int report_processes(struct c2c_ctx *ctx, struct c2c_checkpoint *ck)
 		if (p->exe_path && !(rp->exe = c2c_strdup(p->exe_path)))
 			return c2c_fail(ctx, NULL, C2C_E_NOMEM, "out of memory");
 		if ((ctx->opts.flags & C2C_INSPECT_DETAILS) && p->has_mm) {
-			struct c2c_task_res res;
+			struct c2c_task_res res = { 0 };
 			int r = c2c_task_res_load(ctx, ck, p, &res);
 
-			if (r < 0)
+			unsigned int fl = ctx->opts.flags;
+
+			if (r == 0)
+				r = c2c_task_res_add_net(ctx, ck, p, fl & C2C_FLAG_INSPECT_NETWORK,
+							 fl & C2C_FLAG_INSPECT_CGROUP, &res);
+			if (r < 0) {
+				c2c_task_res_release(&res);
 				return r;
+			}
 			rp->details = c2c_report_details(p, &res, ctx->opts.flags);
 			c2c_task_res_release(&res);
 			if (!rp->details)

@@ -83,6 +83,15 @@ int c2c_fail_at(struct c2c_ctx *ctx, const struct c2c_loc *loc, int code, const 
 
 	if (ctx->err_code || ctx->trying)
 		return code;
+	if (ctx->warning && code != C2C_E_NOMEM) {
+		char msg[C2C_MSG_MAX];
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		c2c_warn(ctx, loc, "%s; ignored", msg);
+		return code;
+	}
 	ctx->err_code = code;
 	ctx->err_errno = code == C2C_E_IO ? saved : 0;
 	va_start(ap, fmt);
@@ -131,10 +140,22 @@ void c2c_try_end(struct c2c_ctx *ctx)
 		ctx->trying--;
 }
 
+void c2c_warn_begin(struct c2c_ctx *ctx)
+{
+	ctx->warning++;
+}
+
+void c2c_warn_end(struct c2c_ctx *ctx)
+{
+	if (ctx->warning)
+		ctx->warning--;
+}
+
 void c2c_op_begin(struct c2c_ctx *ctx)
 {
 	warnings_clear(&ctx->warnings);
 	ctx->trying = 0;
+	ctx->warning = 0;
 	ctx->err_code = 0;
 	ctx->err_errno = 0;
 	ctx->err_msg[0] = '\0';

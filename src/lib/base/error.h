@@ -85,6 +85,7 @@ struct c2c_ctx {
 	char err_site[128];
 	struct c2c_warnings warnings;
 	unsigned int trying; /* c2c_try_begin depth: failures are not recorded */
+	unsigned int warning; /* c2c_warn_begin depth: failures become warnings */
 };
 
 
@@ -113,6 +114,16 @@ void c2c_op_begin(struct c2c_ctx *ctx);
  */
 void c2c_try_begin(struct c2c_ctx *ctx);
 void c2c_try_end(struct c2c_ctx *ctx);
+
+/*
+ * From c2c_warn_begin to the matching c2c_warn_end, a failure (other than
+ * C2C_E_NOMEM) is issued as a warning with its location and message instead
+ * of being recorded, and still returns its code: for optional images whose
+ * damage must be told but must not fail the operation (inspect's network and
+ * cgroup images). Inside c2c_try_begin nothing is recorded at all. Pairs nest.
+ */
+void c2c_warn_begin(struct c2c_ctx *ctx);
+void c2c_warn_end(struct c2c_ctx *ctx);
 
 /* Free what ctx holds below the api stage (options, warnings); not ctx itself. */
 void c2c_ctx_release_base(struct c2c_ctx *ctx);

@@ -32,6 +32,17 @@ static const struct c2c_imgdesc imgdescs[_C2C_IMG_MAX] = {
 	[C2C_IMG_FDINFO] = { "fdinfo-", true, 0x56213732U, IMG_COMMON_MAGIC, NULL },
 	[C2C_IMG_FS] = { "fs-", true, 0x51403912U, IMG_COMMON_MAGIC, NULL },
 	[C2C_IMG_UTSNS] = { "utsns-", true, 0x54473203U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_NETDEV] = { "netdev-", true, 0x57373951U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_NETNS] = { "netns-", true, 0x55933752U, IMG_COMMON_MAGIC, NULL },
+	[C2C_IMG_CGROUP] = { "cgroup.img", false, 0x59383330U, IMG_COMMON_MAGIC,
+			     "cgroup image has no entry" },
+	/*
+	 * Raw images (RAW_IMAGE_MAGIC 0 in magic.h: no CRIU words at all); their
+	 * own magic is iproute2's, checked by nldump.c.
+	 */
+	[C2C_IMG_IFADDR] = { "ifaddr-", true, 0, 0, NULL },
+	[C2C_IMG_ROUTE] = { "route-", true, 0, 0, NULL },
+	[C2C_IMG_ROUTE6] = { "route6-", true, 0, 0, NULL },
 };
 
 void c2c_image_name(enum c2c_image_kind kind, uint64_t id, char *buf, size_t size)
@@ -139,6 +150,12 @@ static int load_blob(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image
 
 	c2c_image_name(kind, id, name, sizeof(name));
 	return c2c_source_load(ctx, src, name, optional, blob);
+}
+
+int c2c_image_load_raw(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+		       uint64_t id, bool optional, struct c2c_blob *blob)
+{
+	return load_blob(ctx, src, kind, id, optional, blob);
 }
 
 int c2c_image_load(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,

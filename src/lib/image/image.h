@@ -32,6 +32,13 @@ enum c2c_image_kind {
 	C2C_IMG_FDINFO, /* fdinfo-<files_id>.img */
 	C2C_IMG_FS,	/* fs-<pid>.img */
 	C2C_IMG_UTSNS,	/* utsns-<uts_ns_id>.img */
+	C2C_IMG_NETDEV, /* netdev-<net_ns_id>.img */
+	C2C_IMG_NETNS,	/* netns-<net_ns_id>.img */
+	C2C_IMG_CGROUP, /* cgroup.img */
+	/* raw images: no CRIU framing, read with nldump.h */
+	C2C_IMG_IFADDR, /* ifaddr-<net_ns_id>.img: `ip addr save` */
+	C2C_IMG_ROUTE,	/* route-<net_ns_id>.img: `ip route save` */
+	C2C_IMG_ROUTE6, /* route6-<net_ns_id>.img: `ip -6 route save` */
 	_C2C_IMG_MAX,
 };
 
@@ -96,6 +103,13 @@ int c2c_image_next_msg(struct c2c_ctx *ctx, struct c2c_image *img,
  */
 int c2c_image_load(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
 		   uint64_t id, bool optional, struct c2c_blob *blob, struct c2c_image *img);
+
+/*
+ * Load a raw image (no CRIU framing: ifaddr-, route-) whole into *blob: 0,
+ * 1 when absent and optional, or a negative error.
+ */
+int c2c_image_load_raw(struct c2c_ctx *ctx, struct c2c_source *src, enum c2c_image_kind kind,
+		       uint64_t id, bool optional, struct c2c_blob *blob);
 
 /*
  * The first record of the loaded image blob (of kind) decoded as desc: 0

@@ -14,6 +14,7 @@
 #include "image.h"
 #include "inventory.pb-c.h"
 #include "model.h"
+#include "network.h"
 #include "pstree.pb-c.h"
 #include "util.h"
 
@@ -287,6 +288,7 @@ void c2c_checkpoint_free(struct c2c_checkpoint *ck)
 		free(p->vmas);
 		c2c_pagemap_release(&p->pm);
 	}
+	c2c_checkpoint_net_free(ck);
 	free(ck->procs);
 	free(ck->selected);
 	for (size_t i = 0; i < ck->nfiles; i++) {

@@ -152,6 +152,9 @@ struct c2c_process {
 };
 
 struct c2c_rootdiff;
+struct c2c_netns;
+struct c2c_cgroups;
+struct c2c_cg_set;
 
 struct c2c_checkpoint {
 	struct c2c_source *src;
@@ -172,6 +175,11 @@ struct c2c_checkpoint {
 	size_t nshmems, shmems_cap;
 	struct c2c_blob **blobs; /* every pages image opened */
 	size_t nblobs, blobs_cap;
+
+	/* inspect --network/--cgroup: each namespace and cgroup.img read once (network.c) */
+	struct c2c_netns **netns;
+	size_t nnetns, netns_cap;
+	struct c2c_cgroups *cgroups; /* NULL until asked for */
 };
 
 /*
@@ -306,6 +314,12 @@ struct c2c_task_res {
 	char *hostname, *domainname;
 	char *env; /* the environment strings, NUL-separated, env_len bytes */
 	size_t env_len;
+	/* network.c, c2c_task_res_add_net: borrowed from the checkpoint, or NULL */
+	const struct c2c_netns *netns; /* the namespace of ns.net */
+	const struct c2c_cgroups *cgroups; /* cgroup.img */
+	bool has_cg_set;
+	uint32_t cg_set; /* the leader's cg_set (core-<pid>.img) */
+	const struct c2c_cg_set *cgset; /* that set in cgroup.img, or NULL */
 };
 
 /*

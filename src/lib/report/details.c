@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arcsource.h"
+#include "network.h"
 #include "report.h"
 #include "util.h"
 
@@ -160,6 +161,147 @@ static json_t *creds_json(const struct c2c_creds *c)
 			 str(c->lsm_profile[0] ? c->lsm_profile : NULL));
 }
 
+/* IFF_* bits (include/uapi/linux/if.h), named as ip-link(8) shows them. */
+static json_t *ifflags_json(uint32_t flags)
+{
+	static const char *const names[] = { "UP",	  "BROADCAST", "DEBUG",	   "LOOPBACK",
+					     "POINTOPOINT", "NOTRAILERS", "RUNNING", "NOARP",
+					     "PROMISC",	  "ALLMULTI",  "MASTER",   "SLAVE",
+					     "MULTICAST",   "PORTSEL",	  "AUTOMEDIA", "DYNAMIC",
+					     "LOWER_UP",    "DORMANT",	  "ECHO" };
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < C2C_ARRAY_SIZE(names); i++)
+		if (flags & (1U << i))
+			json_array_append_new(a, json_string(names[i]));
+	return a;
+}
+
+/* RT_SCOPE_* (include/uapi/linux/rtnetlink.h), as ip-address(8) names them. */
+static json_t *scope_json(uint8_t scope)
+{
+	char buf[8];
+
+	if (scope == 0)
+		return json_string("global");
+	if (scope == 200)
+		return json_string("site");
+	if (scope == 253)
+		return json_string("link");
+	if (scope == 254)
+		return json_string("host");
+	if (scope == 255)
+		return json_string("nowhere");
+	snprintf(buf, sizeof(buf), "%u", scope);
+	return json_string(buf);
+}
+
+static json_t *addr_json(const struct c2c_ifaddr *a)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:I}", "family",
+			      a->family == 10 ? "inet6" : "inet", "address", a->address,
+			      "prefixlen", (json_int_t)a->prefixlen, "scope", scope_json(a->scope),
+			      "flags", (json_int_t)a->flags);
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "peer", a->peer[0] ? json_string(a->peer) : json_null());
+	json_object_set_new(o, "broadcast",
+			    a->broadcast[0] ? json_string(a->broadcast) : json_null());
+	json_object_set_new(o, "label", a->label[0] ? str(a->label) : json_null());
+	return o;
+}
+
+static json_t *netdev_json(const struct c2c_netns *ns, const struct c2c_netdev *d)
+{
+	char mac[3 * sizeof(d->mac)] = "";
+	json_t *o, *addrs = json_array();
+
+	/* "aa:bb:..": 3 bytes per byte of the address, the last ':' becomes the NUL */
+	for (size_t i = 0; i < d->mac_len; i++)
+		snprintf(mac + 3 * i, sizeof(mac) - 3 * i, "%02x%s", d->mac[i],
+			 i + 1 < d->mac_len ? ":" : "");
+	for (size_t i = 0; addrs && i < ns->naddrs; i++)
+		if (ns->addrs[i].ifindex == d->ifindex)
+			json_array_append_new(addrs, addr_json(&ns->addrs[i]));
+	o = json_pack("{s:o, s:I, s:s, s:I, s:o, s:o}", "name", str(d->name), "ifindex",
+		      (json_int_t)d->ifindex, "type", c2c_netdev_type_name(d->type), "mtu",
+		      (json_int_t)d->mtu, "flags", ifflags_json(d->flags), "addresses",
+		      addrs ? addrs : json_array());
+	if (!o)
+		return NULL;
+	/* d->mac_len 0: no address recorded (tun, sit): null */
+	json_object_set_new(o, "mac", d->mac_len ? json_string(mac) : json_null());
+	json_object_set_new(o, "peer", d->has_peer ? json_pack("{s:I, s:I}", "ifindex",
+							      (json_int_t)d->peer_ifindex, "nsid",
+							      (json_int_t)d->peer_nsid)
+						   : json_null());
+	json_object_set_new(o, "master", d->master ? json_integer(d->master) : json_null());
+	return o;
+}
+
+/*
+ * The network namespace of the process: its interfaces with their
+ * addresses, and addresses of an ifindex no netdev entry has (an ifaddr
+ * image without netdev) under "addresses". in_checkpoint false: CRIU
+ * wrote neither netdev nor ifaddr (an external namespace, as CRI-O and
+ * Podman give it).
+ */
+static json_t *network_json(const struct c2c_task_res *res)
+{
+	const struct c2c_netns *ns = res->netns;
+	json_t *devs = json_array(), *other = json_array(), *o;
+
+	if (!ns) {
+		json_decref(devs);
+		json_decref(other);
+		return json_null();
+	}
+	for (size_t i = 0; devs && i < ns->ndevs; i++)
+		json_array_append_new(devs, netdev_json(ns, &ns->devs[i]));
+	for (size_t i = 0; other && i < ns->naddrs; i++) {
+		bool known = false;
+
+		for (size_t k = 0; !known && k < ns->ndevs; k++)
+			known = ns->devs[k].ifindex == ns->addrs[i].ifindex;
+		if (!known) {
+			json_t *a = addr_json(&ns->addrs[i]);
+
+			if (a)
+				json_object_set_new(a, "ifindex",
+						    json_integer(ns->addrs[i].ifindex));
+			json_array_append_new(other, a);
+		}
+	}
+	o = json_pack("{s:I, s:b, s:o, s:b, s:o, s:o, s:{s:o, s:o}}", "net_ns",
+		      (json_int_t)ns->id, "in_checkpoint", ns->has_netdev || ns->has_ifaddr,
+		      "external", ns->ext_key ? str(ns->ext_key) : json_null(), "criu_namespace",
+		      ns->criu_ns, "interfaces", devs ? devs : json_array(), "addresses",
+		      other ? other : json_array(), "routes", "ipv4",
+		      ns->has_routes4 ? json_integer((json_int_t)ns->nroutes4) : json_null(),
+		      "ipv6",
+		      ns->has_routes6 ? json_integer((json_int_t)ns->nroutes6) : json_null());
+	return o ? o : json_null();
+}
+
+/* The process's cgroup in each hierarchy (cgroup.img's set of its cg_set). */
+static json_t *cgroup_json(const struct c2c_task_res *res)
+{
+	json_t *a = json_array(), *o;
+
+	for (size_t i = 0; a && res->cgset && i < res->cgset->nmembers; i++) {
+		const struct c2c_cg_member *m = &res->cgset->members[i];
+
+		json_array_append_new(a, json_pack("{s:o, s:o, s:I}", "controllers", str(m->name),
+						   "path", str(m->path), "cgns_prefix",
+						   (json_int_t)m->cgns_prefix));
+	}
+	o = json_pack("{s:o, s:b, s:o}", "set",
+		      res->has_cg_set ? json_integer(res->cg_set) : json_null(), "in_checkpoint",
+		      res->cgroups && res->cgroups->present, "paths", a ? a : json_array());
+	return o ? o : json_null();
+}
+
 json_t *c2c_report_details(const struct c2c_process *p, const struct c2c_task_res *res,
 			   unsigned int flags)
 {
@@ -174,6 +316,10 @@ json_t *c2c_report_details(const struct c2c_process *p, const struct c2c_task_re
 		json_object_set_new(d, "environment", env_json(res));
 	if (flags & C2C_FLAG_INSPECT_MAPS)
 		json_object_set_new(d, "maps", maps_json(p));
+	if (flags & C2C_FLAG_INSPECT_NETWORK)
+		json_object_set_new(d, "network", network_json(res));
+	if (flags & C2C_FLAG_INSPECT_CGROUP)
+		json_object_set_new(d, "cgroup", cgroup_json(res));
 	if (flags & C2C_FLAG_INSPECT_TASK) {
 		json_object_set_new(d, "hostname", str(res->hostname));
 		json_object_set_new(d, "domainname", str(res->domainname));
@@ -202,6 +348,82 @@ static const char *s_or_dash(const json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "-";
+}
+
+static void addr_text(FILE *f, const json_t *a, const char *dev)
+{
+	const char *peer = json_string_value(json_object_get(a, "peer"));
+	const char *brd = json_string_value(json_object_get(a, "broadcast"));
+	const char *label = json_string_value(json_object_get(a, "label"));
+
+	fprintf(f, "        %-5s %s%s%s/%lld%s%s scope %s %s\n", s_or_dash(a, "family"),
+		s_or_dash(a, "address"), peer ? " peer " : "", peer ? peer : "",
+		(long long)json_integer_value(json_object_get(a, "prefixlen")), brd ? " brd " : "",
+		brd ? brd : "", s_or_dash(a, "scope"), label ? label : dev);
+}
+
+/* ip-address(8)-like lines: each interface, then its addresses. */
+static void network_text(FILE *f, const json_t *n)
+{
+	const json_t *e, *a, *r = json_object_get(n, "routes");
+	size_t i, k;
+
+	if (!json_is_object(n)) {
+		fprintf(f, "      network unknown (no ids image: namespace not known)\n");
+		return;
+	}
+	if (!json_is_true(json_object_get(n, "in_checkpoint"))) {
+		const char *ext = json_string_value(json_object_get(n, "external"));
+
+		const char *why = ext ? " (external namespace '"
+				  : json_is_true(json_object_get(n, "criu_namespace"))
+					  ? " (the namespace CRIU ran in, never dumped)"
+					  : " (not dumped: external, as CRI-O and Podman give it)";
+
+		fprintf(f, "      network net ns %lld: interfaces not in the checkpoint%s%s%s\n",
+			(long long)json_integer_value(json_object_get(n, "net_ns")), why,
+			ext ? ext : "", ext ? "')" : "");
+		return;
+	}
+	json_array_foreach(json_object_get(n, "interfaces"), i, e) {
+		const json_t *fl;
+		const char *mac = json_string_value(json_object_get(e, "mac"));
+		json_t *peer = json_object_get(e, "peer");
+		char flags[256] = "";
+		size_t at = 0;
+
+		json_array_foreach((fl = json_object_get(e, "flags")), k, a)
+			if (at < sizeof(flags))
+				at += (size_t)snprintf(flags + at, sizeof(flags) - at, "%s%s",
+						       k ? "," : "", json_string_value(a));
+		fprintf(f, "      netdev  %lld: %s %s mtu %lld <%s>%s%s",
+			(long long)json_integer_value(json_object_get(e, "ifindex")),
+			s_or_dash(e, "name"), s_or_dash(e, "type"),
+			(long long)json_integer_value(json_object_get(e, "mtu")), flags,
+			mac ? " link " : "", mac ? mac : "");
+		if (json_is_object(peer))
+			fprintf(f, " peer if%lld nsid %lld",
+				(long long)json_integer_value(json_object_get(peer, "ifindex")),
+				(long long)json_integer_value(json_object_get(peer, "nsid")));
+		if (json_is_integer(json_object_get(e, "master")))
+			fprintf(f, " master if%lld",
+				(long long)json_integer_value(json_object_get(e, "master")));
+		fputc('\n', f);
+		json_array_foreach(json_object_get(e, "addresses"), k, a)
+			addr_text(f, a, s_or_dash(e, "name"));
+	}
+	json_array_foreach(json_object_get(n, "addresses"), k, a) {
+		char dev[32];
+
+		snprintf(dev, sizeof(dev), "if%lld",
+			 (long long)json_integer_value(json_object_get(a, "ifindex")));
+		addr_text(f, a, dev);
+	}
+	if (json_is_integer(json_object_get(r, "ipv4")) ||
+	    json_is_integer(json_object_get(r, "ipv6")))
+		fprintf(f, "      routes  ipv4 %lld, ipv6 %lld\n",
+			(long long)json_integer_value(json_object_get(r, "ipv4")),
+			(long long)json_integer_value(json_object_get(r, "ipv6")));
 }
 
 void c2c_report_details_text(FILE *f, const json_t *d)
@@ -242,6 +464,23 @@ void c2c_report_details_text(FILE *f, const json_t *d)
 				s_or_dash(sk, "remote_address"),
 				(long long)json_integer_value(json_object_get(sk, "remote_port")));
 		fputc('\n', f);
+	}
+	if ((e = json_object_get(d, "network")))
+		network_text(f, e);
+	if ((e = json_object_get(d, "cgroup")) && json_is_object(e)) {
+		json_t *m;
+		size_t k;
+
+		if (!json_is_true(json_object_get(e, "in_checkpoint")))
+			fprintf(f, "      cgroup  not in the checkpoint (no cgroup.img)\n");
+		else if (!json_array_size(json_object_get(e, "paths")))
+			fprintf(f, "      cgroup  %s\n",
+				json_is_integer(json_object_get(e, "set"))
+					? "the task's set is not in cgroup.img"
+					: "the core image records no cgroup set");
+		json_array_foreach(json_object_get(e, "paths"), k, m)
+			fprintf(f, "      cgroup  %s:%s\n", s_or_dash(m, "controllers"),
+				s_or_dash(m, "path"));
 	}
 	json_array_foreach((a = json_object_get(d, "environment")), i, e)
 		fprintf(f, "      env %s\n", json_string_value(e) ? json_string_value(e) : "?");
@@ -352,10 +591,17 @@ void c2c_report_container_details(struct c2c_ctx *ctx, struct c2c_report *rep,
 
 	if (flags & C2C_FLAG_INSPECT_FS_DIFF)
 		rep->fs_diff = fs_diff_json(ctx, src, &diff_bytes);
-	if (!(flags & (C2C_FLAG_INSPECT_METADATA | C2C_FLAG_INSPECT_MOUNTS)))
+	if (!(flags & (C2C_FLAG_INSPECT_METADATA | C2C_FLAG_INSPECT_MOUNTS |
+		       C2C_FLAG_INSPECT_NETWORK)))
 		return;
 	if (!(rep->container_details = d = json_object()))
 		return;
+	/*
+	 * The engine's record of the container's addresses: with an external
+	 * network namespace (CRI-O, Podman) the only one the checkpoint has.
+	 */
+	if (flags & (C2C_FLAG_INSPECT_METADATA | C2C_FLAG_INSPECT_NETWORK))
+		json_object_set_new(d, "ip", ips_json(ann));
 	if (flags & C2C_FLAG_INSPECT_METADATA) {
 		struct c2c_blob tar = C2C_BLOB_INIT;
 
@@ -367,7 +613,6 @@ void c2c_report_container_details(struct c2c_ctx *ctx, struct c2c_report *rep,
 			c2c_blob_release(&tar);
 		}
 		json_object_set_new(d, "hostname", str(json_string_value(json_object_get(spec, "hostname"))));
-		json_object_set_new(d, "ip", ips_json(ann));
 		json_object_set_new(d, "annotations",
 				    json_is_object(ann) ? json_deep_copy(ann) : json_object());
 		json_object_set_new(d, "sizes",
