@@ -614,25 +614,6 @@ static int64_t member_id(const char *name, const char *prefix, size_t *dirlen)
 	return v > UINT32_MAX || strcmp(p, ".img") ? -1 : (int64_t)v;
 }
 
-static struct c2c_blob member_view(const struct c2c_member *m)
-{
-	struct c2c_blob b = C2C_BLOB_INIT;
-
-	b.path = m->name;
-	b.data = m->data;
-	b.size = m->size;
-	b.borrowed = true;
-	return b;
-}
-
-static bool pid_selected(const struct c2c_ctx *ctx, uint32_t pid)
-{
-	for (size_t i = 0; i < ctx->opts.npids; i++)
-		if (ctx->opts.pids[i] == pid)
-			return true;
-	return ctx->opts.npids == 0;
-}
-
 static int push_unit(struct stream *st, struct smember *m, uint64_t off, uint64_t len)
 {
 	if (c2c_array_grow(st->ctx, &m->units, &m->units_cap, m->nunits + 1, sizeof(*m->units)) < 0)
@@ -667,7 +648,7 @@ static int plan_units(struct stream *st, const struct c2c_memtab *tab, const cha
 		if (!x->data || strncmp(x->name, name, dirlen) ||
 		    (k = member_id(x->name, "pagemap-", &d)) < 0 || d != dirlen)
 			continue;
-		b = member_view(x);
+		b = c2c_member_blob(x);
 		c2c_try_begin(st->ctx);
 		r = c2c_pagemap_present(st->ctx, &b, 0, &pages_id, NULL, NULL);
 		c2c_try_end(st->ctx);
@@ -687,15 +668,15 @@ static int plan_units(struct stream *st, const struct c2c_memtab *tab, const cha
 	}
 	if (!mm)
 		return 0;
-	if (!pid_selected(st->ctx, (uint32_t)pid)) {
+	if (!c2c_opts_selected(&st->ctx->opts, (uint32_t)pid)) {
 		m->exact = m->skipped = true; /* no units: a selected process using it falls back */
 		return 0;
 	}
 	c2c_try_begin(st->ctx);
-	b = member_view(mm);
+	b = c2c_member_blob(mm);
 	r = c2c_mm_vmas(st->ctx, &b, &vmas, &nv, &ps);
 	if (r == 0 && ps) { /* without AT_PAGESZ the page size is known only later: raw */
-		b = member_view(pm);
+		b = c2c_member_blob(pm);
 		r = c2c_pagemap_present(st->ctx, &b, ps, &pages_id, &ext, &next);
 	}
 	c2c_try_end(st->ctx);

@@ -76,25 +76,6 @@ static int parse_name(const char *name, const char *prefix, uint32_t *id)
 	return dir;
 }
 
-static struct c2c_blob member_view(const struct c2c_member *m)
-{
-	struct c2c_blob b = C2C_BLOB_INIT;
-
-	b.path = m->name;
-	b.data = m->data;
-	b.size = m->size;
-	b.borrowed = true;
-	return b;
-}
-
-static bool selected(const struct c2c_ctx *ctx, uint32_t pid)
-{
-	for (size_t i = 0; i < ctx->opts.npids; i++)
-		if (ctx->opts.pids[i] == pid)
-			return true;
-	return ctx->opts.npids == 0;
-}
-
 static bool vma_below(const void *element, const void *key)
 {
 	return ((const struct c2c_vma *)element)->end <= *(const uint64_t *)key;
@@ -222,7 +203,7 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 			return 0; /* two pagemaps share it: spool */
 		pm = &st->maps[i];
 	}
-	if (!pm || !selected(st->ctx, pm->pid))
+	if (!pm || !c2c_opts_selected(&st->ctx->opts, pm->pid))
 		return 0;
 	for (size_t i = 0; i < st->nmms; i++)
 		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
@@ -231,11 +212,11 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 		return 0;
 	/* A broken image is not placed: the loader reports it if it matters. */
 	c2c_try_begin(st->ctx);
-	b = member_view(&tab->v[mm->idx]);
+	b = c2c_member_blob(&tab->v[mm->idx]);
 	r = c2c_mm_vmas(st->ctx, &b, &vmas, &nv, &page_size);
 	/* Without AT_PAGESZ the page size is the arch's, known only later: spool. */
 	if (r == 0 && page_size) {
-		b = member_view(&tab->v[pm->idx]);
+		b = c2c_member_blob(&tab->v[pm->idx]);
 		r = c2c_pagemap_present(st->ctx, &b, page_size, &pages_id, &ext, &next);
 	}
 	c2c_try_end(st->ctx);
@@ -293,7 +274,7 @@ static int verbatim_map(struct c2c_place_state *st, int dir, uint32_t id,
 			return 0;
 		pm = &st->maps[i];
 	}
-	if (pm && !selected(st->ctx, pm->pid))
+	if (pm && !c2c_opts_selected(&st->ctx->opts, pm->pid))
 		return 0;
 	for (size_t i = 0; pm && i < st->nmms; i++)
 		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
@@ -348,7 +329,7 @@ static void verbatim_claim(struct c2c_place_state *st, struct c2c_memtab *tab, i
 		if (vb->dir != dir || vb->id != id || !map)
 			continue;
 		vb->claims++;
-		map->pid = vb->claims == 1 && selected(st->ctx, pid) ? pid : 0;
+		map->pid = vb->claims == 1 && c2c_opts_selected(&st->ctx->opts, pid) ? pid : 0;
 	}
 }
 
@@ -445,7 +426,7 @@ static int added(void *data, struct c2c_memtab *tab, size_t i)
 {
 	struct c2c_place_state *st = data;
 	const struct c2c_member *m = &tab->v[i];
-	struct c2c_blob b = member_view(m);
+	struct c2c_blob b = c2c_member_blob(m);
 	uint32_t id;
 	int dir;
 

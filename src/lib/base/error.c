@@ -201,3 +201,11 @@ void c2c_log(struct c2c_ctx *ctx, enum c2c_log_level level, const char *fmt, ...
 	va_end(ap);
 	emit(ctx, level, msg);
 }
+
+bool c2c_opts_selected(const struct c2c_opts *o, uint32_t pid)
+{
+	for (size_t i = 0; i < o->npids; i++)
+		if (o->pids[i] == pid)
+			return true;
+	return o->npids == 0;
+}

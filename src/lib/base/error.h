@@ -7,6 +7,7 @@
 #define C2C_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -50,6 +51,9 @@ struct c2c_opts {
 	struct c2c_pattern *patterns; /* c2c_grep */
 	size_t npatterns;
 };
+
+/* Whether process pid is to be converted or searched (-p; all when none is given). */
+bool c2c_opts_selected(const struct c2c_opts *o, uint32_t pid);
 
 /* Progress of writing page data: fn(data, done, total) after each step. */
 struct c2c_progress {

@@ -635,3 +635,14 @@ void c2c_blob_release(struct c2c_blob *blob)
 	free(blob->path);
 	*blob = C2C_BLOB_INIT;
 }
+
+struct c2c_blob c2c_member_blob(const struct c2c_member *m)
+{
+	struct c2c_blob b = C2C_BLOB_INIT;
+
+	b.path = m->name;
+	b.data = m->data;
+	b.size = m->size;
+	b.borrowed = true;
+	return b;
+}

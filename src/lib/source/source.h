@@ -123,6 +123,9 @@ void c2c_member_release(struct c2c_member *m);
 /* Look a member up by exact (normalized) name. */
 struct c2c_member *c2c_memtab_find(struct c2c_memtab *tab, const char *name);
 
+/* A borrowed blob over an in-memory member (its data and name stay the table's). */
+struct c2c_blob c2c_member_blob(const struct c2c_member *m);
+
 /*
  * Sort the table once it is complete (lookups become binary searches).
  * Returns a member whose name appears twice, or NULL.
