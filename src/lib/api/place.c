@@ -177,6 +177,32 @@ out:
 	return r;
 }
 
+/* The one pagemap seen that names pages-<id>.img: 0 (*pm NULL if none yet), -1 if two do. */
+static int pagemap_of(const struct c2c_place_state *st, int dir, uint64_t id,
+		      const struct place_map **pm)
+{
+	*pm = NULL;
+	for (size_t i = 0; i < st->nmaps; i++) {
+		if (st->maps[i].dir != dir || st->maps[i].pages_id != id)
+			continue;
+		if (*pm)
+			return -1; /* two pagemaps share it: spool */
+		*pm = &st->maps[i];
+	}
+	return 0;
+}
+
+/* The mm image seen for process pid, or NULL. */
+static const struct place_mm *mm_of(const struct c2c_place_state *st, int dir, uint32_t pid)
+{
+	const struct place_mm *mm = NULL;
+
+	for (size_t i = 0; i < st->nmms; i++)
+		if (st->mms[i].dir == dir && st->mms[i].pid == pid)
+			mm = &st->mms[i];
+	return mm;
+}
+
 /*
  * Where the pages of pages-<id>.img in directory kind dir go: 0 with *ret
  * set (core file created), 0 with *ret NULL when they cannot be placed (yet),
@@ -196,19 +222,9 @@ static int make_map(struct c2c_place_state *st, const struct c2c_memtab *tab, in
 	int r;
 
 	*ret = NULL;
-	for (size_t i = 0; dir >= 0 && i < st->nmaps; i++) {
-		if (st->maps[i].dir != dir || st->maps[i].pages_id != id)
-			continue;
-		if (pm)
-			return 0; /* two pagemaps share it: spool */
-		pm = &st->maps[i];
-	}
-	if (!pm || !c2c_opts_selected(&st->ctx->opts, pm->pid))
+	if (pagemap_of(st, dir, id, &pm) < 0 || !pm || !c2c_opts_selected(&st->ctx->opts, pm->pid))
 		return 0;
-	for (size_t i = 0; i < st->nmms; i++)
-		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
-			mm = &st->mms[i];
-	if (!mm)
+	if (!(mm = mm_of(st, dir, pm->pid)))
 		return 0;
 	/* A broken image is not placed: the loader reports it if it matters. */
 	c2c_try_begin(st->ctx);
@@ -267,18 +283,10 @@ static int verbatim_map(struct c2c_place_state *st, int dir, uint32_t id,
 	const struct place_map *pm = NULL;
 	struct c2c_placemap *map;
 
-	for (size_t i = 0; i < st->nmaps; i++) {
-		if (st->maps[i].dir != dir || st->maps[i].pages_id != id)
-			continue;
-		if (pm)
-			return 0;
-		pm = &st->maps[i];
-	}
-	if (pm && !c2c_opts_selected(&st->ctx->opts, pm->pid))
+	if (pagemap_of(st, dir, id, &pm) < 0)
 		return 0;
-	for (size_t i = 0; pm && i < st->nmms; i++)
-		if (st->mms[i].dir == dir && st->mms[i].pid == pm->pid)
-			return 0; /* both came, and make_map declined */
+	if (pm && (!c2c_opts_selected(&st->ctx->opts, pm->pid) || mm_of(st, dir, pm->pid)))
+		return 0; /* not wanted, or both came and make_map declined */
 	if (st->nverbs >= PLACE_MAX_VERBATIM)
 		return 0;
 	map = calloc(1, sizeof(*map));

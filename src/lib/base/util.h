@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "banned.h"
 
@@ -48,6 +49,12 @@ static inline bool c2c_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
 static inline int c2c_cmp_u64(uint64_t x, uint64_t y)
 {
 	return x < y ? -1 : x > y;
+}
+
+/* Whether the n bytes at p are all zero (n > 0): an all-zero page stays a hole. */
+static inline bool c2c_all_zero(const uint8_t *p, size_t n)
+{
+	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
 static inline uint64_t c2c_round_up(uint64_t v, uint64_t align)

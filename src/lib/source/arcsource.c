@@ -106,11 +106,6 @@ static int read_to_mem(struct c2c_ctx *ctx, struct archive *a, const struct c2c_
 	return 0;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
-}
-
 /*
  * Keep this much free in the output directory's filesystem: an archive is
  * hostile input, and a small compressed stream can expand to any size.
@@ -185,7 +180,7 @@ static void sink_put(struct sink *s, const uint8_t *buf, size_t k)
 		off = run->file_off + (x - run->member_off);
 		if (run->in_core && off + step > s->core_end)
 			s->core_end = off + step;
-		if (all_zero(buf + at, (size_t)step)) {
+		if (c2c_all_zero(buf + at, (size_t)step)) {
 			sink_flush(s);
 		} else if (s->w.len && s->w.fd == fd && s->w.off + s->w.len == off &&
 			   s->w.p + s->w.len == buf + at) {

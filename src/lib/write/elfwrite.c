@@ -30,7 +30,6 @@
 
 /* Kernel's PT_NOTE p_align (4 since v6.x; gdb rejects 8, elf-core-format §3.3). */
 #define CORE_NOTE_ALIGN 4
-/* Fallback copy buffer when copy_file_range cannot be used. */
 /* Largest single copy_file_range call, so that progress is reported regularly. */
 #define COPY_STEP (64ULL << 20)
 /* Zero pages are found, and left as holes, in blocks of the smallest page size. */
@@ -158,11 +157,6 @@ static int clone_range(struct copier *cp, int in, uint64_t from, int out, uint64
 	return 0;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
-}
-
 /* Write the runs of non-zero ZERO_BLOCKs of buf (len bytes) at `to`; all-zero blocks stay holes. */
 static int write_nonzero(struct c2c_ctx *ctx, int fd, const char *path, const uint8_t *buf,
 			 size_t len, uint64_t to)
@@ -173,10 +167,10 @@ static int write_nonzero(struct c2c_ctx *ctx, int fd, const char *path, const ui
 		size_t start;
 		int r;
 
-		while (at < len && all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
+		while (at < len && c2c_all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
 			at += ZERO_BLOCK;
 		start = at;
-		while (at < len && !all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
+		while (at < len && !c2c_all_zero(buf + at, len - at < ZERO_BLOCK ? len - at : ZERO_BLOCK))
 			at += ZERO_BLOCK;
 		if (at > len)
 			at = len;
@@ -241,7 +235,7 @@ static void punch_zero_pages(int fd, uint64_t off, uint64_t len)
 		if (map == MAP_FAILED)
 			return;
 		for (at = 0; at < w; at += ZERO_BLOCK) {
-			if (all_zero(m + at, ZERO_BLOCK)) {
+			if (c2c_all_zero(m + at, ZERO_BLOCK)) {
 				run += ZERO_BLOCK;
 				continue;
 			}
